@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`. Both run `make setup` first, which
+# builds .venv once (skipped while requirements.lock and pyproject.toml are unchanged).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-done
+DEMO := build/demo
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export MOBILEDEPTH_CACHE ?= $(CURDIR)/.cache/mobiledepth
+
+.PHONY: setup demo test test-fast bench clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v adb >/dev/null 2>&1 || { echo "installing Debian's adb"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq adb; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq adb; fi; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The pinned CPU torch first: a plain 'torch' requirement would pull a multi-GB CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+demo: setup
+	$(PY) -m mobiledepth.demo --out $(DEMO)
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+bench: setup
+	$(PY) benchmarks/host_latency.py --out build/benchmarks/host_latency.json
+
+clean:
+	rm -rf build .cache $(VENV)

@@ -1,0 +1,6 @@
+"""Benchmarks: host (LiteRT / ONNX Runtime / PyTorch); phones go through android_bench."""
+
+from .host import HostBenchOptions, bench_host
+from .stats import LatencyStats, latency_stats
+
+__all__ = ["HostBenchOptions", "LatencyStats", "bench_host", "latency_stats"]

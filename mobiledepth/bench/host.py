@@ -1,0 +1,133 @@
+"""Host benchmark: LiteRT (XNNPACK) for .tflite, ONNX Runtime for .onnx, PyTorch for checkpoints.
+
+The timed loop runs in a fresh worker process (``python -m mobiledepth.bench.host_worker``) so that
+the peak-memory figure is that model's alone and one model's warm caches don't flatter the next.
+The worker streams progress lines and a final JSON result on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import MobileDepthError
+from ..modelinfo import describe_model
+from ..records import host_device, record_header
+from ..runtime.predictors import load_predictor
+from .stats import latency_stats
+
+PROGRESS = "@@progress"
+RESULT = "@@result"
+ERROR = "@@error"
+
+
+@dataclass
+class HostBenchOptions:
+    threads: int = 2
+    warmup_runs: int = 5
+    warmup_seconds: float = 0.0
+    runs: int = 50
+    min_seconds: float = 0.0
+    height: int = 256  # checkpoints only: ONNX/TFLite files have a fixed input size
+    width: int = 256
+
+
+def _status_mb(field: str) -> float | None:
+    """A VmRSS / VmHWM figure of this process in MiB (Linux). ``VmHWM`` is the resident high-water
+    mark of this process image; unlike ``ru_maxrss`` it is not inherited from the parent across exec."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def _peak_mb() -> float:
+    hwm = _status_mb("VmHWM")
+    return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_timed(path: str, options: HostBenchOptions, report: Callable[[int, int], None] = lambda done, total: None) -> dict[str, Any]:
+    """The in-process measurement (called inside the worker)."""
+    base_rss = _status_mb("VmRSS") or 0.0
+    t0 = time.perf_counter()
+    predictor = load_predictor(path, (options.height, options.width) if path.endswith((".pt", ".pth", ".ckpt")) else None, threads=options.threads)
+    feed = predictor.feed()
+    init_ms = (time.perf_counter() - t0) * 1e3
+    t0 = time.perf_counter()
+    predictor.run(feed)
+    first_ms = (time.perf_counter() - t0) * 1e3
+    warm_start = time.perf_counter()
+    warm = 0
+    while warm < options.warmup_runs or time.perf_counter() - warm_start < options.warmup_seconds:
+        predictor.run(feed)
+        warm += 1
+    samples: list[float] = []
+    timed_start = time.perf_counter()
+    while len(samples) < options.runs or time.perf_counter() - timed_start < options.min_seconds:
+        t0 = time.perf_counter_ns()
+        predictor.run(feed)
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+        report(len(samples), options.runs)
+    peak_mb = _peak_mb()
+    runtime = getattr(predictor, "runtime", None)
+    delegate = {"tflite": "xnnpack", "onnx": "onnxruntime-cpu", "pytorch": "pytorch-cpu"}[predictor.format]
+    return {
+        "runtime": runtime or predictor.format,
+        "delegate": delegate,
+        "input_hw": [int(v) for v in predictor.input_hw],
+        "warmup_runs": warm,
+        "init_ms": init_ms,
+        "first_inference_ms": first_ms,
+        "latency_ms": asdict(latency_stats(samples)),
+        "peak_memory_mb": peak_mb,
+        "model_memory_mb": peak_mb - base_rss,
+    }
+
+
+def bench_host(path: str | Path, options: HostBenchOptions = HostBenchOptions(), progress: Callable[[int, int], None] = lambda d, t: None) -> dict[str, Any]:
+    """Benchmark one model file on this computer; returns a bench record."""
+    path = Path(path)
+    info = describe_model(path)  # validates the file before a worker is started
+    cmd = [sys.executable, "-m", "mobiledepth.bench.host_worker", json.dumps({"path": str(path), "options": asdict(options)})]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    result: dict[str, Any] | None = None
+    error = ""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(PROGRESS):
+            done, total = (int(v) for v in line.split()[1:3])
+            progress(done, total)
+        elif line.startswith(RESULT):
+            result = json.loads(line[len(RESULT):])
+        elif line.startswith(ERROR):
+            error = line[len(ERROR):].strip()
+    stderr = proc.stderr.read() if proc.stderr else ""
+    proc.wait()
+    if error:
+        raise MobileDepthError(error)
+    if proc.returncode != 0 or result is None:
+        tail = " | ".join(stderr.strip().splitlines()[-2:])
+        raise MobileDepthError(f"{path}: benchmark worker failed (exit {proc.returncode}): {tail[:300]}")
+    latency = result.pop("latency_ms")
+    record = record_header("bench")
+    record.update(
+        model=info.to_dict(),
+        device=host_device(),
+        delegate=result.pop("delegate"),
+        threads=options.threads,
+        affinity=None,
+        settings={"warmup_runs": options.warmup_runs, "warmup_seconds": options.warmup_seconds, "runs": options.runs, "min_seconds": options.min_seconds},
+        latency_ms=latency,
+        fps=1000.0 / latency["median"],
+        **result,
+    )
+    return record

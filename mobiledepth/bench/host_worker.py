@@ -1,0 +1,31 @@
+"""Worker process for one host benchmark (see :mod:`mobiledepth.bench.host`). Not a user command."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import MobileDepthError
+from .host import ERROR, PROGRESS, RESULT, HostBenchOptions, run_timed
+
+
+def main() -> int:
+    request = json.loads(sys.argv[1])
+    options = HostBenchOptions(**request["options"])
+    step = max(1, options.runs // 50)
+
+    def report(done: int, total: int) -> None:
+        if done % step == 0 or done == total:
+            print(f"{PROGRESS} {done} {total}", flush=True)
+
+    try:
+        result = run_timed(request["path"], options, report)
+    except MobileDepthError as exc:
+        print(f"{ERROR} {exc}", flush=True)
+        return 1
+    print(RESULT + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

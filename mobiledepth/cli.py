@@ -1,0 +1,317 @@
+"""The ``mobiledepth`` command: a thin typer layer over library functions (which the tests call)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .errors import MobileDepthError
+from .fileio import write_json, write_text
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Monocular relative depth from PyTorch to phones: convert, benchmark, evaluate, report.")
+data_app = typer.Typer(no_args_is_help=True, help="Sample data.")
+app.add_typer(data_app, name="data")
+# Wide tables stay readable when output goes to a log or CI (rich assumes 80 columns there).
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn MobileDepthError into one 'error: ...' line and exit status 1 (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MobileDepthError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """'256x256' or '224x448' (HEIGHTxWIDTH)."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise MobileDepthError(f"--size {text!r}: expected HEIGHTxWIDTH, e.g. 256x256") from None
+    if h <= 0 or w <= 0:
+        raise MobileDepthError(f"--size {text!r}: sides must be positive")
+    return h, w
+
+
+def parse_triple(text: str | None, name: str, default: tuple[float, float, float]) -> tuple[float, float, float]:
+    if text is None:
+        return default
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise MobileDepthError(f"{name} {text!r}: expected three comma-separated numbers (R,G,B)")
+    return values  # type: ignore[return-value]
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)
+
+
+@app.command()
+@user_errors
+def init(
+    variant: str = typer.Argument(..., help="Named variant, e.g. mobiledepth-base (see `mobiledepth variants`)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Checkpoint file to write."),
+    seed: int = typer.Option(0, help="Seed for the initial weights."),
+    encoder_weights: Optional[Path] = typer.Option(None, help="Local torchvision MobileNetV2 ImageNet state dict (features.* keys)."),
+) -> None:
+    """Write a seeded, untrained checkpoint of a named variant."""
+    from .model.checkpoint import init_checkpoint, load_checkpoint
+
+    path = init_checkpoint(variant, output, seed=seed, encoder_weights=str(encoder_weights) if encoder_weights else None)
+    params = load_checkpoint(path).metadata["params"]
+    console.print(f"wrote {path} ({variant}, seed {seed}, {params:,} parameters, untrained)")
+
+
+@app.command()
+def variants() -> None:
+    """List the registered model variants."""
+    from .model import VARIANTS, MobileDepth, count_parameters, get_config
+
+    table = Table("Variant", "Params (export)", "Decoder widths")
+    for name in VARIANTS:
+        config = get_config(name)
+        table.add_row(name, f"{count_parameters(MobileDepth(config)):,}", " ".join(str(s.out) for s in config.decoder.stages))
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def info(
+    checkpoint: Path = typer.Argument(..., help="A mobiledepth checkpoint."),
+    size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH for the FLOPs count."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Print a checkpoint's config, parameter count and FLOPs."""
+    from .model import count_macs, count_parameters, load_checkpoint
+
+    h, w = parse_size(size)
+    ckpt = load_checkpoint(checkpoint)
+    model = ckpt.build(with_heads=True)
+    stride = ckpt.config.output_stride
+    if h % stride or w % stride:
+        raise MobileDepthError(f"--size {size}: both sides must be multiples of {stride}")
+    export_params = count_parameters(model)
+    train_params = count_parameters(model, exclude_heads=False)
+    macs = count_macs(model.strip_heads(), h, w)
+    meta = {k: v for k, v in ckpt.metadata.items() if not k.startswith("_")}
+    if json_out:
+        print(json.dumps({"config": ckpt.config.to_dict(), "params": export_params, "params_with_heads": train_params,
+                          "macs": macs, "flops": 2 * macs, "size": [h, w], "metadata": meta}, indent=2))
+        return
+    table = Table(title=f"{checkpoint}", show_header=False)
+    table.add_row("variant", ckpt.config.name)
+    table.add_row("parameters (exported, heads stripped)", f"{export_params:,}")
+    table.add_row("parameters (training, with heads)", f"{train_params:,}")
+    table.add_row(f"MACs at {h}x{w}", f"{macs / 1e9:.3f} G  ({2 * macs / 1e9:.3f} GFLOPs)")
+    table.add_row("encoder", f"MobileNetV2 stem {ckpt.config.encoder.stem}, {len(ckpt.config.encoder.blocks)} blocks, skips from features.{list(ckpt.config.encoder.skip_taps)}")
+    for i, s in enumerate(ckpt.config.decoder.stages, 1):
+        aux = "  + aux head" if i in ckpt.config.decoder.aux_after else ""
+        table.add_row(f"decoder stage {i}", f"hidden {s.hidden}, out {s.out}, k{s.kernel}{', x2 up' if s.upsample else ''}{aux}")
+    table.add_row("trained", str(meta.get("trained")))
+    for key in ("trained_on", "metrics", "seed", "created"):
+        if meta.get(key) not in (None, {}, ""):
+            table.add_row(key, str(meta[key]))
+    console.print(table)
+
+
+@data_app.command("synth")
+@user_errors
+def data_synth(
+    output: Path = typer.Option(..., "-o", "--output", help="Folder to create."),
+    n: int = typer.Option(64, "--n", help="Number of scenes."),
+    size: str = typer.Option("192x256", help="Image HEIGHTxWIDTH."),
+    pairs_per_image: int = typer.Option(20, help="DIW point pairs per image."),
+    seed: int = typer.Option(0),
+) -> None:
+    """Render procedural scenes with exact depth: images, DIW CSVs (train/val/test) and dense depth maps."""
+    from .data.synth import SynthOptions, write_synth_dataset
+
+    h, w = parse_size(size)
+    out = write_synth_dataset(output, SynthOptions(n=n, height=h, width=w, pairs_per_image=pairs_per_image, seed=seed))
+    console.print(f"wrote {n} scenes to {out} (DIW_train/val/test.csv, images/, depth/)")
+
+
+@app.command()
+@user_errors
+def convert(
+    checkpoint: Path = typer.Argument(..., help="A mobiledepth checkpoint."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
+    precision: str = typer.Option("fp32,fp16,int8", help="Comma list of fp32, fp16, int8 (int8 also writes the dynamic-range file)."),
+    size: str = typer.Option("256x256", help="Fixed input HEIGHTxWIDTH of the exported files."),
+    calib: Optional[Path] = typer.Option(None, help="Calibration images: DIW folder (train split) or image folder. Default: bundled sample set."),
+    parity_data: Optional[Path] = typer.Option(None, help="Held-out images for parity (test split). Default: bundled sample set."),
+    n_calib: int = typer.Option(32, help="Calibration images to use."),
+    n_parity: int = typer.Option(8, help="Held-out images for the parity check."),
+) -> None:
+    """PyTorch -> ONNX -> TFLite via onnx2tf, with a parity report against PyTorch for every file."""
+    from .convert.pipeline import ConvertOptions, convert_checkpoint, parse_precisions
+
+    h, w = parse_size(size)
+    options = ConvertOptions(parse_precisions(precision), h, w, calib, parity_data, n_calib, n_parity)
+    with err_console.status("converting") as status:
+        report = convert_checkpoint(checkpoint, output, options, progress=lambda m: status.update(m))
+    table = Table(title=f"Conversion of {checkpoint.name} at {h}x{w}  (parity vs PyTorch on {report.files[0].parity.n_images} held-out images)")
+    for col in ("File", "Precision", "Size MB", "Max abs err", "Rel L2 err", "WHDR vs torch", "GPU delegate", "Status"):
+        table.add_column(col)
+    for f in report.files:
+        gpu = "" if f.analysis is None else ("all ops" if f.analysis.gpu_compatible else ", ".join(sorted({o.op for o in f.analysis.gpu_incompatible})) or "unknown")
+        table.add_row(Path(f.path).name, f.precision, f"{f.size_bytes / 1e6:.2f}", f"{f.parity.max_abs:.2e}", f"{f.parity.rel_l2:.2e}",
+                      f"{f.parity.whdr_vs_torch:.4f}", gpu, "[green]ok[/]" if f.status == "ok" else f"[red]{f.status}[/]")
+    console.print(table)
+    console.print(f"report: {Path(output) / 'convert_report.json'}")
+    if report.failed:
+        raise MobileDepthError("; ".join(f"{Path(f.path).name}: {f.problem}" for f in report.failed))
+
+
+def _write_records(path: Optional[Path], records: list[dict[str, Any]]) -> None:
+    if path is not None:
+        write_json(path, records[0] if len(records) == 1 else records)
+        console.print(f"wrote {path}")
+
+
+@app.command()
+@user_errors
+def bench(
+    models: List[Path] = typer.Argument(..., help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) files."),
+    device: str = typer.Option("host", help="'host' (this computer), or a phone: serial, alias (S21) or 'all'."),
+    delegate: str = typer.Option("cpu", help="Phones: cpu (XNNPACK), gpu or nnapi. Host: cpu."),
+    threads: int = typer.Option(2, help="Interpreter threads."),
+    warmup: int = typer.Option(5, help="Warm-up runs."),
+    warmup_seconds: float = typer.Option(0.0, help="Also warm up for at least this long."),
+    runs: int = typer.Option(50, help="Timed runs."),
+    min_seconds: float = typer.Option(0.0, help="Also time for at least this long."),
+    size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH for checkpoints (files have a fixed size)."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here."),
+) -> None:
+    """Benchmark models: median / p90 latency, FPS, peak memory."""
+    from .bench.host import HostBenchOptions, bench_host
+
+    if device != "host":
+        raise MobileDepthError(f"--device {device}: phone benchmarks need the android_bench harness, which is not built yet; use --device host")
+    if delegate != "cpu":
+        raise MobileDepthError(f"--delegate {delegate}: the host runs the CPU (XNNPACK) path only")
+    h, w = parse_size(size)
+    options = HostBenchOptions(threads=threads, warmup_runs=warmup, warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds, height=h, width=w)
+    records = []
+    with _progress() as progress:
+        for model in models:
+            task = progress.add_task(f"bench {model.name}", total=runs)
+            records.append(bench_host(model, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t)))
+    _print_bench(records)
+    _write_records(json_path, records)
+
+
+def _print_bench(records: list[dict[str, Any]]) -> None:
+    table = Table(title="Benchmark (latency in ms)")
+    for col in ("Model", "Precision", "Device", "Delegate", "Threads", "Median", "Mean", "p90", "Std", "Min", "Max", "FPS", "Peak MB"):
+        table.add_column(col)
+    for r in records:
+        lat = r["latency_ms"]
+        table.add_row(Path(r["model"]["path"]).name, r["model"]["precision"], r["device"]["name"], r["delegate"], str(r["threads"]),
+                      *(f"{lat[k]:.2f}" for k in ("median", "mean", "p90", "std", "min", "max")), f"{r['fps']:.1f}",
+                      f"{r['peak_memory_mb']:.0f}" if r.get("peak_memory_mb") is not None else "")
+    console.print(table)
+
+
+@app.command("eval")
+@user_errors
+def eval_command(
+    models: List[Path] = typer.Argument(..., help="Checkpoint, .onnx or .tflite files (any one-image-in, one-map-out model)."),
+    data: Optional[Path] = typer.Option(None, help="DIW CSV or folder with DIW_<split>.csv. Default: bundled sample set."),
+    split: str = typer.Option("test", help="Which DIW_<split>.csv to use in a folder."),
+    size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH for checkpoints."),
+    disparity: bool = typer.Option(False, "--disparity", help="The model's output grows with nearness."),
+    mean: Optional[str] = typer.Option(None, help="Foreign models: R,G,B mean subtracted after scaling."),
+    std: Optional[str] = typer.Option(None, help="Foreign models: R,G,B std divided after scaling."),
+    pixel_scale: float = typer.Option(1.0, help="Foreign models: multiply [0,1] pixels by this first (255 for 0..255 input)."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here."),
+) -> None:
+    """WHDR on DIW-format pairs (+ RMSE, delta1, SI-RMSE when dense depth exists)."""
+    from .data.sample import default_sample_dir
+    from .evaluate import EvalOptions, evaluate
+    from .runtime.predictors import Preprocess
+
+    h, w = parse_size(size)
+    pre = Preprocess(parse_triple(mean, "--mean", (0.0, 0.0, 0.0)), parse_triple(std, "--std", (1.0, 1.0, 1.0)), pixel_scale)
+    options = EvalOptions(split=split, height=h, width=w, disparity=disparity, preprocess=pre)
+    data = data or default_sample_dir()
+    records = []
+    with _progress() as progress:
+        for model in models:
+            task = progress.add_task(f"eval {model.name}", total=None)
+            records.append(evaluate(model, data, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t)))
+    table = Table(title=f"Evaluation on {records[0]['dataset']['csv']}")
+    for col in ("Model", "Precision", "Pairs", "WHDR", "RMSE", "delta1", "SI-RMSE"):
+        table.add_column(col)
+    for r in records:
+        d = r["dense"] or {}
+        table.add_row(Path(r["model"]["path"]).name, r["model"]["precision"], str(r["dataset"]["pairs"]), f"{r['whdr']:.4f}",
+                      *(f"{d[k]:.4f}" if k in d else "" for k in ("rmse", "delta1", "si_rmse")))
+    console.print(table)
+    _write_records(json_path, records)
+
+
+@app.command()
+@user_errors
+def report(
+    results: List[Path] = typer.Argument(..., help="bench / eval / convert JSON records."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the joined rows as JSON."),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write CSV."),
+    md_path: Optional[Path] = typer.Option(None, "--md", help="Write Markdown."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write latency-vs-WHDR and params-vs-WHDR plots (PNG)."),
+) -> None:
+    """Join results into one FPS + WHDR table."""
+    from dataclasses import asdict
+
+    from .records import load_records
+    from .report.table import COLUMNS, build_rows, format_cell, to_csv, to_markdown
+
+    rows = build_rows(load_records(results))
+    if not rows:
+        raise MobileDepthError("no bench or eval records among the given files")
+    table = Table(title="mobiledepth report")
+    for _, title in COLUMNS:
+        table.add_column(title)
+    for row in rows:
+        table.add_row(*(format_cell(k, getattr(row, k)) for k, _ in COLUMNS))
+    console.print(table)
+    if json_path:
+        write_json(json_path, [asdict(r) for r in rows])
+    if csv_path:
+        write_text(csv_path, to_csv(rows))
+    if md_path:
+        write_text(md_path, to_markdown(rows))
+    if plot:
+        from .report.plot import plot_report
+
+        plot_report(rows, plot)
+    for p in (json_path, csv_path, md_path, plot):
+        if p:
+            console.print(f"wrote {p}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

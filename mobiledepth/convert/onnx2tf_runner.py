@@ -1,0 +1,84 @@
+"""Run onnx2tf hermetically: no network, our own calibration images, logs kept.
+
+onnx2tf downloads a sample calibration file when every input is an NHWC image unless a file of that
+name is in its working directory; we put one there, made from our own images, so no step touches the
+network. onnx2tf also runs the ``onnxsim`` command by name, so the interpreter's bin folder goes first
+on PATH (otherwise it silently skips simplification).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MobileDepthError
+from ..data.images import resize_rgb
+
+SAMPLE_NAME = "calibration_image_sample_data_20x128x128x3_float32.npy"
+
+# onnx2tf output suffix -> our precision label. The int16-activation variants are not kept: XNNPACK
+# does not accelerate them (hundreds of ms on a desktop CPU), so they are no choice for a phone.
+OUTPUTS = {
+    "fp32": "_float32.tflite",
+    "fp16": "_float16.tflite",
+    "int8": "_full_integer_quant.tflite",
+    "int8-dynamic": "_dynamic_range_quant.tflite",
+}
+
+
+@dataclass
+class Onnx2TfResult:
+    files: dict[str, Path]  # precision -> file in the work folder
+    log: str
+    workdir: Path
+
+
+def onnx2tf_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("onnx2tf")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _onnx2tf_command() -> list[str]:
+    exe = Path(sys.executable).parent / "onnx2tf"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "onnx2tf"]
+
+
+def run_onnx2tf(onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float = 1800) -> Onnx2TfResult:
+    """Convert; ``calibration`` (N x H x W x 3 float32 in [0, 1]) turns on integer quantisation."""
+    workdir = Path(tempfile.mkdtemp(prefix="mobiledepth-onnx2tf-"))
+    sample = calibration if calibration is not None else np.zeros((1, 128, 128, 3), np.float32)
+    sample20 = np.stack([resize_rgb(sample[i % len(sample)], 128, 128) for i in range(20)]).astype(np.float32)
+    np.save(workdir / SAMPLE_NAME, sample20)
+    local_onnx = workdir / "model.onnx"
+    shutil.copy(onnx_path, local_onnx)
+    cmd = _onnx2tf_command() + ["-i", "model.onnx", "-o", "out", "-n"]
+    if calibration is not None:
+        np.save(workdir / "calibration.npy", calibration.astype(np.float32))
+        # The model normalises internally, so onnx2tf must feed [0, 1] images unchanged (mean 0, std 1).
+        cmd += ["-oiqt", "-cind", input_name, "calibration.npy", "[[[[0.0,0.0,0.0]]]]", "[[[[1.0,1.0,1.0]]]]"]
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    try:
+        proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise MobileDepthError(f"{onnx_path}: onnx2tf did not finish within {timeout:.0f} s") from None
+    log = proc.stdout + proc.stderr
+    files = {p: workdir / "out" / f"model{suffix}" for p, suffix in OUTPUTS.items()}
+    files = {p: f for p, f in files.items() if f.is_file()}
+    if proc.returncode != 0 or "fp32" not in files:
+        tail = " | ".join(line.strip() for line in log.strip().splitlines()[-3:])
+        raise MobileDepthError(f"{onnx_path}: onnx2tf failed (exit {proc.returncode}): {tail[:400]}")
+    return Onnx2TfResult(files=files, log=log, workdir=workdir)

@@ -1,0 +1,1 @@
+"""Data: DIW point pairs, images, and the synthetic scene generator."""

@@ -1,0 +1,31 @@
+"""The embedded default data set: synthetic scenes rendered once, deterministically, into a cache.
+
+Nothing is downloaded: the "bundled" sample set is the generator plus a fixed seed, so every machine
+gets the same pixels. ``MOBILEDEPTH_CACHE`` moves the cache (default ``~/.cache/mobiledepth``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .synth import GENERATOR_VERSION, SynthOptions, write_synth_dataset
+
+SAMPLE_OPTIONS = SynthOptions(n=48, height=192, width=256, pairs_per_image=20, seed=2021)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MOBILEDEPTH_CACHE", Path.home() / ".cache" / "mobiledepth"))
+
+
+def default_sample_dir() -> Path:
+    """Path of the sample set, rendering it on first use (about 10 s)."""
+    target = cache_dir() / f"sample-v{GENERATOR_VERSION}-seed{SAMPLE_OPTIONS.seed}-n{SAMPLE_OPTIONS.n}"
+    if not (target / "synth.json").is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            import shutil
+
+            shutil.rmtree(target)
+        write_synth_dataset(target, SAMPLE_OPTIONS)
+    return target

@@ -1,0 +1,205 @@
+"""Procedural scenes with exact dense depth: the embedded default data for demo, calibration and tests.
+
+Each scene is ray-cast in numpy: a camera at the origin (slightly pitched) looking down +z at a room
+with a textured floor, a back wall, optional side walls and ceiling, and boxes and spheres standing on
+the floor. Depth is the camera-frame z of the first hit, exact to float precision. Shading uses a
+directional light and distance fog, so the images carry real monocular cues (perspective, occlusion,
+texture gradients, atmospheric perspective) that a network can learn.
+
+Output layout (``mobiledepth data synth -o DIR``)::
+
+    DIR/images/scene_00000.png   RGB
+    DIR/depth/scene_00000.npy    float32 H x W depth (same units for every scene)
+    DIR/DIW_train.csv, DIW_val.csv, DIW_test.csv   DIW-format pairs (several per image)
+    DIR/synth.json               generator version, seed and sizes
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MobileDepthError
+from ..fileio import write_json
+from .diw import format_pair_line
+from .images import save_rgb
+
+GENERATOR_VERSION = 1
+SPLITS = (("train", 0.7), ("val", 0.15), ("test", 0.15))
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    n: int = 64
+    height: int = 192
+    width: int = 256
+    pairs_per_image: int = 20
+    seed: int = 0
+    min_ratio: float = 1.05  # pairs whose depths differ by less than 5% are not labelled (ambiguous)
+
+
+@dataclass(frozen=True)
+class Scene:
+    image: np.ndarray  # H x W x 3 float32 in [0, 1]
+    depth: np.ndarray  # H x W float32, camera-frame z
+
+
+def _rot_x(angle: float) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]], dtype=np.float64)
+
+
+def render_scene(rng: np.random.Generator, height: int, width: int) -> Scene:
+    """Ray-cast one random scene."""
+    f = width * rng.uniform(0.8, 1.2)
+    v, u = np.mgrid[0:height, 0:width].astype(np.float64)
+    d_cam = np.stack([(u + 0.5 - width / 2) / f, -(v + 0.5 - height / 2) / f, np.ones_like(u)], axis=-1)
+    pitch = rng.uniform(-0.25, 0.0)
+    d = d_cam @ _rot_x(pitch).T  # world-frame ray; hit point = t * d, camera-frame z of it = t
+
+    cam_h = rng.uniform(1.2, 2.0)
+    back = rng.uniform(8.0, 20.0)
+    t_best = np.full((height, width), np.inf)
+    normal = np.zeros((height, width, 3))
+    albedo = np.zeros((height, width, 3))
+
+    def consider(t: np.ndarray, n: np.ndarray, color: np.ndarray) -> None:
+        hit = np.isfinite(t) & (t > 1e-3) & (t < t_best)
+        t_best[hit] = t[hit]
+        normal[hit] = n[hit] if n.ndim == 3 else n
+        albedo[hit] = color[hit] if color.ndim == 3 else color
+
+    def plane(axis: int, offset: float, n: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = offset / d[..., axis]
+        return np.where(t > 0, t, np.inf)
+
+    def points(t: np.ndarray) -> np.ndarray:
+        return d * np.where(np.isfinite(t), t, 0.0)[..., None]
+
+    # Floor with a checker texture.
+    t = plane(1, -cam_h, np.array([0, 1, 0]))
+    p = points(t)
+    size = rng.uniform(0.4, 1.2)
+    checker = ((np.floor(p[..., 0] / size) + np.floor(p[..., 2] / size)) % 2)[..., None]
+    c1, c2 = rng.uniform(0.2, 0.9, 3), rng.uniform(0.2, 0.9, 3)
+    consider(t, np.array([0.0, 1.0, 0.0]), c1 * checker + c2 * (1 - checker))
+
+    # Back wall with horizontal/vertical stripes.
+    t = plane(2, back, np.array([0, 0, -1]))
+    p = points(t)
+    stripes = 0.75 + 0.25 * np.sin(p[..., 0] * rng.uniform(1, 4)) * np.sin(p[..., 1] * rng.uniform(1, 4))
+    consider(t, np.array([0.0, 0.0, -1.0]), rng.uniform(0.3, 0.9, 3) * stripes[..., None])
+
+    for sign in (-1.0, 1.0):  # side walls
+        if rng.random() < 0.6:
+            x = sign * rng.uniform(2.0, 6.0)
+            t = plane(0, x, np.array([-sign, 0, 0]))
+            p = points(t)
+            bands = 0.8 + 0.2 * np.sin(p[..., 2] * rng.uniform(1, 3))[..., None]
+            consider(t, np.array([-sign, 0.0, 0.0]), rng.uniform(0.3, 0.9, 3) * bands)
+    if rng.random() < 0.3:  # ceiling
+        t = plane(1, rng.uniform(1.0, 2.5), np.array([0, -1, 0]))
+        consider(t, np.array([0.0, -1.0, 0.0]), rng.uniform(0.5, 0.95, 3))
+
+    for _ in range(rng.integers(2, 7)):
+        z = rng.uniform(2.0, back - 1.0)
+        x = rng.uniform(-0.6, 0.6) * z / f * width
+        color = rng.uniform(0.1, 1.0, 3)
+        if rng.random() < 0.5:  # sphere resting on the floor
+            r = rng.uniform(0.3, 1.2)
+            c = np.array([x, -cam_h + r, z])
+            b = d @ c
+            a = np.einsum("hwk,hwk->hw", d, d)
+            disc = b * b - a * (c @ c - r * r)
+            with np.errstate(invalid="ignore"):
+                t = np.where(disc >= 0, (b - np.sqrt(np.maximum(disc, 0))) / a, np.inf)
+            p = points(t)
+            n = (p - c) / r
+            pattern = 0.8 + 0.2 * np.sign(np.sin(6 * np.arctan2(n[..., 0], n[..., 2])))[..., None]
+            consider(t, n, color * pattern)
+        else:  # axis-aligned box on the floor (slab method)
+            half = rng.uniform(0.15, 0.8, 3)
+            lo = np.array([x - half[0], -cam_h, z - half[2]])
+            hi = np.array([x + half[0], -cam_h + 2 * half[1], z + half[2]])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t1, t2 = lo / d, hi / d
+            tmin = np.nanmax(np.minimum(t1, t2), axis=-1)
+            tmax = np.nanmin(np.maximum(t1, t2), axis=-1)
+            t = np.where((tmax >= tmin) & (tmin > 0), tmin, np.inf)
+            axis = np.argmax(np.minimum(t1, t2), axis=-1)
+            n = np.zeros((height, width, 3))
+            np.put_along_axis(n, axis[..., None], -np.sign(np.take_along_axis(d, axis[..., None], -1)), -1)
+            p = points(t)
+            grain = 0.85 + 0.15 * np.sin(p[..., 1] * 20)[..., None]
+            consider(t, n, color * grain)
+
+    far = 2 * back
+    t_best = np.where(np.isfinite(t_best), t_best, far)
+    light = np.array([rng.uniform(-0.6, 0.6), 1.0, rng.uniform(-0.8, 0.2)])
+    light /= np.linalg.norm(light)
+    shade = 0.35 + 0.65 * np.clip(normal @ light, 0.0, 1.0)
+    fog_dist = rng.uniform(15.0, 40.0)
+    fog = np.exp(-t_best / fog_dist)[..., None]
+    image = albedo * shade[..., None] * fog + rng.uniform(0.5, 0.9, 3) * (1 - fog)
+    image = image + rng.normal(0, 0.01, image.shape)
+    return Scene(np.clip(image, 0, 1).astype(np.float32), t_best.astype(np.float32))
+
+
+def sample_pairs(rng: np.random.Generator, depth: np.ndarray, count: int, min_ratio: float) -> list[tuple[int, int, int, int, int]]:
+    """Pairs (ya, xa, yb, xb, relation) with unambiguous order; half of them local (across nearby edges)."""
+    h, w = depth.shape
+    pairs: list[tuple[int, int, int, int, int]] = []
+    for _ in range(count * 50):
+        if len(pairs) == count:
+            break
+        ya, xa = int(rng.integers(h)), int(rng.integers(w))
+        if rng.random() < 0.5:
+            yb, xb = int(rng.integers(h)), int(rng.integers(w))
+        else:
+            yb = int(np.clip(ya + rng.integers(-24, 25), 0, h - 1))
+            xb = int(np.clip(xa + rng.integers(-24, 25), 0, w - 1))
+        da, db = float(depth[ya, xa]), float(depth[yb, xb])
+        if max(da, db) / min(da, db) < min_ratio:
+            continue
+        pairs.append((ya, xa, yb, xb, 1 if da > db else -1))
+    return pairs
+
+
+def write_synth_dataset(out_dir: str | os.PathLike, options: SynthOptions = SynthOptions()) -> Path:
+    """Render ``options.n`` scenes into ``out_dir`` (built in a temp folder, then moved into place)."""
+    if options.n < 1:
+        raise MobileDepthError(f"--n must be at least 1, got {options.n}")
+    out = Path(out_dir)
+    if out.exists() and any(out.iterdir()):
+        raise MobileDepthError(f"{out}: folder exists and is not empty; choose another -o or remove it")
+    tmp = out.parent / f".{out.name}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "images").mkdir(parents=True)
+    (tmp / "depth").mkdir()
+    rows: dict[str, list[str]] = {name: [] for name, _ in SPLITS}
+    bounds = np.cumsum([frac for _, frac in SPLITS]) * options.n
+    try:
+        for i in range(options.n):
+            rng = np.random.default_rng([options.seed, i])
+            scene = render_scene(rng, options.height, options.width)
+            stem = f"scene_{i:05d}"
+            save_rgb(tmp / "images" / f"{stem}.png", scene.image)
+            np.save(tmp / "depth" / f"{stem}.npy", scene.depth)
+            split = SPLITS[int(np.searchsorted(bounds, i, side="right"))][0] if options.n >= 3 else "test"
+            for ya, xa, yb, xb, rel in sample_pairs(rng, scene.depth, options.pairs_per_image, options.min_ratio):
+                rows[split] += [f"./images/{stem}.png", format_pair_line(ya, xa, yb, xb, rel, options.width, options.height)]
+        for split, lines in rows.items():
+            (tmp / f"DIW_{split}.csv").write_text("\n".join(lines) + ("\n" if lines else ""))
+        write_json(tmp / "synth.json", {"generator_version": GENERATOR_VERSION, **asdict(options)})
+        if out.exists():
+            out.rmdir()
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out

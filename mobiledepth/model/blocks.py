@@ -1,0 +1,82 @@
+"""Building blocks. Module layouts mirror torchvision's MobileNetV2 so ``features.*`` keys line up."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ConvBNAct(nn.Sequential):
+    """conv -> BN -> ReLU6 as ``Sequential`` (keys ``.0`` conv, ``.1`` BN), torchvision's Conv2dNormActivation."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1, act: bool = True) -> None:
+        layers: list[nn.Module] = [
+            nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
+        if act:
+            layers.append(nn.ReLU6(inplace=True))
+        super().__init__(*layers)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block; ``self.conv`` indices match torchvision (expand?, depthwise, project conv, BN)."""
+
+    def __init__(self, cin: int, hidden: int, cout: int, stride: int, expand: bool) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        if expand:
+            layers.append(ConvBNAct(cin, hidden, 1))
+        else:
+            hidden = cin  # torchvision's t=1 block: depthwise runs on the input channels
+        layers += [
+            ConvBNAct(hidden, hidden, 3, stride, groups=hidden),
+            nn.Conv2d(hidden, cout, 1, bias=False),
+            nn.BatchNorm2d(cout),
+        ]
+        self.conv = nn.Sequential(*layers)
+        self.use_res_connect = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return x + y if self.use_res_connect else y
+
+
+class FBNetBlock(nn.Module):
+    """FBNet block: 1x1 expand + BN + ReLU -> optional nearest x2 -> kxk depthwise + BN + ReLU -> 1x1 + BN.
+
+    Upsampling sits after the cheap 1x1 expansion and before the depthwise conv (as in the FBNet
+    decoder of the method notes) so the spatial work at the higher resolution is depthwise only.
+    A residual add is used when input and output shapes match (no upsample, cin == cout).
+    """
+
+    def __init__(self, cin: int, hidden: int, cout: int, kernel: int = 3, upsample: bool = False) -> None:
+        super().__init__()
+        self.expand = nn.Sequential(nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
+        self.upsample = nn.Upsample(scale_factor=2, mode="nearest") if upsample else nn.Identity()
+        self.depthwise = nn.Sequential(
+            nn.Conv2d(hidden, hidden, kernel, 1, kernel // 2, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden),
+            nn.ReLU(inplace=True),
+        )
+        self.project = nn.Sequential(nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout))
+        self.use_res_connect = not upsample and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.project(self.depthwise(self.upsample(self.expand(x))))
+        return x + y if self.use_res_connect else y
+
+
+class PredictionHead(nn.Module):
+    """Intermediate (auxiliary) prediction: an FBNet upsampling block, then a 1x1 conv to one channel.
+
+    Used only in training (paper Eq. 4); the exported graph has none.
+    """
+
+    def __init__(self, cin: int, hidden: int, cout: int) -> None:
+        super().__init__()
+        self.block = FBNetBlock(cin, hidden, cout, kernel=3, upsample=True)
+        self.pred = nn.Conv2d(cout, 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.pred(torch.relu(self.block(x)))

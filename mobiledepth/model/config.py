@@ -1,0 +1,192 @@
+"""Architecture configs: every width explicit, serialisable to JSON, and a registry of named variants.
+
+Widths are stored per block rather than as a width multiplier because pruning (NetAdapt) changes
+individual layers; a pruned model must be rebuilt exactly from the config stored in its checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+# torchvision's MobileNetV2 inverted-residual settings: expansion t, out channels c, repeats n, stride s.
+_MNV2_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+@dataclass(frozen=True)
+class InvertedResidualSpec:
+    """One MobileNetV2 block (torchvision ``features.N``). ``expand`` False means no 1x1 expansion conv."""
+
+    hidden: int
+    out: int
+    stride: int
+    expand: bool = True
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """MobileNetV2 without its 1280-channel head. ``skip_taps`` are ``features.N`` indices feeding the decoder."""
+
+    stem: int = 32
+    blocks: tuple[InvertedResidualSpec, ...] = ()
+    skip_taps: tuple[int, ...] = (1, 3, 6, 13, 16)
+
+
+@dataclass(frozen=True)
+class DecoderStageSpec:
+    """An FBNet block: 1x1 expand -> (nearest x2) -> kxk depthwise -> 1x1 project (+ residual if shapes match)."""
+
+    hidden: int
+    out: int
+    kernel: int = 3
+    upsample: bool = True
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """Decoder stages, deepest first. Stage i consumes the previous output concatenated with skip tap i."""
+
+    stages: tuple[DecoderStageSpec, ...] = ()
+    aux_after: tuple[int, ...] = (2, 3)  # 1-based stage numbers followed by an intermediate prediction head
+    head_hidden: int = 32
+    head_out: int = 16
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str
+    encoder: EncoderConfig
+    decoder: DecoderConfig
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    output: str = "depth"  # larger value = farther, the DIW '>' convention
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        """Rebuild from :meth:`to_dict` output; raises ``ValueError``/``KeyError``/``TypeError`` on bad input."""
+        enc = dict(data["encoder"])
+        enc["blocks"] = tuple(InvertedResidualSpec(**b) for b in enc["blocks"])
+        enc["skip_taps"] = tuple(enc.get("skip_taps", (1, 3, 6, 13, 16)))
+        dec = dict(data["decoder"])
+        dec["stages"] = tuple(DecoderStageSpec(**s) for s in dec["stages"])
+        dec["aux_after"] = tuple(dec.get("aux_after", (2, 3)))
+        config = cls(
+            name=str(data["name"]),
+            encoder=EncoderConfig(**enc),
+            decoder=DecoderConfig(**dec),
+            mean=tuple(data.get("mean", (0.485, 0.456, 0.406))),
+            std=tuple(data.get("std", (0.229, 0.224, 0.225))),
+            output=str(data.get("output", "depth")),
+        )
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Check structural consistency so a bad config fails here, not deep inside ``nn.Conv2d``."""
+        blocks = self.encoder.blocks
+        if not blocks:
+            raise ValueError("encoder has no blocks")
+        taps = self.encoder.skip_taps
+        if len(taps) != len(self.decoder.stages):
+            raise ValueError(f"{len(taps)} skip taps but {len(self.decoder.stages)} decoder stages")
+        if any(not 0 <= t < len(blocks) for t in taps):
+            raise ValueError(f"skip taps {taps} out of range for {len(blocks)} encoder blocks (features.1..{len(blocks)})")
+        for i in self.decoder.aux_after:
+            if not 1 <= i <= len(self.decoder.stages):
+                raise ValueError(f"aux head after stage {i}, but there are {len(self.decoder.stages)} stages")
+        for spec in (*blocks, *self.decoder.stages):
+            if spec.hidden <= 0 or spec.out <= 0:
+                raise ValueError(f"non-positive width in {spec}")
+        for spec in self.decoder.stages:
+            if spec.kernel not in (3, 5):
+                raise ValueError(f"decoder kernel must be 3 or 5, got {spec.kernel}")
+        if self.output not in ("depth", "disparity"):
+            raise ValueError(f"output must be 'depth' or 'disparity', got {self.output!r}")
+
+    @property
+    def output_stride(self) -> int:
+        """Input sides must be multiples of this (encoder downsampling)."""
+        return 2 * _product(b.stride for b in self.encoder.blocks)
+
+
+def _product(values) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out
+
+
+def _make_divisible(value: float, divisor: int = 8) -> int:
+    new = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return new + divisor if new < 0.9 * value else new
+
+
+def mobilenet_v2_encoder(width: float = 1.0) -> EncoderConfig:
+    """torchvision's MobileNetV2 layout (features.0..17) at a width multiplier."""
+    stem = _make_divisible(32 * width)
+    blocks = []
+    cin = stem
+    for t, c, n, s in _MNV2_SETTINGS:
+        out = _make_divisible(c * width)
+        for i in range(n):
+            blocks.append(InvertedResidualSpec(hidden=cin * t, out=out, stride=s if i == 0 else 1, expand=t != 1))
+            cin = out
+    return EncoderConfig(stem=stem, blocks=tuple(blocks))
+
+
+def fbnet_decoder(widths: tuple[int, ...], expansions: tuple[float, ...], kernels: tuple[int, ...], head_hidden: int = 32) -> DecoderConfig:
+    """Five FBNet stages; the first four upsample (/32 -> /2), the last refines at /2 ("x112" for 224)."""
+    stages = tuple(
+        DecoderStageSpec(hidden=_make_divisible(w * e), out=w, kernel=k, upsample=i < len(widths) - 1)
+        for i, (w, e, k) in enumerate(zip(widths, expansions, kernels))
+    )
+    return DecoderConfig(stages=stages, head_hidden=head_hidden)
+
+
+def _base() -> ModelConfig:
+    return ModelConfig(
+        name="mobiledepth-base",
+        encoder=mobilenet_v2_encoder(1.0),
+        decoder=fbnet_decoder(widths=(176, 120, 64, 48, 32), expansions=(4, 4, 4, 4, 4), kernels=(5, 5, 5, 3, 3)),
+    )
+
+
+def _small() -> ModelConfig:
+    """A narrow model for tests and quick experiments (same topology, fewer channels)."""
+    return ModelConfig(
+        name="mobiledepth-small",
+        encoder=mobilenet_v2_encoder(0.5),
+        decoder=fbnet_decoder(widths=(64, 48, 32, 16, 16), expansions=(2, 2, 2, 2, 2), kernels=(3, 3, 3, 3, 3), head_hidden=16),
+    )
+
+
+def _wide() -> ModelConfig:
+    """A wider model (encoder x1.4): usable as a distillation teacher for the base model."""
+    return ModelConfig(
+        name="mobiledepth-wide",
+        encoder=mobilenet_v2_encoder(1.4),
+        decoder=fbnet_decoder(widths=(224, 128, 96, 48, 48), expansions=(4, 4, 4, 4, 4), kernels=(5, 5, 5, 3, 3), head_hidden=48),
+    )
+
+
+VARIANTS: dict[str, Callable[[], ModelConfig]] = {
+    "mobiledepth-base": _base,
+    "mobiledepth-small": _small,
+    "mobiledepth-wide": _wide,
+}
+
+
+def get_config(name: str) -> ModelConfig:
+    """Look up a named variant; the error lists the known names."""
+    try:
+        return VARIANTS[name]()
+    except KeyError:
+        raise KeyError(f"unknown variant {name!r}; known: {', '.join(sorted(VARIANTS))}") from None

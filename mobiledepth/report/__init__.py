@@ -1,0 +1,5 @@
+"""FPS + WHDR report: join records, render tables (terminal, Markdown, CSV, JSON) and plots."""
+
+from .table import ReportRow, build_rows, to_csv, to_markdown
+
+__all__ = ["ReportRow", "build_rows", "to_csv", "to_markdown"]

@@ -1,0 +1,120 @@
+"""Join bench, eval and convert records into one FPS + WHDR table (one row per benchmark run).
+
+Records are joined on the model file's sha256: a bench record and an eval record of the same file
+make one row; a convert record supplies precision and parameter counts for the files it wrote. A
+model evaluated but never benchmarked still gets a row (latency empty).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass
+class ReportRow:
+    model: str
+    precision: str
+    params: int | None
+    size_mb: float | None
+    whdr: float | None
+    device: str
+    delegate: str
+    threads: int | None
+    median_ms: float | None
+    p90_ms: float | None
+    fps: float | None
+    format: str = ""
+    note: str = ""
+    sha256: str = ""
+
+
+COLUMNS = [("model", "Model"), ("precision", "Precision"), ("params", "Params"), ("size_mb", "Size MB"), ("whdr", "WHDR"),
+           ("device", "Device"), ("delegate", "Delegate"), ("threads", "Threads"), ("median_ms", "Median ms"),
+           ("p90_ms", "p90 ms"), ("fps", "FPS"), ("note", "Note")]
+
+
+def _device_label(device: dict[str, Any]) -> str:
+    name = device.get("name", "?")
+    model = device.get("model")
+    return name if name == "host" or not model or model == name else f"{name} ({model})"
+
+
+def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
+    converted: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if rec["record"] == "convert":
+            for f in rec.get("files", []):
+                converted[f["sha256"]] = {"precision": f["precision"], "params": f.get("params"), "name": rec["source"].get("name"),
+                                          "trained": rec["source"].get("trained"), "format": f.get("format")}
+    whdr: dict[str, float] = {}
+    models: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if rec["record"] == "eval":
+            whdr[rec["model"]["sha256"]] = rec["whdr"]
+            models.setdefault(rec["model"]["sha256"], rec["model"])
+
+    def model_row(model: dict[str, Any]) -> dict[str, Any]:
+        sha = model["sha256"]
+        known = converted.get(sha, {})
+        trained = known.get("trained", model.get("trained"))
+        return {
+            "model": known.get("name") or model.get("name"),
+            "precision": known.get("precision") or model.get("precision", ""),
+            "params": known.get("params") or model.get("params"),
+            "size_mb": model["size_bytes"] / 1e6 if model.get("size_bytes") else None,
+            "whdr": whdr.get(sha),
+            "format": model.get("format", ""),
+            "note": "untrained" if trained is False else "",
+            "sha256": sha,
+        }
+
+    rows: list[ReportRow] = []
+    benched: set[str] = set()
+    for rec in records:
+        if rec["record"] != "bench":
+            continue
+        benched.add(rec["model"]["sha256"])
+        lat = rec.get("latency_ms") or {}
+        note = model_row(rec["model"])
+        extra = rec.get("delegation") or {}
+        if extra and not extra.get("applied", True):
+            note["note"] = ", ".join(n for n in (note["note"], "delegate NOT applied") if n)
+        rows.append(ReportRow(
+            device=_device_label(rec.get("device", {})), delegate=rec.get("delegate", ""), threads=rec.get("threads"),
+            median_ms=lat.get("median"), p90_ms=lat.get("p90"), fps=rec.get("fps"), **note,
+        ))
+    for sha, model in models.items():
+        if sha not in benched:
+            rows.append(ReportRow(device="", delegate="", threads=None, median_ms=None, p90_ms=None, fps=None, **model_row(model)))
+    return rows
+
+
+def format_cell(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if key == "params":
+        return f"{value / 1e6:.2f}M"
+    if key == "whdr":
+        return f"{value:.4f}"
+    if key in ("size_mb", "median_ms", "p90_ms", "fps"):
+        return f"{value:.2f}" if key != "fps" else f"{value:.1f}"
+    return str(value)
+
+
+def to_markdown(rows: list[ReportRow]) -> str:
+    head = "| " + " | ".join(title for _, title in COLUMNS) + " |"
+    rule = "|" + "|".join("---" for _ in COLUMNS) + "|"
+    body = ["| " + " | ".join(format_cell(k, getattr(r, k)) for k, _ in COLUMNS) + " |" for r in rows]
+    return "\n".join([head, rule, *body]) + "\n"
+
+
+def to_csv(rows: list[ReportRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[f.name for f in fields(ReportRow)])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(asdict(row))
+    return buffer.getvalue()

@@ -1,0 +1,217 @@
+"""One interface over the three model formats, so eval, parity and bench treat them alike.
+
+A predictor takes float32 RGB images in [0, 1] (H x W x 3 at its input size) and returns one H' x W'
+float32 map. It hides layout (NCHW vs NHWC), quantised int8/uint8 I/O, and optional mean/std
+preprocessing for third-party models that expect normalised input.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from ..errors import MobileDepthError
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """For foreign models: ``(x * pixel_scale - mean) / std`` on [0, 1] RGB. Ours need none (identity)."""
+
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    pixel_scale: float = 1.0
+
+    def apply(self, batch: np.ndarray) -> np.ndarray:
+        if self.pixel_scale == 1.0 and self.mean == (0.0, 0.0, 0.0) and self.std == (1.0, 1.0, 1.0):
+            return batch
+        return ((batch * self.pixel_scale - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)).astype(np.float32)
+
+
+class Predictor(Protocol):
+    path: Path
+    format: str
+    input_hw: tuple[int, int]
+
+    def predict(self, image: np.ndarray) -> np.ndarray: ...
+
+    def feed(self) -> Any: ...  # a ready input for repeated timing
+
+    def run(self, feed: Any) -> None: ...
+
+
+def _check_image(path: Path, image: np.ndarray, hw: tuple[int, int]) -> None:
+    if image.ndim != 3 or image.shape[2] != 3 or tuple(image.shape[:2]) != tuple(hw):
+        raise MobileDepthError(f"{path}: input has shape {tuple(image.shape)}, expected {hw[0]}x{hw[1]}x3 (H x W x RGB)")
+
+
+def _image_layout(path: Path, shape: Sequence[int]) -> str:
+    shape = list(shape)
+    if len(shape) == 4 and shape[1] == 3 and shape[3] != 3:
+        return "NCHW"
+    if len(shape) == 4 and shape[3] == 3:
+        return "NHWC"
+    raise MobileDepthError(f"{path}: input shape {shape} is not one RGB image (expected N x 3 x H x W or N x H x W x 3)")
+
+
+def _squeeze_map(path: Path, y: np.ndarray) -> np.ndarray:
+    y = np.asarray(y)
+    dims = [d for d in y.shape if d != 1]
+    if len(dims) != 2:
+        raise MobileDepthError(f"{path}: output shape {list(y.shape)} is not one depth map (expected 1 x 1 x H x W, 1 x H x W x 1 or 1 x H x W)")
+    return y.reshape(dims).astype(np.float32)
+
+
+class TorchPredictor:
+    format = "pytorch"
+
+    def __init__(self, path: Path, input_hw: tuple[int, int], threads: int | None = None) -> None:
+        import torch
+
+        from ..model.checkpoint import load_model
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.path = path
+        self.model = load_model(path)
+        stride = self.model.config.output_stride
+        if input_hw[0] % stride or input_hw[1] % stride:
+            raise MobileDepthError(f"{path}: input size {input_hw[0]}x{input_hw[1]} must be a multiple of {stride} on both sides")
+        self.input_hw = input_hw
+        self._torch = torch
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        _check_image(self.path, image, self.input_hw)
+        x = self._torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32))
+        with self._torch.inference_mode():
+            return self.model(x)[0, 0].numpy()
+
+    def feed(self):
+        return self._torch.rand(1, 3, *self.input_hw)
+
+    def run(self, feed) -> None:
+        with self._torch.inference_mode():
+            self.model(feed)
+
+
+class OnnxPredictor:
+    format = "onnx"
+
+    def __init__(self, path: Path, preprocess: Preprocess = Preprocess(), threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise MobileDepthError(f"{path}: not a valid ONNX model ({str(exc).splitlines()[0][:160]})") from None
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1 or len(self.session.get_outputs()) < 1:
+            raise MobileDepthError(f"{path}: expected exactly one image input, found {len(inputs)}")
+        shape = inputs[0].shape
+        if any(not isinstance(d, int) for d in shape):
+            raise MobileDepthError(f"{path}: input shape {shape} is dynamic; export with a fixed size")
+        self.layout = _image_layout(path, shape)
+        self.input_hw = (shape[2], shape[3]) if self.layout == "NCHW" else (shape[1], shape[2])
+        self.input_name = inputs[0].name
+        self.path = path
+        self.preprocess = preprocess
+
+    def _to_input(self, batch: np.ndarray) -> np.ndarray:
+        batch = self.preprocess.apply(batch)
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2) if self.layout == "NCHW" else batch, dtype=np.float32)
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        _check_image(self.path, image, self.input_hw)
+        return _squeeze_map(self.path, self.session.run(None, {self.input_name: self._to_input(image[None])})[0])
+
+    def feed(self):
+        return {self.input_name: self._to_input(np.random.rand(1, *self.input_hw, 3).astype(np.float32))}
+
+    def run(self, feed) -> None:
+        self.session.run(None, feed)
+
+
+class TFLitePredictor:
+    format = "tflite"
+
+    def __init__(self, path: Path, preprocess: Preprocess = Preprocess(), threads: int | None = None) -> None:
+        from .tflite_interpreter import interpreter_class
+
+        Interpreter, self.runtime = interpreter_class()
+        try:
+            self.interpreter = Interpreter(model_path=str(path), num_threads=threads or None)
+            self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise MobileDepthError(f"{path}: not a valid TFLite model ({str(exc).splitlines()[0][:160]})") from None
+        inputs = self.interpreter.get_input_details()
+        if len(inputs) != 1:
+            raise MobileDepthError(f"{path}: expected exactly one image input, found {len(inputs)}")
+        self.input = inputs[0]
+        self.output = self.interpreter.get_output_details()[0]
+        shape = list(self.input["shape"])
+        self.layout = _image_layout(path, shape)
+        self.input_hw = (shape[2], shape[3]) if self.layout == "NCHW" else (shape[1], shape[2])
+        self.path = path
+        self.preprocess = preprocess
+
+    def _quantize(self, batch: np.ndarray) -> np.ndarray:
+        dtype = self.input["dtype"]
+        batch = batch.transpose(0, 3, 1, 2) if self.layout == "NCHW" else batch
+        if dtype in (np.int8, np.uint8):
+            scale, zero = self.input["quantization"]
+            info = np.iinfo(dtype)
+            return np.clip(np.round(batch / scale + zero), info.min, info.max).astype(dtype)
+        return np.ascontiguousarray(batch, dtype=dtype)
+
+    def _dequantize(self, y: np.ndarray) -> np.ndarray:
+        if self.output["dtype"] in (np.int8, np.uint8, np.int16):
+            scale, zero = self.output["quantization"]
+            return (y.astype(np.float32) - zero) * scale
+        return y.astype(np.float32)
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        _check_image(self.path, image, self.input_hw)
+        self.run(self._quantize(self.preprocess.apply(image[None])))
+        return _squeeze_map(self.path, self._dequantize(self.interpreter.get_tensor(self.output["index"])))
+
+    def feed(self):
+        return self._quantize(self.preprocess.apply(np.random.rand(1, *self.input_hw, 3).astype(np.float32)))
+
+    def run(self, feed) -> None:
+        self.interpreter.set_tensor(self.input["index"], feed)
+        self.interpreter.invoke()
+
+
+def model_format(path: str | os.PathLike) -> str:
+    suffix = Path(path).suffix.lower()
+    formats = {".tflite": "tflite", ".onnx": "onnx", ".pt": "pytorch", ".pth": "pytorch", ".ckpt": "pytorch"}
+    if suffix not in formats:
+        raise MobileDepthError(f"{path}: unknown model type {suffix!r} (expected .tflite, .onnx, or a .pt checkpoint)")
+    return formats[suffix]
+
+
+def load_predictor(
+    path: str | os.PathLike,
+    input_hw: tuple[int, int] | None = None,
+    preprocess: Preprocess = Preprocess(),
+    threads: int | None = None,
+) -> Predictor:
+    """Open any supported model file. ``input_hw`` is required for checkpoints (their size is free)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MobileDepthError(f"{path}: no such model file")
+    fmt = model_format(path)
+    if fmt == "pytorch":
+        return TorchPredictor(path, input_hw or (256, 256), threads)
+    predictor: Predictor = OnnxPredictor(path, preprocess, threads) if fmt == "onnx" else TFLitePredictor(path, preprocess, threads)
+    if input_hw is not None and tuple(input_hw) != tuple(predictor.input_hw):
+        raise MobileDepthError(f"{path}: file has a fixed input of {predictor.input_hw[0]}x{predictor.input_hw[1]}, not {input_hw[0]}x{input_hw[1]}")
+    return predictor
