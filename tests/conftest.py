@@ -1,0 +1,41 @@
+"""Shared fixtures: small synthetic data on disk and a seeded checkpoint of non-default widths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """The bundled sample set renders into a per-session cache, never the user's."""
+    if "MOBILEDEPTH_CACHE" not in os.environ:
+        os.environ["MOBILEDEPTH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    from mobiledepth.data.synth import SynthOptions, write_synth_dataset
+
+    return write_synth_dataset(tmp_path_factory.mktemp("data") / "synth", SynthOptions(n=20, height=96, width=128, pairs_per_image=15, seed=3))
+
+
+@pytest.fixture(scope="session")
+def small_ckpt(tmp_path_factory) -> Path:
+    from mobiledepth.model import init_checkpoint
+
+    return init_checkpoint("mobiledepth-small", tmp_path_factory.mktemp("ckpt") / "small.pt", seed=1)
+
+
+@pytest.fixture(scope="session")
+def small_converted(small_ckpt, synth_dir, tmp_path_factory):
+    """mobiledepth-small (non-default widths) at a NON-SQUARE 64x96 input, all precisions."""
+    out = tmp_path_factory.mktemp("conv_small")
+    from mobiledepth.convert import ConvertOptions, convert_checkpoint
+
+    report = convert_checkpoint(small_ckpt, out, ConvertOptions(height=64, width=96, calib=synth_dir, parity_data=synth_dir, n_calib=12, n_parity=3))
+    return out, report

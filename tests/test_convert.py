@@ -1,0 +1,124 @@
+"""Real conversions: PyTorch -> ONNX -> onnx2tf -> LiteRT, on small inputs. These take ~30 s each."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mobiledepth.convert import ConvertOptions, convert_checkpoint, parse_precisions
+from mobiledepth.convert.analyze import parse_analyzer_output
+from mobiledepth.errors import MobileDepthError
+from mobiledepth.model import init_checkpoint, load_model
+from mobiledepth.runtime import load_predictor
+
+pytestmark = pytest.mark.slow
+
+
+def by_precision(report, fmt="tflite"):
+    return {f.precision: f for f in report.files if f.format == fmt}
+
+
+def test_every_written_file_is_reported(small_converted):
+    out, report = small_converted
+    data = json.loads((out / "convert_report.json").read_text())
+    written = sorted(p.name for p in out.iterdir() if p.suffix in (".onnx", ".tflite"))
+    assert sorted(Path(f["path"]).name for f in data["files"]) == written
+    assert written == ["small_64x96.onnx", "small_64x96_fp16.tflite", "small_64x96_fp32.tflite", "small_64x96_int8.tflite", "small_64x96_int8_dynamic.tflite"]
+    for f in data["files"]:
+        assert f["size_bytes"] == (out / Path(f["path"]).name).stat().st_size
+        assert f["parity"]["n_images"] == 3 and f["parity"]["n_pairs"] > 5000
+        assert f["params"] == data["source"]["params"]
+    assert data["input"]["height"] == 64 and data["input"]["width"] == 96
+    assert data["tools"]["onnx2tf"] == "1.28.8"
+
+
+def test_parity_bounds_per_precision(small_converted):
+    _, report = small_converted
+    onnx = by_precision(report, "onnx")["fp32"]
+    t = by_precision(report)
+    assert onnx.parity.rel_l2 < 1e-5 and t["fp32"].parity.rel_l2 < 1e-5
+    assert t["fp32"].parity.whdr_vs_torch < 1e-3
+    assert 1e-6 < t["fp16"].parity.rel_l2 < 5e-3  # fp16 weights: small but non-zero error
+    assert t["int8-dynamic"].parity.rel_l2 < 0.05
+    assert t["int8"].parity.rel_l2 < 0.2 and t["int8"].parity.whdr_vs_torch < 0.15
+    assert all(f.status == "ok" for f in report.files)
+
+
+def test_quantised_io_and_layouts(small_converted):
+    out, _ = small_converted
+    int8 = load_predictor(out / "small_64x96_int8.tflite")
+    assert int8.input["dtype"] == np.int8 and int8.layout == "NHWC" and int8.input_hw == (64, 96)
+    onnx = load_predictor(out / "small_64x96.onnx")
+    assert onnx.layout == "NCHW" and onnx.input_hw == (64, 96)
+    image = np.random.default_rng(0).random((64, 96, 3), dtype=np.float32)
+    y = int8.predict(image)
+    assert y.shape == (64, 96) and y.dtype == np.float32 and np.isfinite(y).all()
+    # dequantised int8 output tracks the float file's output
+    ref = load_predictor(out / "small_64x96_fp32.tflite").predict(image)
+    assert np.corrcoef(ref.ravel(), y.ravel())[0, 1] > 0.9
+
+
+def test_op_histogram_and_gpu_analysis(small_converted):
+    _, report = small_converted
+    fp32 = by_precision(report)["fp32"].analysis
+    assert fp32.ops["CONV_2D"] > 10 and fp32.ops["DEPTHWISE_CONV_2D"] > 10
+    assert fp32.ops["CONCATENATION"] == 5  # five skip connections
+    assert fp32.ops["RESIZE_BILINEAR"] == 1 and fp32.ops["RESIZE_NEAREST_NEIGHBOR"] == 4
+    assert fp32.gpu_compatible is True and fp32.gpu_incompatible == []
+    assert by_precision(report)["fp16"].analysis.ops.get("DEQUANTIZE", 0) > 0
+
+
+def test_analyzer_parser_flags_incompatible_ops():
+    text = (
+        "Subgraph#0 main(T#0) -> [T#5]\n"
+        "  Op#0 CONV_2D(T#0, T#1, T#2) -> [T#3]\n"
+        "  Op#1 CUMSUM(T#3, T#4) -> [T#5]\n"
+        "GPU COMPATIBILITY WARNING: Not supported op CUMSUM\n"
+        "\nGPU COMPATIBILITY WARNING: Subgraph#0 has GPU delegate compatibility issues at nodes 1 with TFLite runtime version 2.21.0\n"
+    )
+    result = parse_analyzer_output(text)
+    assert result.ops == {"CONV_2D": 1, "CUMSUM": 1}
+    assert result.gpu_compatible is False
+    assert [(o.index, o.op, o.reason) for o in result.gpu_incompatible] == [(1, "CUMSUM", "Not supported op CUMSUM")]
+
+
+def test_base_model_square_fp32_fp16(tmp_path, synth_dir):
+    ckpt = init_checkpoint("mobiledepth-base", tmp_path / "base.pt", seed=0)
+    report = convert_checkpoint(ckpt, tmp_path / "out", ConvertOptions(precisions=("fp32", "fp16"), height=64, width=64, calib=synth_dir, parity_data=synth_dir, n_parity=2))
+    t = by_precision(report)
+    assert set(t) == {"fp32", "fp16"}
+    assert t["fp32"].parity.rel_l2 < 1e-5 and t["fp16"].parity.rel_l2 < 5e-3
+    assert not list((tmp_path / "out").glob("*int8*"))
+
+
+def test_corrupt_tflite_and_wrong_shapes(small_converted, tmp_path):
+    out, _ = small_converted
+    bad = tmp_path / "corrupt.tflite"
+    bad.write_bytes((out / "small_64x96_fp32.tflite").read_bytes()[:1000])
+    with pytest.raises(MobileDepthError, match=r"corrupt\.tflite: not a valid TFLite model"):
+        load_predictor(bad)
+    predictor = load_predictor(out / "small_64x96_fp32.tflite")
+    with pytest.raises(MobileDepthError, match=r"small_64x96_fp32\.tflite: input has shape \(96, 64, 3\), expected 64x96x3"):
+        predictor.predict(np.zeros((96, 64, 3), np.float32))
+    with pytest.raises(MobileDepthError, match=r"fixed input of 64x96, not 128x128"):
+        load_predictor(out / "small_64x96_fp32.tflite", (128, 128))
+
+
+def test_non_image_model_is_refused(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 10])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "vector.onnx")
+    with pytest.raises(MobileDepthError, match=r"vector\.onnx: input shape \[1, 10\] is not one RGB image"):
+        load_predictor(tmp_path / "vector.onnx")
+
+
+def test_parse_precisions():
+    assert parse_precisions("fp32, INT8") == ("fp32", "int8")
+    with pytest.raises(MobileDepthError, match="unknown bf16"):
+        parse_precisions("fp32,bf16")
