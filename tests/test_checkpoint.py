@@ -68,13 +68,13 @@ def test_cli_init_info_and_error_exit(tmp_path):
     out = tmp_path / "base.pt"
     result = runner.invoke(app, ["init", "mobiledepth-base", "-o", str(out), "--seed", "3"])
     assert result.exit_code == 0, result.output
-    assert "2,602,481 parameters" in result.output
+    assert "2,604,681 parameters" in result.output
     result = runner.invoke(app, ["info", str(out), "--size", "224x448", "--json"])
     assert result.exit_code == 0, result.output
     import json
 
     info = json.loads(result.output)
-    assert info["params"] == 2_602_481 and info["size"] == [224, 448]
+    assert info["params"] == 2_604_681 and info["size"] == [224, 448]
     assert info["flops"] == 2 * info["macs"] and 0.5e9 < info["macs"] < 2e9
     result = runner.invoke(app, ["init", "mobiledepth-huge", "-o", str(tmp_path / "x.pt")])
     assert result.exit_code == 1

@@ -76,3 +76,15 @@ def test_macs_hand_computed():
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.Conv2d(8, 8, 3, padding=1, groups=8))
     # conv1: out 8x16x16 = 2048 elems * 3*3*3 = 55296; depthwise: 2048 * 1*3*3 = 18432
     assert count_macs(net, 32, 32) == 55296 + 18432
+
+
+def test_model_zoo_configs_match_registry_and_init_from_file(tmp_path):
+    from pathlib import Path
+
+    from mobiledepth.model import VARIANTS, init_checkpoint, load_checkpoint
+
+    zoo = Path(__file__).resolve().parent.parent / "models"
+    for name in VARIANTS:
+        assert ModelConfig.from_dict(json.loads((zoo / f"{name}.json").read_text())) == get_config(name), name
+    path = init_checkpoint(str(zoo / "mobiledepth-small.json"), tmp_path / "s.pt", seed=2)
+    assert load_checkpoint(path).config == get_config("mobiledepth-small")

@@ -8,6 +8,7 @@ config) ends in one :class:`MobileDepthError` line naming the file.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,12 +122,24 @@ def load_model(path: str | os.PathLike, with_heads: bool = False) -> MobileDepth
     return load_checkpoint(path).build(with_heads=with_heads).eval()
 
 
-def init_checkpoint(variant: str, path: str | os.PathLike, seed: int = 0, encoder_weights: str | None = None) -> Path:
-    """A seeded, untrained checkpoint of a named variant (optionally with an ImageNet encoder)."""
+def config_from_name_or_file(variant: str) -> ModelConfig:
+    """A registry name (``mobiledepth-base``) or a path to a config JSON (``models/mobiledepth-base.json``)."""
+    if variant.endswith(".json"):
+        try:
+            return ModelConfig.from_dict(json.loads(Path(variant).read_text()))
+        except FileNotFoundError:
+            raise MobileDepthError(f"{variant}: no such config file") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise MobileDepthError(f"{variant}: invalid architecture config ({exc})") from None
     try:
-        config = get_config(variant)
+        return get_config(variant)
     except KeyError as exc:
         raise MobileDepthError(str(exc.args[0])) from None
+
+
+def init_checkpoint(variant: str, path: str | os.PathLike, seed: int = 0, encoder_weights: str | None = None) -> Path:
+    """A seeded, untrained checkpoint of a named variant or a config JSON file (e.g. from models/)."""
+    config = config_from_name_or_file(variant)
     torch.manual_seed(seed)
     model = MobileDepth(config)
     meta: dict[str, Any] = {"seed": seed, "trained": False, "encoder_weights": None}

@@ -155,7 +155,7 @@ def _base() -> ModelConfig:
     return ModelConfig(
         name="mobiledepth-base",
         encoder=mobilenet_v2_encoder(1.0),
-        decoder=fbnet_decoder(widths=(176, 120, 64, 48, 32), expansions=(4, 4, 4, 4, 4), kernels=(5, 5, 5, 3, 3)),
+        decoder=fbnet_decoder(widths=(184, 128, 64, 32, 24), expansions=(4, 4, 3, 2, 2), kernels=(5, 5, 3, 3, 3)),
     )
 
 
