@@ -1,1 +1,9 @@
-"""android_bench: adb-driven on-device TFLite benchmarks (model-agnostic). Built in the harness issue."""
+"""android_bench: on-device TFLite benchmarks over adb, model-agnostic.
+
+It knows TFLite files and phones, not depth: ``mobiledepth bench --device S21`` and pruning call it.
+Pieces: :mod:`devices` (registry, resolution), :mod:`binary` (benchmark_model cache and push),
+:mod:`thermal` (guard), :mod:`remote` (deadline-bounded shell), :mod:`parse` (tool output),
+:mod:`runner` (runs and records), :mod:`emulator` (an emulated phone speaking the ADB protocol).
+"""
+
+__version__ = "0.1.0"

@@ -69,7 +69,8 @@ def _profile_tables(interp, avg_us: float, runs: int) -> str:
         weight = 1
         if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op["inputs"]) > 1 and op["inputs"][1] in tensors:
             shape = tensors[op["inputs"][1]]["shape"]
-            weight = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+            # CONV_2D weights are [O, kh, kw, I]: kh*kw*I MACs per output; depthwise [1, kh, kw, C]: kh*kw
+            weight = int(np.prod(shape[1:3])) if op["op_name"] == "DEPTHWISE_CONV_2D" else (int(np.prod(shape[1:])) if len(shape) > 1 else 1)
         costs.append(out * weight)
     total = float(sum(costs)) or 1.0
     ms = [avg_us / 1000.0 * c / total for c in costs]

@@ -1,0 +1,51 @@
+"""The adb server connection: Debian's ``adb`` binary, local or remote (device labs share phones)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+
+from .errors import BenchError
+
+
+def adb_path() -> str:
+    path = os.environ.get("ADBUTILS_ADB_PATH") or shutil.which("adb")
+    if not path:
+        raise BenchError("adb not found: install Debian's adb (apt-get install adb) or set ADBUTILS_ADB_PATH")
+    return path
+
+
+def start_server(port: int = 5037) -> None:
+    """Start a local adb server on ``port`` (no-op when one is running)."""
+    result = subprocess.run([adb_path(), "-P", str(port), "start-server"], capture_output=True, text=True, timeout=60)
+    if result.returncode != 0:
+        raise BenchError(f"adb start-server on port {port} failed: {(result.stderr or result.stdout).strip()}")
+
+
+def kill_server(port: int) -> None:
+    subprocess.run([adb_path(), "-P", str(port), "kill-server"], capture_output=True, timeout=30)
+
+
+def client(host: str = "127.0.0.1", port: int = 5037, start: bool = True):
+    """An adbutils client for the server at host:port; starts a local server if none answers."""
+    os.environ.setdefault("ADBUTILS_ADB_PATH", adb_path())
+    from adbutils import AdbClient
+
+    # Probe the port ourselves: adbutils, on a refused connection, starts a server on the DEFAULT
+    # port (5037) behind our back, which is wrong for a private or remote server.
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+    except OSError:
+        if not start or host not in ("127.0.0.1", "localhost"):
+            raise BenchError(f"no adb server answers at {host}:{port}") from None
+        start_server(port)
+    return AdbClient(host=host, port=port)
+
+
+def connect(c, address: str) -> None:
+    """``adb connect`` a TCP device (Wi-Fi debugging, or an emulated phone)."""
+    message = c.connect(address, timeout=15)
+    if "connected" not in message:
+        raise BenchError(f"adb connect {address}: {message.strip()}")

@@ -1,0 +1,118 @@
+"""The ``benchmark_model`` binary: a local cache per ABI, and a push-once-per-device policy.
+
+``mobiledepth devices fetch-binary`` downloads TensorFlow's published nightly build for an ABI into
+the cache (the only network access in the harness, and only on that explicit command). Benchmarks
+take ``--benchmark-binary FILE`` or the cached file. On the phone everything lives under one working
+directory; the binary is pushed only when its md5 differs from the one already there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BenchError
+
+WORKDIR = "/data/local/tmp/mobiledepth"
+REMOTE_BINARY = f"{WORKDIR}/benchmark_model"
+NIGHTLY = "https://storage.googleapis.com/tensorflow-nightly-public/prod/tensorflow/release/lite/tools/nightly/latest/"
+ABI_BINARIES = {
+    "arm64-v8a": "android_aarch64_benchmark_model",
+    "armeabi-v7a": "android_arm_benchmark_model",
+    "x86_64": "android_x86_64_benchmark_model",
+    "x86": "android_x86_benchmark_model",
+}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MOBILEDEPTH_CACHE", Path.home() / ".cache" / "mobiledepth")) / "benchmark_model"
+
+
+def cached_binary(abi: str) -> Path:
+    return cache_dir() / abi / "benchmark_model"
+
+
+def fetch_binary(abi: str, timeout: float = 120.0) -> Path:
+    """Download the nightly binary for ``abi`` into the cache (explicit user command only)."""
+    if abi not in ABI_BINARIES:
+        raise BenchError(f"--abi {abi}: no published benchmark_model; choose from {', '.join(ABI_BINARIES)}")
+    import urllib.request
+
+    target = cached_binary(abi)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    url = NIGHTLY + ABI_BINARIES[abi]
+    tmp = target.with_suffix(".part")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as handle:
+            while block := response.read(1 << 20):
+                handle.write(block)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BenchError(f"cannot download {url}: {exc}; download it elsewhere and pass --benchmark-binary FILE") from None
+    tmp.chmod(0o755)
+    os.replace(tmp, target)
+    return target
+
+
+def local_binary(explicit: str | os.PathLike | None, abi: str) -> Path:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise BenchError(f"{path}: benchmark binary not found")
+        return path
+    path = cached_binary(abi)
+    if not path.is_file():
+        raise BenchError(f"no benchmark_model for {abi or 'this ABI'} in {path.parent}; run `mobiledepth devices fetch-binary --abi {abi or 'arm64-v8a'}` or pass --benchmark-binary FILE")
+    return path
+
+
+def md5_file(path: str | os.PathLike) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def remote_md5(device, remote: str) -> str | None:
+    result = device.shell2(f"md5sum {shlex.quote(remote)}", timeout=60, v2=True)
+    if result.returncode != 0:
+        return None
+    return result.stdout.split()[0] if result.stdout.split() else None
+
+
+@dataclass
+class Pushed:
+    remote: str
+    md5: str
+    pushed: bool
+
+
+def push_if_changed(device, local: Path, remote: str, mode: int = 0o644) -> Pushed:
+    """Push unless the device already has identical content (md5), then fix the mode."""
+    md5 = md5_file(local)
+    if remote_md5(device, remote) == md5:
+        return Pushed(remote, md5, False)
+    parent = remote.rsplit("/", 1)[0]
+    device.shell2(f"mkdir -p {shlex.quote(parent)}", timeout=30, v2=True)
+    device.sync.push(str(local), remote, mode=mode)
+    if remote_md5(device, remote) != md5:
+        raise BenchError(f"{device.serial}: pushed {local.name} but the device copy's md5 differs (storage full or link failure?)")
+    device.shell2(f"chmod {mode:o} {shlex.quote(remote)}", timeout=30, v2=True)
+    return Pushed(remote, md5, True)
+
+
+def ensure_binary(device, local: Path) -> Pushed:
+    pushed = push_if_changed(device, local, REMOTE_BINARY, mode=0o755)
+    result = device.shell2(f"chmod 755 {shlex.quote(REMOTE_BINARY)}", timeout=30, v2=True)
+    if result.returncode != 0:
+        raise BenchError(f"{device.serial}: cannot make {REMOTE_BINARY} executable: {result.stderr.strip()}")
+    return pushed
+
+
+def clean(device) -> None:
+    """Remove the whole working directory from the device."""
+    device.shell2(f"rm -rf {shlex.quote(WORKDIR)}", timeout=60, v2=True)

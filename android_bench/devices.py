@@ -1,0 +1,139 @@
+"""Which phones are connected, what they are, and which ones ``--device`` means.
+
+``--device`` takes ``host`` (handled by the caller), a serial, an alias from the registry (``S21``),
+a comma list of those, or ``all``. Aliases match connected devices by ``ro.product.model``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import BenchError
+
+
+@dataclass
+class DeviceInfo:
+    serial: str
+    state: str
+    model: str = ""
+    manufacturer: str = ""
+    soc: str = ""
+    android: str = ""
+    sdk: str = ""
+    abi: str = ""
+    battery_c: float | None = None
+    alias: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_registry(extra: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """Shipped aliases, extended (and overridden) by a user file."""
+    registry = json.loads(resources.files("android_bench").joinpath("data/devices.json").read_text())
+    registry.pop("_comment", None)
+    extra = extra or os.environ.get("ANDROID_BENCH_DEVICES")
+    if extra:
+        try:
+            user = json.loads(Path(extra).read_text())
+        except (OSError, ValueError) as exc:
+            raise BenchError(f"{extra}: cannot read device registry ({exc.__class__.__name__})") from None
+        for alias, entry in user.items():
+            if alias.startswith("_"):
+                continue
+            if not isinstance(entry, dict) or not isinstance(entry.get("models"), list):
+                raise BenchError(f"{extra}: entry {alias!r} needs a 'models' list of ro.product.model values")
+            registry[alias] = entry
+    return registry
+
+
+def alias_for(model: str, registry: dict[str, dict[str, Any]]) -> str:
+    for alias, entry in registry.items():
+        if model in entry["models"]:
+            return alias
+    return ""
+
+
+def _props(device, names: list[str]) -> dict[str, str]:
+    script = "; ".join(f"echo {shlex.quote('@@' + n)}; getprop {shlex.quote(n)}" for n in names)
+    out = device.shell2(script, timeout=20, v2=True).stdout
+    values, current = {}, None
+    for line in out.splitlines():
+        if line.startswith("@@"):
+            current = line[2:]
+        elif current is not None:
+            values[current] = line.strip()
+            current = None
+    return values
+
+
+def describe(device, state: str = "device", registry: dict | None = None) -> DeviceInfo:
+    """Read model, SoC, Android version, ABI and battery temperature of a connected device."""
+    info = DeviceInfo(serial=device.serial, state=state)
+    if state != "device":
+        return info
+    p = _props(device, ["ro.product.model", "ro.product.manufacturer", "ro.soc.model", "ro.board.platform",
+                        "ro.build.version.release", "ro.build.version.sdk", "ro.product.cpu.abi"])
+    info.model = p.get("ro.product.model", "")
+    info.manufacturer = p.get("ro.product.manufacturer", "")
+    info.soc = p.get("ro.soc.model") or p.get("ro.board.platform", "")
+    info.android = p.get("ro.build.version.release", "")
+    info.sdk = p.get("ro.build.version.sdk", "")
+    info.abi = p.get("ro.product.cpu.abi", "")
+    from .thermal import battery_celsius
+
+    info.battery_c = battery_celsius(device)
+    info.alias = alias_for(info.model, registry or load_registry())
+    return info
+
+
+def connected(client, registry: dict | None = None) -> list[DeviceInfo]:
+    """Every device the adb server knows, with its state; details for the usable ones."""
+    registry = registry or load_registry()
+    out = []
+    for entry in client.list():
+        out.append(describe(client.device(serial=entry.serial), entry.state, registry) if entry.state == "device" else DeviceInfo(entry.serial, entry.state))
+    return out
+
+
+def _listing(devices: list[DeviceInfo]) -> str:
+    if not devices:
+        return "no devices connected"
+    return "connected: " + ", ".join(f"{d.serial} ({d.model or d.state})" if d.state == "device" else f"{d.serial} ({d.state})" for d in devices)
+
+
+def resolve(spec: str, devices: list[DeviceInfo], registry: dict[str, dict[str, Any]]) -> list[DeviceInfo]:
+    """Turn ``--device`` into connected, usable devices, or fail with one line listing what is there."""
+    wanted = [s.strip() for s in spec.split(",") if s.strip()]
+    usable = [d for d in devices if d.state == "device"]
+    if wanted == ["all"]:
+        if not usable:
+            raise BenchError(f"--device all: no usable device; {_listing(devices)}")
+        return usable
+    chosen: list[DeviceInfo] = []
+    for item in wanted:
+        by_serial = [d for d in devices if d.serial == item]
+        if by_serial:
+            d = by_serial[0]
+            if d.state != "device":
+                raise BenchError(f"--device {item}: device is {d.state}" + (" (accept the USB debugging prompt on the phone)" if d.state == "unauthorized" else "") + f"; {_listing(devices)}")
+            chosen.append(d)
+            continue
+        if item not in registry:
+            raise BenchError(f"--device {item}: neither a connected serial nor a known alias ({', '.join(sorted(registry))}); {_listing(devices)}")
+        models = registry[item]["models"]
+        matches = [d for d in usable if d.model in models]
+        if not matches:
+            blocked = [d for d in devices if d.state != "device"]
+            hint = f" ({len(blocked)} device(s) offline or unauthorized)" if blocked else ""
+            raise BenchError(f"--device {item}: no connected {registry[item].get('name', item)} (models {', '.join(models)}){hint}; {_listing(devices)}")
+        if len(matches) > 1:
+            raise BenchError(f"--device {item}: {len(matches)} matching devices; pick one by serial; {_listing(devices)}")
+        chosen.append(matches[0])
+    return chosen

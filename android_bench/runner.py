@@ -1,0 +1,236 @@
+"""On-device benchmark runs: push, cool down, run ``benchmark_model``, parse, record.
+
+One record per (device, model), in the same JSON schema as host benchmarks (``record: bench``), so
+``mobiledepth report`` shows phones and host side by side. Several phones run in parallel, one worker
+per phone; a failure on one phone, or on one model, never loses results already measured: every
+finished record is handed to ``on_record`` at once.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import posixpath
+import re
+import shlex
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .binary import REMOTE_BINARY, WORKDIR, Pushed, ensure_binary, push_if_changed
+from .devices import DeviceInfo
+from .errors import BenchError
+from .parse import BenchmarkOutput, parse_benchmark_output
+from .remote import run_with_deadline
+from .thermal import read_temperatures, wait_until_cool
+
+DELEGATES = ("cpu", "gpu", "nnapi")
+TOOL_VERSION = "android_bench 0.1.0"
+
+
+@dataclass
+class PhoneBenchOptions:
+    delegate: str = "cpu"
+    gpu_precision_loss: bool = True  # fp16 on the GPU (the tool's gpu_precision_loss_allowed)
+    nnapi_accelerator: str | None = None
+    require_full_delegation: bool = False
+    threads: int = 4
+    affinity: str | None = None  # taskset hex mask, e.g. 'f0' for the big cores of many SoCs
+    warmup_runs: int = 5
+    warmup_seconds: float = 1.0
+    runs: int = 50
+    min_seconds: float = 1.0
+    max_seconds: float = 150.0
+    repeats: int = 1
+    cooldown_s: float = 0.0
+    max_temp_c: float = 40.0
+    thermal_timeout_s: float = 300.0
+    run_timeout_s: float = 600.0
+    op_profiling: bool = False
+    peak_memory: bool = True
+
+    def validate(self) -> None:
+        if self.delegate not in DELEGATES:
+            raise BenchError(f"--delegate {self.delegate}: choose one of {', '.join(DELEGATES)}")
+        if self.affinity is not None and not re.fullmatch(r"(0x)?[0-9a-fA-F]+", self.affinity):
+            raise BenchError(f"--affinity {self.affinity!r}: expected a hex CPU mask such as f0")
+        if self.runs < 1 or self.repeats < 1:
+            raise BenchError("--runs and --repeats must be at least 1")
+
+
+@dataclass
+class RunFailure:
+    serial: str
+    model: str
+    message: str
+
+
+def build_command(remote_model: str, options: PhoneBenchOptions) -> str:
+    """The benchmark_model command line; every path is shell-quoted."""
+    flags = [
+        f"--graph={remote_model}", f"--num_threads={options.threads}", f"--warmup_runs={options.warmup_runs}",
+        f"--warmup_min_secs={options.warmup_seconds:g}", f"--num_runs={options.runs}", f"--min_secs={options.min_seconds:g}",
+        f"--max_secs={options.max_seconds:g}",
+    ]
+    if options.delegate == "cpu":
+        flags.append("--use_xnnpack=true")  # GPU/NNAPI runs keep XNNPACK for any ops that fall back to the CPU
+    if options.delegate == "gpu":
+        flags += ["--use_gpu=true", f"--gpu_precision_loss_allowed={'true' if options.gpu_precision_loss else 'false'}"]
+    if options.delegate == "nnapi":
+        flags.append("--use_nnapi=true")
+        if options.nnapi_accelerator:
+            flags.append(f"--nnapi_accelerator_name={options.nnapi_accelerator}")
+    if options.require_full_delegation:
+        flags.append("--require_full_delegation=true")
+    if options.op_profiling:
+        flags.append("--enable_op_profiling=true")
+    if options.peak_memory:
+        flags.append("--report_peak_memory_footprint=true")
+    argv = (["taskset", options.affinity.lower().removeprefix("0x")] if options.affinity else []) + [REMOTE_BINARY] + flags
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def remote_model_path(local: Path, sha: str) -> str:
+    return posixpath.join(WORKDIR, "models", f"{sha[:12]}-{local.name}")
+
+
+def _us_to_ms(value: float | None) -> float | None:
+    return None if value is None else value / 1000.0
+
+
+def _failure_message(serial: str, model: Path, code: int, parsed: BenchmarkOutput, text: str) -> str:
+    if code in (139, 134, 135, 136):
+        sig = {139: "SIGSEGV", 134: "SIGABRT", 135: "SIGBUS", 136: "SIGFPE"}[code]
+        return f"{serial}: benchmark_model crashed ({sig}, exit {code}) running {model.name}"
+    detail = "; ".join(e for e in parsed.errors if "Benchmarking failed" not in e) or (text.strip().splitlines() or ["no output"])[-1]
+    return f"{serial}: benchmark_model failed on {model.name} (exit {code}): {detail[:300]}"
+
+
+def _device_block(info: DeviceInfo, label: str) -> dict[str, Any]:
+    return {"name": label, "serial": info.serial, "model": info.model, "manufacturer": info.manufacturer, "soc": info.soc,
+            "os": f"Android {info.android} (SDK {info.sdk})", "abi": info.abi}
+
+
+def bench_model(device, info: DeviceInfo, model: Path, options: PhoneBenchOptions, binary: Pushed, label: str,
+                progress: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
+    """Benchmark one model on one phone; returns a bench record or raises :class:`BenchError`."""
+    if not model.is_file():
+        raise BenchError(f"{model}: no such model file")
+    sha = _sha256(model)
+    progress(f"{info.serial}: pushing {model.name}")
+    remote = push_if_changed(device, model, remote_model_path(model, sha)).remote
+    repeats: list[dict[str, Any]] = []
+    parsed: BenchmarkOutput | None = None
+    for r in range(options.repeats):
+        if r and options.cooldown_s:
+            progress(f"{info.serial}: cool-down {options.cooldown_s:.0f} s")
+            time.sleep(options.cooldown_s)
+        cool = wait_until_cool(device, options.max_temp_c, options.thermal_timeout_s,
+                               progress=lambda t, w: progress(f"{info.serial}: waiting to cool, {t:.1f} °C ≥ {options.max_temp_c:.1f} °C ({w:.0f} s)"))
+        progress(f"{info.serial}: {model.name} on {options.delegate}, run {r + 1}/{options.repeats}")
+        result = run_with_deadline(device, build_command(remote, options), options.run_timeout_s, kill_pattern="benchmark_model")
+        after = read_temperatures(device)
+        text = result.stdout + result.stderr
+        parsed = parse_benchmark_output(text, options.delegate)
+        if result.returncode != 0 or parsed.failed:
+            raise BenchError(_failure_message(info.serial, model, result.returncode, parsed, text))
+        stats = parsed.runs
+        repeats.append({
+            "median_ms": _us_to_ms(stats.median if stats.median is not None else stats.avg),
+            "avg_ms": _us_to_ms(stats.avg), "std_ms": _us_to_ms(stats.std), "min_ms": _us_to_ms(stats.min), "max_ms": _us_to_ms(stats.max),
+            "p5_ms": _us_to_ms(stats.p5), "p95_ms": _us_to_ms(stats.p95), "count": stats.count,
+            "temperature_before": cool.before.to_dict(), "temperature_after": after.to_dict(),
+            "waited_to_cool_s": cool.waited_s, "thermal_timeout": cool.timed_out, "wall_s": result.seconds,
+        })
+    assert parsed is not None
+    medians = [r["median_ms"] for r in repeats]
+    last = parsed.runs
+    import statistics
+
+    latency = {
+        "count": sum(r["count"] for r in repeats),
+        "median": statistics.median(medians),
+        "mean": statistics.fmean(r["avg_ms"] for r in repeats),
+        "p90": None,  # benchmark_model reports p5/median/p95, not p90
+        "p95": _us_to_ms(last.p95), "p5": _us_to_ms(last.p5),
+        "std": _us_to_ms(last.std), "min": min(r["min_ms"] for r in repeats), "max": max(r["max_ms"] for r in repeats),
+        "samples": medians if options.repeats > 1 else [],  # the tool prints no per-run samples; per-repeat medians instead
+        "source": "benchmark_model stats (per-run samples not printed by the tool)",
+    }
+    delegation = parsed.to_dict()["delegation"]
+    status = "ok" if options.delegate == "cpu" or (parsed.delegation.applied and parsed.delegation.mode == "full") else (
+        "delegate-partial" if parsed.delegation.applied else "delegate-not-applied")
+    record = {
+        "record": "bench", "schema": 1, "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": {"path": str(model), "name": model.stem, "format": "tflite", "sha256": sha, "size_bytes": model.stat().st_size},
+        "device": _device_block(info, label), "delegate": options.delegate, "delegation": delegation, "status": status,
+        "threads": options.threads, "affinity": options.affinity,
+        "settings": {k: v for k, v in asdict(options).items()},
+        "latency_ms": latency, "fps": 1000.0 / latency["median"],
+        "init_ms": _us_to_ms(parsed.init_us), "first_inference_ms": _us_to_ms(parsed.first_inference_us),
+        "warmup_avg_ms": _us_to_ms(parsed.warmup_avg_us),
+        "memory_mb": {"init": parsed.memory_init_mb, "overall": parsed.memory_overall_mb, "peak": parsed.peak_memory_mb},
+        "peak_memory_mb": parsed.peak_memory_mb,
+        "op_profile": [asdict(o) for o in parsed.op_profile],
+        "repeats": repeats,
+        "temperatures": {"before": repeats[0]["temperature_before"], "after": repeats[-1]["temperature_after"]},
+        "binary": {"remote": binary.remote, "md5": binary.md5, "pushed_this_session": binary.pushed},
+    }
+    return record
+
+
+def bench_devices(client, devices: list[DeviceInfo], models: list[Path], options: PhoneBenchOptions, binary_for: Callable[[DeviceInfo], Path],
+                  on_record: Callable[[dict[str, Any]], None], progress: Callable[[str], None] = lambda m: None,
+                  labels: dict[str, str] | None = None) -> list[RunFailure]:
+    """All models on all devices, one worker thread per device. Returns the failures."""
+    options.validate()
+    failures: list[RunFailure] = []
+    lock = threading.Lock()
+
+    def worker(info: DeviceInfo) -> None:
+        device = client.device(serial=info.serial)
+        label = (labels or {}).get(info.serial) or info.alias or info.serial
+        try:
+            binary = ensure_binary(device, binary_for(info))
+        except BenchError as exc:
+            with lock:
+                failures.extend(RunFailure(info.serial, str(m), str(exc)) for m in models)
+            return
+        except Exception as exc:  # adb errors: the device went away before we started
+            with lock:
+                failures.extend(RunFailure(info.serial, str(m), f"{info.serial}: {exc.__class__.__name__}: {exc}") for m in models)
+            return
+        for i, model in enumerate(models):
+            try:
+                record = bench_model(device, info, model, options, binary, label, progress)
+            except BenchError as exc:
+                with lock:
+                    failures.append(RunFailure(info.serial, str(model), str(exc)))
+                if "connection lost" in str(exc) or "cannot start a shell" in str(exc):
+                    with lock:
+                        failures.extend(RunFailure(info.serial, str(m), f"{info.serial}: skipped after the device was lost") for m in models[i + 1:])
+                    return
+                continue
+            except Exception as exc:
+                with lock:
+                    failures.append(RunFailure(info.serial, str(model), f"{info.serial}: {exc.__class__.__name__}: {exc}"))
+                continue
+            with lock:
+                on_record(record)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(devices))) as pool:
+        list(pool.map(worker, devices))
+    return failures
