@@ -108,11 +108,18 @@ def parse_benchmark_output(text: str, requested: str = "cpu") -> BenchmarkOutput
     delegate_name = {"gpu": "GPU", "nnapi": "NNAPI"}.get(requested)
     in_summary = False
     in_regular_profile = False
+    collecting_unsupported = False
     for raw, line in zip(text.splitlines(), lines):
         if raw.startswith("ERROR:") or line.startswith("ERROR"):
             out.errors.append(line)
         if raw.startswith(("WARN:", "WARNING:")):
             out.warnings.append(line)
+        if collecting_unsupported:
+            if "operations will run on the GPU" in line or not line.strip():
+                collecting_unsupported = False
+            else:
+                out.delegation.unsupported_ops.append(line.strip())
+                continue
         if line.startswith("count="):
             stats.append(parse_stat(line))
             continue
@@ -127,6 +134,10 @@ def parse_benchmark_output(text: str, requested: str = "cpu") -> BenchmarkOutput
             continue
         m = re.search(r"Memory footprint delta from the start of the tool \(MB\): init=([-0-9.e+]+) overall=([-0-9.e+]+)", line)
         if m:
+            out.memory_init_mb, out.memory_overall_mb = _num(m.group(1)), _num(m.group(2))
+            continue
+        m = re.search(r"^Peak memory footprint \(MB\): init=([-0-9.e+]+) overall=([-0-9.e+]+)", line)
+        if m:  # older builds' name for the same delta figures
             out.memory_init_mb, out.memory_overall_mb = _num(m.group(1)), _num(m.group(2))
             continue
         m = re.search(r"(?:Overall )?peak memory footprint \(MB\)[^:]*: ([-0-9.e+]+)", line, re.IGNORECASE)
@@ -155,7 +166,9 @@ def parse_benchmark_output(text: str, requested: str = "cpu") -> BenchmarkOutput
                 d.reason = line
             m = re.search(r"Following operations are not supported by GPU delegate:?\s*(.*)", line)
             if m and delegate_name == "GPU":
-                d.unsupported_ops.append(m.group(1).strip())
+                if m.group(1).strip():
+                    d.unsupported_ops.append(m.group(1).strip())
+                collecting_unsupported = True
             if "Disallowed CPU fallback detected" in line:
                 d.reason = line
         if "Operator-wise Profiling Info for Regular Benchmark Runs" in line:

@@ -19,6 +19,8 @@ from .fileio import write_json, write_text
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Monocular relative depth from PyTorch to phones: convert, benchmark, evaluate, report.")
 data_app = typer.Typer(no_args_is_help=True, help="Sample data.")
 app.add_typer(data_app, name="data")
+devices_app = typer.Typer(help="Phones over adb: list, fetch the benchmark binary, clean up.")
+app.add_typer(devices_app, name="devices")
 # Wide tables stay readable when output goes to a log or CI (rich assumes 80 columns there).
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
@@ -191,26 +193,43 @@ def _write_records(path: Optional[Path], records: list[dict[str, Any]]) -> None:
 @app.command()
 @user_errors
 def bench(
-    models: List[Path] = typer.Argument(..., help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) files."),
-    device: str = typer.Option("host", help="'host' (this computer), or a phone: serial, alias (S21) or 'all'."),
-    delegate: str = typer.Option("cpu", help="Phones: cpu (XNNPACK), gpu or nnapi. Host: cpu."),
-    threads: int = typer.Option(2, help="Interpreter threads."),
+    models: List[Path] = typer.Argument(..., help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) files; phones take .tflite."),
+    device: str = typer.Option("host", help="'host' (this computer), or phones: serial, alias (S21), comma list, or 'all'."),
+    delegate: str = typer.Option("cpu", help="cpu (XNNPACK), gpu or nnapi (phones); host: cpu."),
+    threads: Optional[int] = typer.Option(None, help="Interpreter threads (default: 2 on host, 4 on phones)."),
     warmup: int = typer.Option(5, help="Warm-up runs."),
-    warmup_seconds: float = typer.Option(0.0, help="Also warm up for at least this long."),
+    warmup_seconds: float = typer.Option(0.0, help="Also warm up for at least this long (phones: default 1 s)."),
     runs: int = typer.Option(50, help="Timed runs."),
-    min_seconds: float = typer.Option(0.0, help="Also time for at least this long."),
+    min_seconds: float = typer.Option(0.0, help="Also time for at least this long (phones: default 1 s)."),
     size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH for checkpoints (files have a fixed size)."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here (phones: after every finished run)."),
+    adb_host: str = typer.Option("127.0.0.1", help="adb server host (a device lab's shared server)."),
+    adb_port: int = typer.Option(5037, help="adb server port."),
+    benchmark_binary: Optional[Path] = typer.Option(None, help="benchmark_model for the phone (default: the cache from `devices fetch-binary`)."),
+    gpu_precision_loss: bool = typer.Option(True, "--gpu-fp16/--gpu-fp32", help="GPU: allow fp16 (precision loss) or force fp32."),
+    nnapi_accelerator: Optional[str] = typer.Option(None, help="NNAPI accelerator name (e.g. a vendor NPU)."),
+    require_full_delegation: bool = typer.Option(False, help="Fail when any op falls back to the CPU."),
+    affinity: Optional[str] = typer.Option(None, help="taskset CPU mask in hex (e.g. f0 = big cores on many SoCs)."),
+    repeats: int = typer.Option(1, help="Phones: repeat the whole run (with cool-down) and take the median."),
+    cooldown: float = typer.Option(0.0, help="Phones: seconds to rest between repeats."),
+    max_temp: float = typer.Option(40.0, help="Phones: wait until every sensor reads below this (°C) before a run."),
+    thermal_timeout: float = typer.Option(300.0, help="Phones: give up waiting to cool after this many seconds (recorded)."),
+    run_timeout: float = typer.Option(600.0, help="Phones: kill a run that takes longer than this (seconds)."),
+    op_profiling: bool = typer.Option(False, help="Phones: per-op profile (benchmark_model --enable_op_profiling)."),
+    devices_file: Optional[Path] = typer.Option(None, help="Extra device aliases (JSON)."),
 ) -> None:
-    """Benchmark models: median / p90 latency, FPS, peak memory."""
+    """Benchmark models: median / p90 latency, FPS, peak memory; on this computer or on phones over adb."""
+    if device != "host":
+        _bench_phones(models, device, delegate, threads or 4, warmup, warmup_seconds or 1.0, runs, min_seconds or 1.0, json_path, adb_host, adb_port,
+                      benchmark_binary, gpu_precision_loss, nnapi_accelerator, require_full_delegation, affinity, repeats, cooldown, max_temp,
+                      thermal_timeout, run_timeout, op_profiling, devices_file)
+        return
     from .bench.host import HostBenchOptions, bench_host
 
-    if device != "host":
-        raise MobileDepthError(f"--device {device}: phone benchmarks need the android_bench harness, which is not built yet; use --device host")
     if delegate != "cpu":
-        raise MobileDepthError(f"--delegate {delegate}: the host runs the CPU (XNNPACK) path only")
+        raise MobileDepthError(f"--delegate {delegate}: the host runs the CPU (XNNPACK) path only; GPU and NNAPI need a phone (--device)")
     h, w = parse_size(size)
-    options = HostBenchOptions(threads=threads, warmup_runs=warmup, warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds, height=h, width=w)
+    options = HostBenchOptions(threads=threads or 2, warmup_runs=warmup, warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds, height=h, width=w)
     records = []
     with _progress() as progress:
         for model in models:
@@ -220,15 +239,45 @@ def bench(
     _write_records(json_path, records)
 
 
+def _bench_phones(models, device, delegate, threads, warmup, warmup_seconds, runs, min_seconds, json_path, adb_host, adb_port, binary,
+                  gpu_precision_loss, nnapi_accelerator, require_full_delegation, affinity, repeats, cooldown, max_temp, thermal_timeout,
+                  run_timeout, op_profiling, devices_file) -> None:
+    from android_bench.runner import PhoneBenchOptions
+
+    from .bench.phone import bench_phones
+
+    options = PhoneBenchOptions(delegate=delegate, gpu_precision_loss=gpu_precision_loss, nnapi_accelerator=nnapi_accelerator,
+                                require_full_delegation=require_full_delegation, threads=threads, affinity=affinity, warmup_runs=warmup,
+                                warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds, repeats=repeats, cooldown_s=cooldown,
+                                max_temp_c=max_temp, thermal_timeout_s=thermal_timeout, run_timeout_s=run_timeout, op_profiling=op_profiling)
+    with err_console.status("benchmarking on phones") as status:
+        result = bench_phones(models, device, options, adb_host, adb_port, binary, devices_file, json_path, progress=lambda m: status.update(m))
+    if result.records:
+        _print_bench(result.records)
+        if json_path:
+            console.print(f"wrote {json_path}")
+    problems = [f.message for f in result.failures]
+    for r in result.records:
+        d = r["delegation"]
+        if r["status"] == "delegate-not-applied":
+            problems.append(f"{r['device']['name']}: {r['delegate'].upper()} delegate NOT applied to {Path(r['model']['path']).name} "
+                            f"({d['reason']}); the {r['latency_ms']['median']:.2f} ms measured are CPU timings, saved with status delegate-not-applied")
+        elif r["status"] == "delegate-partial":
+            err_console.print(f"[yellow]warning:[/] {r['device']['name']}: {r['delegate'].upper()} delegate took {d['delegated_nodes']} of {d['total_nodes']} nodes "
+                              f"of {Path(r['model']['path']).name}; timings include CPU fallback", highlight=False)
+    if problems:
+        raise MobileDepthError(f"{len(problems)} problem(s): " + " | ".join(problems))
+
+
 def _print_bench(records: list[dict[str, Any]]) -> None:
     table = Table(title="Benchmark (latency in ms)")
-    for col in ("Model", "Precision", "Device", "Delegate", "Threads", "Median", "Mean", "p90", "Std", "Min", "Max", "FPS", "Peak MB"):
+    for col in ("Model", "Precision", "Device", "Delegate", "Threads", "Median", "Mean", "p90", "Std", "Min", "Max", "FPS", "Peak MB", "Status"):
         table.add_column(col)
     for r in records:
         lat = r["latency_ms"]
-        table.add_row(Path(r["model"]["path"]).name, r["model"]["precision"], r["device"]["name"], r["delegate"], str(r["threads"]),
-                      *(f"{lat[k]:.2f}" for k in ("median", "mean", "p90", "std", "min", "max")), f"{r['fps']:.1f}",
-                      f"{r['peak_memory_mb']:.0f}" if r.get("peak_memory_mb") is not None else "")
+        table.add_row(Path(r["model"]["path"]).name, r["model"].get("precision", ""), r["device"]["name"], r["delegate"], str(r["threads"]),
+                      *(f"{lat[k]:.2f}" if lat.get(k) is not None else "-" for k in ("median", "mean", "p90", "std", "min", "max")), f"{r['fps']:.1f}",
+                      f"{r['peak_memory_mb']:.0f}" if r.get("peak_memory_mb") is not None else "", r.get("status", "ok"))
     console.print(table)
 
 
@@ -307,6 +356,80 @@ def report(
     for p in (json_path, csv_path, md_path, plot):
         if p:
             console.print(f"wrote {p}")
+
+
+@devices_app.callback(invoke_without_command=True)
+@user_errors
+def devices(
+    ctx: typer.Context,
+    adb_host: str = typer.Option("127.0.0.1", help="adb server host."),
+    adb_port: int = typer.Option(5037, help="adb server port."),
+    devices_file: Optional[Path] = typer.Option(None, help="Extra device aliases (JSON)."),
+) -> None:
+    """List connected phones: model, SoC, Android version, ABI, battery temperature."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .bench.phone import list_devices
+
+    found = list_devices(adb_host, adb_port, devices_file)
+    table = Table(title=f"Devices on adb server {adb_host}:{adb_port}")
+    for col in ("Serial", "State", "Alias", "Model", "SoC", "Android", "ABI", "Battery °C"):
+        table.add_column(col)
+    for d in found:
+        table.add_row(d.serial, d.state, d.alias, d.model, d.soc, f"{d.android} (SDK {d.sdk})" if d.android else "", d.abi,
+                      f"{d.battery_c:.1f}" if d.battery_c is not None else "")
+    console.print(table if found else "no devices connected")
+
+
+@devices_app.command("fetch-binary")
+@user_errors
+def devices_fetch_binary(abi: str = typer.Option("arm64-v8a", help="Android ABI: arm64-v8a, armeabi-v7a, x86_64, x86.")) -> None:
+    """Download TensorFlow's nightly benchmark_model for an ABI into the local cache (needs internet)."""
+    from android_bench.binary import fetch_binary
+    from android_bench.errors import BenchError
+
+    try:
+        console.print(f"wrote {fetch_binary(abi)}")
+    except BenchError as exc:
+        raise MobileDepthError(str(exc)) from None
+
+
+@devices_app.command("clean")
+@user_errors
+def devices_clean(
+    device: str = typer.Argument(..., help="Serial or alias."),
+    adb_host: str = typer.Option("127.0.0.1"),
+    adb_port: int = typer.Option(5037),
+) -> None:
+    """Remove mobiledepth's working directory (/data/local/tmp/mobiledepth) from a phone."""
+    from android_bench import adb
+    from android_bench.binary import WORKDIR, clean
+    from android_bench.devices import connected, load_registry, resolve
+    from android_bench.errors import BenchError
+
+    try:
+        registry = load_registry()
+        client = adb.client(adb_host, adb_port)
+        for info in resolve(device, connected(client, registry), registry):
+            clean(client.device(serial=info.serial))
+            console.print(f"{info.serial}: removed {WORKDIR}")
+    except BenchError as exc:
+        raise MobileDepthError(str(exc)) from None
+
+
+@devices_app.command("connect")
+@user_errors
+def devices_connect(address: str = typer.Argument(..., help="HOST:PORT of a TCP device (Wi-Fi debugging or an emulated phone)."),
+                    adb_host: str = typer.Option("127.0.0.1"), adb_port: int = typer.Option(5037)) -> None:
+    """`adb connect` through the chosen adb server."""
+    from android_bench import adb
+    from android_bench.errors import BenchError
+
+    try:
+        adb.connect(adb.client(adb_host, adb_port), address)
+    except BenchError as exc:
+        raise MobileDepthError(str(exc)) from None
+    console.print(f"connected {address}")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import MobileDepthError
 from .fileio import sha256_file
 from .runtime.predictors import model_format
 
@@ -52,7 +53,10 @@ def _tflite_precision(path: Path) -> str:
     from .runtime.tflite_interpreter import interpreter_class
 
     Interpreter, _ = interpreter_class()
-    interp = Interpreter(model_path=str(path))
+    try:
+        interp = Interpreter(model_path=str(path))
+    except (ValueError, RuntimeError) as exc:
+        raise MobileDepthError(f"{path}: not a valid TFLite model ({str(exc).splitlines()[0][:160]})") from None
     tensors = interp.get_tensor_details()
     dtypes = {t["dtype"] for t in tensors}
     if interp.get_input_details()[0]["dtype"] in (np.int8, np.uint8):

@@ -99,6 +99,10 @@ def test_corrupt_tflite_and_wrong_shapes(small_converted, tmp_path):
     bad.write_bytes((out / "small_64x96_fp32.tflite").read_bytes()[:1000])
     with pytest.raises(MobileDepthError, match=r"corrupt\.tflite: not a valid TFLite model"):
         load_predictor(bad)
+    from mobiledepth.modelinfo import describe_model
+
+    with pytest.raises(MobileDepthError, match=r"corrupt\.tflite: not a valid TFLite model"):
+        describe_model(bad)
     predictor = load_predictor(out / "small_64x96_fp32.tflite")
     with pytest.raises(MobileDepthError, match=r"small_64x96_fp32\.tflite: input has shape \(96, 64, 3\), expected 64x96x3"):
         predictor.predict(np.zeros((96, 64, 3), np.float32))

@@ -79,9 +79,14 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
         benched.add(rec["model"]["sha256"])
         lat = rec.get("latency_ms") or {}
         note = model_row(rec["model"])
-        extra = rec.get("delegation") or {}
-        if extra and not extra.get("applied", True):
-            note["note"] = ", ".join(n for n in (note["note"], "delegate NOT applied") if n)
+        status = rec.get("status", "ok")
+        flag = {"delegate-not-applied": "delegate NOT applied (CPU timings)", "delegate-partial": "delegate partial"}.get(status)
+        if flag == "delegate partial":
+            d = rec.get("delegation") or {}
+            if d.get("delegated_nodes") is not None:
+                flag += f" ({d['delegated_nodes']}/{d['total_nodes']} nodes)"
+        if flag:
+            note["note"] = ", ".join(n for n in (note["note"], flag) if n)
         rows.append(ReportRow(
             device=_device_label(rec.get("device", {})), delegate=rec.get("delegate", ""), threads=rec.get("threads"),
             median_ms=lat.get("median"), p90_ms=lat.get("p90"), fps=rec.get("fps"), **note,

@@ -1,0 +1,71 @@
+"""``mobiledepth bench --device S21``: phones through android_bench, records in the host schema.
+
+android_bench knows TFLite files, not depth models; here each record's model block is completed
+with what mobiledepth knows (precision, parameters from the convert report), and every finished
+record is written to the JSON file at once, so a later failure loses nothing already measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from android_bench import adb
+from android_bench.binary import local_binary
+from android_bench.devices import DeviceInfo, connected, load_registry, resolve
+from android_bench.errors import BenchError
+from android_bench.runner import PhoneBenchOptions, RunFailure, bench_devices
+
+from ..errors import MobileDepthError
+from ..fileio import write_json
+from ..modelinfo import describe_model
+
+
+@dataclass
+class PhoneBenchResult:
+    records: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[RunFailure] = field(default_factory=list)
+
+
+def bench_phones(models: list[Path], device_spec: str, options: PhoneBenchOptions, adb_host: str = "127.0.0.1", adb_port: int = 5037,
+                 binary: Path | None = None, devices_file: Path | None = None, json_path: Path | None = None,
+                 progress: Callable[[str], None] = lambda message: None) -> PhoneBenchResult:
+    for m in models:
+        if m.suffix.lower() != ".tflite":
+            raise MobileDepthError(f"{m}: phones run .tflite files; convert it first (mobiledepth convert)")
+        if not m.is_file():
+            raise MobileDepthError(f"{m}: no such model file")
+    try:
+        options.validate()
+        registry = load_registry(devices_file)
+        client = adb.client(adb_host, adb_port)
+        chosen = resolve(device_spec, connected(client, registry), registry)
+        binaries = {info.serial: local_binary(binary, info.abi) for info in chosen}
+    except BenchError as exc:
+        raise MobileDepthError(str(exc)) from None
+    requested = [s.strip() for s in device_spec.split(",")]
+    labels = {info.serial: (next((r for r in requested if r == info.alias), None) or info.alias or info.serial) for info in chosen}
+    result = PhoneBenchResult()
+
+    def on_record(record: dict[str, Any]) -> None:
+        # Described only after the phone ran it: a file the phone rejects is reported by the phone's tool.
+        try:
+            known = describe_model(record["model"]["path"]).to_dict()
+        except MobileDepthError:
+            known = {}
+        record["model"] = {**known, **{k: v for k, v in record["model"].items() if v is not None}}
+        result.records.append(record)
+        if json_path is not None:
+            write_json(json_path, result.records)
+
+    result.failures = bench_devices(client, chosen, models, options, lambda info: binaries[info.serial], on_record, progress, labels)
+    return result
+
+
+def list_devices(adb_host: str = "127.0.0.1", adb_port: int = 5037, devices_file: Path | None = None) -> list[DeviceInfo]:
+    try:
+        registry = load_registry(devices_file)
+        return connected(adb.client(adb_host, adb_port), registry)
+    except BenchError as exc:
+        raise MobileDepthError(str(exc)) from None
