@@ -35,6 +35,7 @@ test-fast: setup
 
 bench: setup
 	$(PY) benchmarks/host_latency.py --out build/benchmarks/host_latency.json
+	$(PY) benchmarks/harness_overhead.py --out build/benchmarks/harness_overhead.json
 
 clean:
 	rm -rf build .cache $(VENV)
