@@ -8,7 +8,7 @@ DEMO := build/demo
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MOBILEDEPTH_CACHE ?= $(CURDIR)/.cache/mobiledepth
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast bench train-demo clean
 
 setup: $(STAMP)
 
@@ -24,8 +24,19 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
-demo: setup
+demo: setup models/mobiledepth-base.pt
 	$(PY) -m mobiledepth.demo --out $(DEMO)
+
+# The demo checkpoint: trained on synthetic scenes on the CPU (about 6 minutes on 2 cores). It is
+# committed, so `make demo` trains it only when it is missing.
+models/mobiledepth-base.pt: | setup
+	$(MAKE) train-demo
+
+train-demo: setup
+	rm -rf build/synth_train build/train/synth_demo
+	$(PY) -m mobiledepth data synth -o build/synth_train --n 600 --seed 11
+	$(PY) -m mobiledepth train --config configs/synth_demo.toml
+	$(PY) -m mobiledepth.train.publish build/train/synth_demo/final.pt models/mobiledepth-base.pt
 
 test: setup
 	$(PY) -m pytest -q
@@ -36,6 +47,7 @@ test-fast: setup
 bench: setup
 	$(PY) benchmarks/host_latency.py --out build/benchmarks/host_latency.json
 	$(PY) benchmarks/harness_overhead.py --out build/benchmarks/harness_overhead.json
+	$(PY) benchmarks/train_throughput.py --out build/benchmarks/train_throughput.json
 
 clean:
 	rm -rf build .cache $(VENV)

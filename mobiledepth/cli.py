@@ -358,6 +358,22 @@ def report(
             console.print(f"wrote {p}")
 
 
+@app.command()
+@user_errors
+def train(
+    config: Path = typer.Option(..., "--config", help="Training config (TOML); see configs/."),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="Output folder (default: [run] out in the config)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/train_state.pt (the last finished epoch)."),
+    quiet: bool = typer.Option(False, help="No progress bars."),
+) -> None:
+    """Train with the paper's recipe; multi-GPU / multi-node with `torchrun -m mobiledepth train ...`."""
+    from .train.config import load_config
+    from .train.trainer import Trainer
+
+    final = Trainer(load_config(config), out, resume, quiet).run()
+    console.print(f"wrote {final}")
+
+
 @devices_app.callback(invoke_without_command=True)
 @user_errors
 def devices(

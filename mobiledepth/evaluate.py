@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .data.diw import find_csv, read_diw_csv
+from .data.diw import DIWImage, find_csv, read_diw_csv
 from .data.images import load_rgb, resize_map, resize_rgb
 from .metrics.dense import dense_metrics
 from .metrics.whdr import WHDRCount, whdr_for_image
@@ -34,6 +34,23 @@ class EvalOptions:
     limit: int | None = None
 
 
+def score_entries(predict: Callable[[np.ndarray], np.ndarray], entries: list[DIWImage], h: int, w: int, disparity: bool = False,
+                  depth_dir: Path | None = None, progress: Callable[[int, int], None] = lambda done, total: None) -> tuple[WHDRCount, list[tuple[float, float, float]]]:
+    """The protocol itself, for any ``predict(image at h x w) -> map`` (files, or a model in training)."""
+    counts = WHDRCount()
+    dense: list[tuple[float, float, float]] = []
+    for i, entry in enumerate(entries):
+        prediction = predict(resize_rgb(load_rgb(entry.path), h, w))
+        counts.add(whdr_for_image(prediction, entry.width, entry.height, entry.pairs, disparity=disparity))
+        gt_path = depth_dir / f"{entry.path.stem}.npy" if depth_dir is not None else None
+        if gt_path is not None and gt_path.is_file():
+            gt = np.load(gt_path)
+            m = dense_metrics(resize_map(prediction, *gt.shape), gt, disparity=disparity)
+            dense.append((m.rmse, m.delta1, m.si_rmse))
+        progress(i + 1, len(entries))
+    return counts, dense
+
+
 def evaluate(model_path: str | os.PathLike, data: str | os.PathLike, options: EvalOptions = EvalOptions(),
              progress: Callable[[int, int], None] = lambda done, total: None) -> dict[str, Any]:
     """Evaluate one model file; returns an eval record."""
@@ -45,19 +62,7 @@ def evaluate(model_path: str | os.PathLike, data: str | os.PathLike, options: Ev
     info = describe_model(model_path)
     predictor = load_predictor(model_path, (options.height, options.width) if info.format == "pytorch" else None, options.preprocess)
     h, w = predictor.input_hw
-    depth_dir = options.depth_dir or csv.parent / "depth"
-    counts = WHDRCount()
-    dense: list[tuple[float, float, float]] = []
-    for i, entry in enumerate(entries):
-        image = load_rgb(entry.path)
-        prediction = predictor.predict(resize_rgb(image, h, w))
-        counts.add(whdr_for_image(prediction, entry.width, entry.height, entry.pairs, disparity=options.disparity))
-        gt_path = depth_dir / f"{entry.path.stem}.npy"
-        if gt_path.is_file():
-            gt = np.load(gt_path)
-            m = dense_metrics(resize_map(prediction, *gt.shape), gt, disparity=options.disparity)
-            dense.append((m.rmse, m.delta1, m.si_rmse))
-        progress(i + 1, len(entries))
+    counts, dense = score_entries(predictor.predict, entries, h, w, options.disparity, options.depth_dir or csv.parent / "depth", progress)
     record = record_header("eval")
     record.update(
         model=info.to_dict(),

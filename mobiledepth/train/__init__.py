@@ -1,0 +1,1 @@
+"""Training: datasets, the paper's losses, distillation, loss rebalancing and the trainer."""

@@ -1,0 +1,141 @@
+"""Training configuration: a TOML file with [model], [run] and one or more [[stage]] tables.
+
+Stages run in order, each starting from the previous stage's weights: the paper's sequential
+MC -> ReDWeb -> DIW baseline is three stages. Shipped configs live in ``configs/``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import MobileDepthError
+
+LOSSES = ("ranking", "improved_ranking", "mc")
+
+
+@dataclass
+class TeacherConfig:
+    path: str
+    pixel: bool = True  # pixel-wise RMSE on every prediction
+    pair: bool = True  # pair-wise feature loss on the penultimate decoder maps
+    disparity: bool = False  # teacher output grows with nearness
+    normalise: bool = False  # standardise teacher maps (arbitrary-scale teachers)
+    beta: float = 0.5
+
+
+@dataclass
+class RebalanceSettings:
+    enabled: bool = False
+    order: str = "hard-first"
+    events_per_epoch: int = 5
+
+
+@dataclass
+class StageConfig:
+    name: str
+    data: str  # diw | relative | dense | synth
+    train: str
+    val: str | None = None  # a DIW CSV or a folder with DIW_val.csv; default: the train folder's DIW_val.csv
+    size: tuple[int, int] = (224, 448)
+    batch: int = 4
+    epochs: int = 5
+    lr: float = 1e-4
+    lr_decay: float = 0.5
+    lr_decay_every: int = 1
+    weight_decay: float = 0.0
+    loss: str = "ranking"
+    intermediate: bool = True
+    augment: bool = True
+    pairs_per_image: int = 3000
+    sigma: float = 0.02
+    disparity: bool = False
+    mc_a1: float = 0.5
+    mc_a2: float = 0.1
+    teacher: TeacherConfig | None = None
+    rebalance: RebalanceSettings = field(default_factory=RebalanceSettings)
+    max_steps_per_epoch: int | None = None
+    val_limit: int | None = None
+
+
+@dataclass
+class ModelSection:
+    variant: str = "mobiledepth-base"  # registry name or config JSON
+    init: str | None = None  # checkpoint to start from
+    encoder_weights: str | None = None
+
+
+@dataclass
+class RunSection:
+    out: str = "build/train"
+    seed: int = 0
+    workers: int = 0
+    amp: bool = True  # used only on CUDA
+    threads: int | None = None
+    log_every: int = 20
+
+
+@dataclass
+class TrainConfig:
+    model: ModelSection
+    run: RunSection
+    stages: list[StageConfig]
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(cls, data: dict[str, Any], where: str):
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise MobileDepthError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise MobileDepthError(f"{where}: {exc}") from None
+
+
+def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
+    stages = []
+    raw_stages = data.get("stage")
+    if not raw_stages:
+        raise MobileDepthError(f"{source}: no [[stage]] table")
+    base = Path(source).parent if source and Path(source).exists() else Path(".")
+    for i, raw in enumerate(raw_stages):
+        raw = dict(raw)
+        where = f"{source}: stage {i + 1}"
+        if "teacher" in raw:
+            raw["teacher"] = _build(TeacherConfig, raw["teacher"], f"{where} [teacher]")
+        if "rebalance" in raw:
+            raw["rebalance"] = _build(RebalanceSettings, raw["rebalance"], f"{where} [rebalance]")
+        if "size" in raw:
+            raw["size"] = tuple(raw["size"])
+        stage = _build(StageConfig, raw, where)
+        if stage.loss not in LOSSES:
+            raise MobileDepthError(f"{where}: loss must be one of {', '.join(LOSSES)}, got {stage.loss!r}")
+        if stage.rebalance.enabled and stage.teacher is None:
+            raise MobileDepthError(f"{where}: rebalancing needs several loss terms; add a [stage.teacher]")
+        if stage.size[0] % 32 or stage.size[1] % 32:
+            raise MobileDepthError(f"{where}: size {list(stage.size)} must be multiples of 32")
+        for attr in ("train", "val"):
+            value = getattr(stage, attr)
+            if value and not Path(value).is_absolute() and not Path(value).exists() and (base / value).exists():
+                setattr(stage, attr, str(base / value))
+        stages.append(stage)
+    return TrainConfig(model=_build(ModelSection, data.get("model", {}), f"{source}: [model]"),
+                       run=_build(RunSection, data.get("run", {}), f"{source}: [run]"), stages=stages, source=source)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise MobileDepthError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MobileDepthError(f"{path}: invalid TOML ({exc})") from None
+    return parse_config(data, str(path))

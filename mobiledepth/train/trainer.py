@@ -1,0 +1,337 @@
+"""``mobiledepth train --config FILE.toml``: the paper's recipe (§3.2-§4.1).
+
+Adam with step decay per stage, ranking / improved ranking / Mannequin-Challenge losses, intermediate
+predictions with fixed weights inside each term, optional distillation (pixel-wise RMSE on every
+prediction + pair-wise feature loss) and Lee & Kim rebalancing of the terms (hard first). Mixed
+precision on CUDA. Multi-GPU / multi-node through PyTorch DDP under ``torchrun`` (gloo on CPU).
+
+Resumability: data order and augmentation are functions of (seed, epoch, index), and the training
+state (weights, optimiser, scheduler, scaler, rebalancer, RNG) is written atomically after every
+epoch, so ``--resume`` after Ctrl-C or kill continues from the last finished epoch and ends with the
+same weights an uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from ..data.diw import find_csv, read_diw_csv
+from ..errors import MobileDepthError
+from ..evaluate import score_entries
+from ..fileio import atomic_path
+from ..model.checkpoint import config_from_name_or_file, load_checkpoint, save_checkpoint
+from ..model.network import MobileDepth, MobileDepthOutput
+from .config import StageConfig, TrainConfig
+from .datasets import AugmentConfig, build_dataset, collate
+from .losses import (improved_ranking_loss, mc_loss, pairwise_feature_loss, pixelwise_rmse, ranking_loss, with_intermediate)
+from .rebalance import LossRebalancer, RebalanceConfig
+from .teacher import Teacher
+
+STATE_FORMAT = "mobiledepth-train-state"
+
+
+class _Dist:
+    """Rank/world bookkeeping; a no-op without torchrun."""
+
+    def __init__(self) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.enabled = self.world > 1
+        if self.enabled and not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+    def sync_buffers(self, model: torch.nn.Module) -> None:
+        """BatchNorm running statistics from rank 0. DDP broadcasts buffers at the START of each forward,
+        so after the last step every rank holds its own batch's statistics; without this the replicas'
+        saved models would differ in their BN buffers (parameters are identical either way)."""
+        if self.enabled:
+            for buffer in model.buffers():
+                dist.broadcast(buffer, 0)
+
+    def mean(self, t: torch.Tensor) -> torch.Tensor:
+        if self.enabled:
+            t = t.clone()
+            dist.all_reduce(t)
+            t /= self.world
+        return t
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, out: str | Path | None = None, resume: bool = False, quiet: bool = False) -> None:
+        self.config = config
+        self.out = Path(out or config.run.out)
+        self.resume = resume
+        self.quiet = quiet
+        self.dist = _Dist()
+        if config.run.threads:
+            torch.set_num_threads(config.run.threads)
+        self.device = torch.device(f"cuda:{self.dist.local_rank}" if torch.cuda.is_available() else "cpu")
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.out / "metrics.jsonl"
+
+    # ---- bookkeeping --------------------------------------------------------------------------
+    def log(self, **row: Any) -> None:
+        if not self.dist.main:
+            return
+        row["time"] = time.time()
+        with open(self.log_path, "a") as handle:
+            handle.write(json.dumps(row) + "\n")
+        if self._tb is not None:
+            step = row.get("global_step", 0)
+            for k, v in row.items():
+                if isinstance(v, (int, float)) and k not in ("global_step", "time", "epoch"):
+                    self._tb.add_scalar(f"{row.get('stage', 'run')}/{k}", v, step)
+
+    def _build_model(self) -> MobileDepth:
+        torch.manual_seed(self.config.run.seed)
+        m = self.config.model
+        if m.init:
+            model = load_checkpoint(m.init).build(with_heads=True)
+        else:
+            model = MobileDepth(config_from_name_or_file(m.variant))
+            if m.encoder_weights:
+                from ..model.encoder_weights import load_encoder_weights
+
+                load_encoder_weights(model, m.encoder_weights)
+        return model.to(self.device)
+
+    def _save_state(self, model: MobileDepth, stage_index: int, epoch: int, global_step: int, optimizer, scheduler, scaler,
+                    rebalancer: LossRebalancer | None, history: list[dict[str, Any]]) -> None:
+        state = {
+            "format": STATE_FORMAT, "stage_index": stage_index, "epoch": epoch, "global_step": global_step,
+            "model_config": model.config.to_dict(), "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict() if scaler is not None else None,
+            "rebalancer": rebalancer.state_dict() if rebalancer is not None else None,
+            "torch_rng": torch.get_rng_state(), "history": history,
+        }
+        with atomic_path(self.out / "train_state.pt") as tmp:
+            torch.save(state, tmp)
+
+    def _load_state(self) -> dict[str, Any] | None:
+        path = self.out / "train_state.pt"
+        if not (self.resume and path.is_file()):
+            return None
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:
+            raise MobileDepthError(f"{path}: cannot resume, unreadable training state ({exc.__class__.__name__})") from None
+        if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+            raise MobileDepthError(f"{path}: not a mobiledepth training state")
+        return state
+
+    # ---- validation ---------------------------------------------------------------------------
+    def _val_entries(self, stage: StageConfig):
+        source = stage.val or stage.train
+        try:
+            csv = find_csv(source, "val")
+        except MobileDepthError:
+            return []
+        entries = read_diw_csv(csv)
+        return entries[: stage.val_limit] if stage.val_limit else entries
+
+    def validate(self, model: MobileDepth, stage: StageConfig, entries) -> float | None:
+        if not entries:
+            return None
+        was_training = model.training
+        model.eval()
+        h, w = stage.size
+
+        def predict(image: np.ndarray) -> np.ndarray:
+            x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)[None])).to(self.device)
+            with torch.inference_mode():
+                return model(x)[0, 0].float().cpu().numpy()
+
+        counts, _ = score_entries(predict, entries, h, w)
+        model.train(was_training)
+        return counts.whdr
+
+    # ---- one step -----------------------------------------------------------------------------
+    def _terms(self, stage: StageConfig, out: MobileDepthOutput, images: torch.Tensor, target: dict[str, torch.Tensor],
+               teacher: Teacher | None) -> dict[str, torch.Tensor]:
+        preds = [out.depth, *out.aux] if stage.intermediate else [out.depth]
+        pairs, mask = target["pairs"], target["pair_mask"]
+        if stage.loss == "ranking":
+            terms = {"rank": with_intermediate(ranking_loss, preds, pairs, mask)}
+        elif stage.loss == "improved_ranking":
+            terms = {"rank": with_intermediate(improved_ranking_loss, preds, pairs, mask)}
+        else:
+            if "depth" not in target:
+                raise MobileDepthError(f"stage {stage.name}: the mc loss needs dense depth (data = dense, relative or synth)")
+            terms = {"mc": with_intermediate(mc_loss, preds, target["depth"], target["depth_mask"], images, a1=stage.mc_a1, a2=stage.mc_a2)}
+        if teacher is not None:
+            t = teacher(images, tuple(out.features.shape[-2:]))
+            if stage.teacher.pixel:
+                terms["pixel"] = with_intermediate(pixelwise_rmse, preds, t.depth)
+            if stage.teacher.pair:
+                terms["pair"] = pairwise_feature_loss(out.features.float(), t.features, stage.teacher.beta)
+        return terms
+
+    # ---- the run ------------------------------------------------------------------------------
+    def run(self) -> Path:
+        try:
+            from torch.utils.tensorboard import SummaryWriter  # optional
+
+            self._tb = SummaryWriter(str(self.out / "tensorboard")) if self.dist.main else None
+        except Exception:
+            self._tb = None
+        state = self._load_state()
+        model = self._build_model()
+        if state is not None:
+            model.load_state_dict(state["model"])
+        history: list[dict[str, Any]] = state["history"] if state else []
+        global_step = state["global_step"] if state else 0
+        start_stage = state["stage_index"] if state else 0
+        trained_on: list[str] = []
+        for si, stage in enumerate(self.config.stages):
+            trained_on.append(f"{stage.name}: {stage.data} {stage.train}")
+            if si < start_stage:
+                continue
+            resume_here = state if state is not None and si == start_stage else None
+            if resume_here is not None and resume_here["epoch"] >= stage.epochs:
+                continue  # that stage had finished; start the next
+            global_step = self._run_stage(si, stage, model, resume_here, history, global_step)
+            state = None
+        final = self.out / "final.pt"
+        if self.dist.enabled:  # each replica's weights, so a run (and the tests) can check they are identical
+            with atomic_path(self.out / f"replica_rank{self.dist.rank}.pt") as tmp:
+                torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+        if self.dist.main:
+            metrics = {"val_whdr": next((h["val_whdr"] for h in reversed(history) if h.get("val_whdr") is not None), None)}
+            save_checkpoint(final, model, {
+                "trained": True, "trained_on": trained_on, "metrics": metrics, "seed": self.config.run.seed,
+                "train_config": self.config.source, "name": model.config.name,
+            })
+            self.log(event="finished", global_step=global_step, **metrics)
+        self.dist.barrier()
+        if self._tb is not None:
+            self._tb.close()
+        return final
+
+    def _run_stage(self, si: int, stage: StageConfig, model: MobileDepth, state: dict[str, Any] | None, history: list, global_step: int) -> int:
+        run = self.config.run
+        h, w = stage.size
+        augment = AugmentConfig() if stage.augment else None
+        dataset = build_dataset(stage.data, stage.train, "train", h, w, augment, run.seed, stage.pairs_per_image, stage.sigma, stage.disparity)
+        teacher = None
+        if stage.teacher is not None:
+            teacher = Teacher(stage.teacher.path, stage.teacher.disparity, stage.teacher.normalise).to(self.device)
+        val_entries = self._val_entries(stage) if self.dist.main else []
+        ddp_model = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None) if self.dist.enabled else model
+        optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay)
+        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=stage.lr_decay_every, gamma=stage.lr_decay)
+        use_amp = run.amp and self.device.type == "cuda"
+        scaler = torch.amp.GradScaler("cuda") if use_amp else None
+        names = ["rank" if stage.loss != "mc" else "mc"] + ([n for n, on in (("pixel", stage.teacher.pixel), ("pair", stage.teacher.pair)) if on] if stage.teacher else [])
+        rebalancer = LossRebalancer(names, RebalanceConfig.preset(stage.rebalance.order, events_per_epoch=stage.rebalance.events_per_epoch)) if stage.rebalance.enabled else None
+        start_epoch = 0
+        if state is not None:
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            if scaler is not None and state["scaler"]:
+                scaler.load_state_dict(state["scaler"])
+            if rebalancer is not None and state["rebalancer"]:
+                rebalancer.load_state_dict(state["rebalancer"])
+            torch.set_rng_state(state["torch_rng"])
+            start_epoch = state["epoch"]
+        per_rank = len(dataset) // self.dist.world
+        steps = per_rank // stage.batch
+        if stage.max_steps_per_epoch:
+            steps = min(steps, stage.max_steps_per_epoch)
+        if steps < 1:
+            raise MobileDepthError(f"stage {stage.name}: {len(dataset)} training samples are fewer than one batch of {stage.batch} per process")
+        n_events = min(stage.rebalance.events_per_epoch, steps)
+        event_steps = {round((k + 1) * steps / n_events) - 1 for k in range(n_events)} if rebalancer else set()  # N evenly spaced per epoch
+        progress = None
+        if self.dist.main and not self.quiet:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeRemainingColumn())
+        with progress or contextlib.nullcontext():
+            for epoch in range(start_epoch, stage.epochs):
+                dataset.epoch = epoch
+                order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(run.seed * 7919 + epoch)).tolist()
+                mine = order[self.dist.rank::self.dist.world][: steps * stage.batch]
+                loader = torch.utils.data.DataLoader(dataset, batch_size=stage.batch, sampler=mine, num_workers=run.workers, collate_fn=collate, drop_last=True)
+                task = progress.add_task(f"{stage.name} epoch {epoch + 1}/{stage.epochs}", total=steps, info="") if progress else None
+                model.train()
+                sums: dict[str, float] = {}
+                for i, (images, target) in enumerate(loader):
+                    if i >= steps:
+                        break
+                    images = images.to(self.device, non_blocking=True)
+                    target = {k: v.to(self.device, non_blocking=True) for k, v in target.items()}
+                    with torch.autocast(self.device.type, dtype=torch.float16, enabled=use_amp):
+                        out = ddp_model(images)
+                        if isinstance(out, torch.Tensor):  # a model without heads (pruned)
+                            out = MobileDepthOutput(out, [], out)
+                        terms = self._terms(stage, out, images, target, teacher)
+                    values = self.dist.mean(torch.stack([terms[n].detach().float() for n in names]))
+                    weights = rebalancer.weights if rebalancer else {n: 1.0 for n in names}
+                    loss = sum(weights[n] * terms[n].float() for n in names)
+                    optimizer.zero_grad(set_to_none=True)
+                    if scaler is not None:
+                        scaler.scale(loss).backward()
+                        scaler.step(optimizer)
+                        scaler.update()
+                    else:
+                        loss.backward()
+                        optimizer.step()
+                    global_step += 1
+                    term_values = {n: float(v) for n, v in zip(names, values)}
+                    for n, v in term_values.items():
+                        sums[n] = sums.get(n, 0.0) + v
+                    if rebalancer is not None:
+                        rebalancer.observe(term_values)
+                        if i in event_steps:
+                            new = rebalancer.event(epoch, global_step)
+                            self.log(event="rebalance", stage=stage.name, epoch=epoch, global_step=global_step, lam=rebalancer.lam(epoch),
+                                     **{f"w_{k}": v for k, v in new.items()})
+                    if self.dist.main and global_step % run.log_every == 0:
+                        self.log(stage=stage.name, epoch=epoch, global_step=global_step, lr=scheduler.get_last_lr()[0], loss=float(loss.detach()),
+                                 **{f"loss_{k}": v for k, v in term_values.items()})
+                    if task is not None:
+                        progress.update(task, advance=1, info=" ".join(f"{k} {v:.4f}" for k, v in term_values.items()))
+                scheduler.step()
+                self.dist.sync_buffers(model)
+                val = self.validate(model, stage, val_entries) if self.dist.main else None
+                summary = {"stage": stage.name, "epoch": epoch + 1, "global_step": global_step, "val_whdr": val,
+                           **{f"train_{k}": v / steps for k, v in sums.items()}}
+                if rebalancer is not None:
+                    summary["weights"] = dict(rebalancer.weights)
+                history.append(summary)
+                if self.dist.main:
+                    # State first: an 'epoch' line in the log means that epoch can be resumed from.
+                    self._save_state(model, si, epoch + 1, global_step, optimizer, scheduler, scaler, rebalancer, history)
+                    self.log(event="epoch", **{k: v for k, v in summary.items() if k != "weights"}, **{f"w_{k}": v for k, v in summary.get("weights", {}).items()})
+                    save_checkpoint(self.out / f"{stage.name}_epoch{epoch + 1}.pt", model, {
+                        "trained": True, "trained_on": [f"{stage.name}: {stage.data} {stage.train}"], "metrics": {"val_whdr": val},
+                        "epoch": epoch + 1, "name": model.config.name,
+                    })
+                    if progress is not None:
+                        progress.console.print(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: val WHDR {val if val is None else round(val, 4)}"
+                                               + (f", weights {', '.join(f'{k} {v:.3f}' for k, v in rebalancer.weights.items())}" if rebalancer else ""))
+                self.dist.barrier()
+        return global_step
