@@ -374,6 +374,62 @@ def train(
     console.print(f"wrote {final}")
 
 
+@app.command()
+@user_errors
+def prune(
+    checkpoint: Path = typer.Argument(..., help="A trained mobiledepth checkpoint."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output folder (checkpoints, history.json, latency cache, log)."),
+    target_ms: Optional[float] = typer.Option(None, help="Latency budget in ms, measured on --device/--delegate/--precision."),
+    target_ratio: Optional[float] = typer.Option(None, help="Budget as a share of the starting model's measured latency (e.g. 0.7)."),
+    device: str = typer.Option("host", help="'host' or a phone (serial / alias), as for `bench`."),
+    delegate: str = typer.Option("cpu", help="cpu, gpu or nnapi (phones)."),
+    precision: str = typer.Option("fp32", help="fp32, fp16 or int8: the file whose latency counts."),
+    size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH of the measured file."),
+    data: Path = typer.Option(Path("build/synth_train"), help="Fine-tuning data: a synth folder or DIW folder (train / val / test splits)."),
+    data_kind: str = typer.Option("synth", help="synth or diw."),
+    threads: int = typer.Option(2, help="Benchmark threads."),
+    initial_ratio: float = typer.Option(0.05, help="Per-iteration latency reduction as a share of the starting latency."),
+    decay: float = typer.Option(0.96, help="Per-iteration decay of that reduction."),
+    max_iterations: int = typer.Option(20),
+    max_proposals: int = typer.Option(8, help="Channel groups fine-tuned and scored per iteration."),
+    short_steps: int = typer.Option(20, help="Short-term fine-tune steps per proposal."),
+    long_steps: int = typer.Option(200, help="Long-term fine-tune steps at the end."),
+    keep: Optional[str] = typer.Option(None, help="Milestones to save, e.g. 1.9M,1.5M,1M or 30ms,25ms."),
+    resume: bool = typer.Option(False, "--resume", help="Continue after the last finished iteration in OUTDIR."),
+    adb_host: str = typer.Option("127.0.0.1"),
+    adb_port: int = typer.Option(5037),
+    benchmark_binary: Optional[Path] = typer.Option(None),
+) -> None:
+    """NetAdapt pruning against MEASURED latency, with short- and long-term fine-tuning."""
+    from .prune.latency import Measurer
+    from .prune.netadapt import NetAdapt, PruneOptions, parse_keep
+
+    if (target_ms is None) == (target_ratio is None):
+        raise MobileDepthError("give exactly one of --target-ms or --target-ratio")
+    h, w = parse_size(size)
+    keeps = tuple(k.strip() for k in keep.split(",")) if keep else ()
+    parse_keep(list(keeps))
+    options = PruneOptions(target_ms=target_ms, target_ratio=target_ratio, data=data, data_kind=data_kind, initial_ratio=initial_ratio, decay=decay,
+                           max_iterations=max_iterations, max_proposals=max_proposals, short_steps=short_steps, long_steps=long_steps, keep=keeps)
+    measurer = Measurer(device=device, delegate=delegate, precision=precision, height=h, width=w, threads=threads, adb_host=adb_host, adb_port=adb_port,
+                        benchmark_binary=benchmark_binary, calib=data)
+    history = NetAdapt(checkpoint, output, options, measurer, resume, echo=lambda line: err_console.print(line, highlight=False)).run()
+    table = Table(title=f"NetAdapt on {device}/{delegate}/{precision} {h}x{w}: target {history['target_ms']:.3f} ms ({history['status']})")
+    for col in ("Iter", "Group", "Width", "Params", "Predicted ms", "Measured ms", "Val WHDR"):
+        table.add_column(col)
+    b = history["base"]
+    table.add_row("0", "", "", f"{b['params']:,}", "", f"{b['measured_ms']:.3f}", f"{b['whdr']:.4f}")
+    for it in history["iterations"]:
+        table.add_row(str(it["iteration"]), it["group"], f"{it['from']} -> {it['to']}", f"{it['params']:,}", f"{it['predicted_ms']:.3f}",
+                      f"{it['measured_ms']:.3f}", f"{it['whdr']:.4f}")
+    f = history["final"]
+    table.add_row("final", "long-term fine-tune", "", f"{f['params']:,}", "", f"{f['measured_ms']:.3f}", f"{f['whdr']:.4f}")
+    console.print(table)
+    console.print(f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}")
+    if history["status"] != "reached":
+        raise MobileDepthError(f"target {history['target_ms']:.3f} ms not reached: {history['reason']}; best model kept in {f['checkpoint']}")
+
+
 @devices_app.callback(invoke_without_command=True)
 @user_errors
 def devices(

@@ -22,7 +22,7 @@ class ConvBNAct(nn.Sequential):
 class InvertedResidual(nn.Module):
     """MobileNetV2 block; ``self.conv`` indices match torchvision (expand?, depthwise, project conv, BN)."""
 
-    def __init__(self, cin: int, hidden: int, cout: int, stride: int, expand: bool) -> None:
+    def __init__(self, cin: int, hidden: int, cout: int, stride: int, expand: bool, residual: bool | None = None) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         if expand:
@@ -35,7 +35,7 @@ class InvertedResidual(nn.Module):
             nn.BatchNorm2d(cout),
         ]
         self.conv = nn.Sequential(*layers)
-        self.use_res_connect = stride == 1 and cin == cout
+        self.use_res_connect = (stride == 1 and cin == cout) if residual is None else residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)
@@ -47,10 +47,10 @@ class FBNetBlock(nn.Module):
 
     Upsampling sits after the cheap 1x1 expansion and before the depthwise conv (as in the FBNet
     decoder of the method notes) so the spatial work at the higher resolution is depthwise only.
-    A residual add is used when input and output shapes match (no upsample, cin == cout).
+    A residual add is used where the config says so (only possible when input and output shapes match).
     """
 
-    def __init__(self, cin: int, hidden: int, cout: int, kernel: int = 3, upsample: bool = False) -> None:
+    def __init__(self, cin: int, hidden: int, cout: int, kernel: int = 3, upsample: bool = False, residual: bool | None = None) -> None:
         super().__init__()
         self.expand = nn.Sequential(nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest") if upsample else nn.Identity()
@@ -60,7 +60,7 @@ class FBNetBlock(nn.Module):
             nn.ReLU(inplace=True),
         )
         self.project = nn.Sequential(nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout))
-        self.use_res_connect = not upsample and cin == cout
+        self.use_res_connect = (not upsample and cin == cout) if residual is None else residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.project(self.depthwise(self.upsample(self.expand(x))))

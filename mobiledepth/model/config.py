@@ -23,6 +23,9 @@ class InvertedResidualSpec:
     out: int
     stride: int
     expand: bool = True
+    # Explicit, not re-derived from shapes: pruning can make a block's input and output widths equal,
+    # and the rebuilt model must not grow a residual add the trained one never had.
+    residual: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class DecoderStageSpec:
     out: int
     kernel: int = 3
     upsample: bool = True
+    residual: bool = False  # explicit for the same reason as in InvertedResidualSpec
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,13 @@ class ModelConfig:
     def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
         """Rebuild from :meth:`to_dict` output; raises ``ValueError``/``KeyError``/``TypeError`` on bad input."""
         enc = dict(data["encoder"])
-        enc["blocks"] = tuple(InvertedResidualSpec(**b) for b in enc["blocks"])
+        blocks, cin = [], enc.get("stem", 32)
+        for b in enc["blocks"]:
+            b = dict(b)
+            b.setdefault("residual", b["stride"] == 1 and cin == b["out"])  # configs written before the field: torchvision's rule
+            blocks.append(InvertedResidualSpec(**b))
+            cin = b["out"]
+        enc["blocks"] = tuple(blocks)
         enc["skip_taps"] = tuple(enc.get("skip_taps", (1, 3, 6, 13, 16)))
         dec = dict(data["decoder"])
         dec["stages"] = tuple(DecoderStageSpec(**s) for s in dec["stages"])
@@ -108,6 +118,11 @@ class ModelConfig:
         for spec in self.decoder.stages:
             if spec.kernel not in (3, 5):
                 raise ValueError(f"decoder kernel must be 3 or 5, got {spec.kernel}")
+        cin = self.encoder.stem
+        for i, b in enumerate(blocks):
+            if b.residual and not (b.stride == 1 and cin == b.out):
+                raise ValueError(f"encoder block {i + 1}: residual add needs stride 1 and equal widths ({cin} -> {b.out}, stride {b.stride})")
+            cin = b.out
         if self.output not in ("depth", "disparity"):
             raise ValueError(f"output must be 'depth' or 'disparity', got {self.output!r}")
 
@@ -137,7 +152,8 @@ def mobilenet_v2_encoder(width: float = 1.0) -> EncoderConfig:
     for t, c, n, s in _MNV2_SETTINGS:
         out = _make_divisible(c * width)
         for i in range(n):
-            blocks.append(InvertedResidualSpec(hidden=cin * t, out=out, stride=s if i == 0 else 1, expand=t != 1))
+            stride = s if i == 0 else 1
+            blocks.append(InvertedResidualSpec(hidden=cin * t, out=out, stride=stride, expand=t != 1, residual=stride == 1 and cin == out))
             cin = out
     return EncoderConfig(stem=stem, blocks=tuple(blocks))
 

@@ -31,7 +31,7 @@ class MobileNetV2Encoder(nn.Module):
         cin = enc.stem
         self.channels: list[int] = [enc.stem]
         for spec in enc.blocks:
-            layers.append(InvertedResidual(cin, spec.hidden, spec.out, spec.stride, spec.expand))
+            layers.append(InvertedResidual(cin, spec.hidden, spec.out, spec.stride, spec.expand, spec.residual))
             cin = spec.out
             self.channels.append(cin)
         self.features = nn.Sequential(*layers)
@@ -56,7 +56,7 @@ class FBNetDecoder(nn.Module):
         cin = encoder_channels[-1]
         stages = []
         for spec, skip in zip(dec.stages, skip_channels):
-            stages.append(FBNetBlock(cin + skip, spec.hidden, spec.out, spec.kernel, spec.upsample))
+            stages.append(FBNetBlock(cin + skip, spec.hidden, spec.out, spec.kernel, spec.upsample, spec.residual))
             cin = spec.out
         self.stages = nn.ModuleList(stages)
         self.out_channels = [s.out for s in dec.stages]

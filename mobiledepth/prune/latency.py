@@ -1,0 +1,162 @@
+"""Latency for NetAdapt: MEASURED on the chosen device, with a calibrated predictor to rank candidates.
+
+Measuring every candidate (tens per iteration) through convert + benchmark is too slow, and a full
+per-layer table is ~29k configurations over adb. Instead a small linear model is fitted to real
+measurements of whole converted models:
+
+    latency_ms ~ a * dense-conv GMACs + b * depthwise GMACs + c * activation MB + d
+
+(depthwise convolutions and memory traffic run at very different efficiency from dense convs on
+phones, which is why MACs alone mis-rank candidates). It is calibrated on uniformly width-scaled
+copies of the starting model, refitted after every verification, and cached on disk per device,
+delegate, precision and resolution. Every accepted NetAdapt step is verified by converting the
+whole candidate and benchmarking it through the same path as ``mobiledepth bench``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..fileio import write_json
+from ..model.config import ModelConfig
+from ..model.network import MobileDepth
+
+
+def cost_features(config: ModelConfig, height: int, width: int) -> list[float]:
+    """[dense GMACs, depthwise GMACs, activation MB (fp32, conv outputs), 1] of one forward."""
+    with torch.device("meta"):
+        model = MobileDepth(config).strip_heads().eval()
+    dense = depthwise = act = 0
+
+    def hook(m: nn.Module, _inp, out) -> None:
+        nonlocal dense, depthwise, act
+        kh, kw = m.kernel_size
+        macs = out.numel() * (m.in_channels // m.groups) * kh * kw
+        if m.groups > 1 and m.groups == m.in_channels:
+            depthwise += macs
+        else:
+            dense += macs
+        act += out.numel()
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, height, width, device="meta"))
+    for h in handles:
+        h.remove()
+    return [dense / 1e9, depthwise / 1e9, act * 4 / 2**20, 1.0]
+
+
+@dataclass
+class LatencySample:
+    label: str
+    features: list[float]
+    measured_ms: float
+
+
+@dataclass
+class LatencyModel:
+    key: dict[str, str]
+    samples: list[LatencySample] = field(default_factory=list)
+    coef: list[float] | None = None
+
+    def fit(self) -> None:
+        if len(self.samples) == 1:  # one measurement: latency proportional to MACs
+            f, ms = self.samples[0].features, self.samples[0].measured_ms
+            rate = ms / max(f[0] + f[1], 1e-12)
+            self.coef = [rate, rate, 0.0, 0.0]
+            return
+        x = np.array([s.features for s in self.samples], dtype=np.float64)
+        y = np.array([s.measured_ms for s in self.samples], dtype=np.float64)
+        # Ridge towards "proportional to total MACs" keeps the fit sane with few samples.
+        lam = 1e-3 * max(1.0, float(np.mean(y)))
+        reg = np.diag([lam, lam, lam, 0.0])
+        self.coef = np.linalg.solve(x.T @ x + reg, x.T @ y).tolist()
+
+    def predict(self, features: list[float]) -> float:
+        if self.coef is None:
+            raise RuntimeError("latency model is not calibrated")
+        return float(np.dot(self.coef, features))
+
+    def add(self, label: str, features: list[float], measured_ms: float) -> None:
+        self.samples.append(LatencySample(label, features, measured_ms))
+        self.fit()
+
+    def save(self, path: Path) -> None:
+        write_json(path, {"key": self.key, "coef": self.coef, "samples": [asdict(s) for s in self.samples]})
+
+    @classmethod
+    def load(cls, path: Path, key: dict[str, str]) -> "LatencyModel | None":
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        if data.get("key") != key:
+            return None
+        model = cls(key, [LatencySample(**s) for s in data["samples"]], data.get("coef"))
+        return model
+
+
+@dataclass
+class Measurer:
+    """Convert a model and benchmark the file on the target, exactly as `mobiledepth convert` + `bench` do."""
+
+    device: str = "host"
+    delegate: str = "cpu"
+    precision: str = "fp32"
+    height: int = 256
+    width: int = 256
+    threads: int = 2
+    runs: int = 30
+    adb_host: str = "127.0.0.1"
+    adb_port: int = 5037
+    benchmark_binary: Path | None = None
+    calib: Path | None = None
+    log: Callable[[str], None] = lambda message: None
+
+    @property
+    def key(self) -> dict[str, str]:
+        return {"device": self.device, "delegate": self.delegate, "precision": self.precision, "size": f"{self.height}x{self.width}", "threads": str(self.threads)}
+
+    def cache_name(self) -> str:
+        k = self.key
+        return f"latency_{k['device']}_{k['delegate']}_{k['precision']}_{k['size']}_t{k['threads']}.json".replace("/", "_").replace(":", "_")
+
+    def measure(self, model: MobileDepth, workdir: Path, label: str) -> tuple[float, Path, dict]:
+        from ..convert.pipeline import ConvertOptions, convert_checkpoint
+        from ..model.checkpoint import save_checkpoint
+        from ..errors import MobileDepthError
+
+        workdir.mkdir(parents=True, exist_ok=True)
+        ckpt = save_checkpoint(workdir / f"{label}.pt", model, {"trained": True, "name": label})
+        report = convert_checkpoint(ckpt, workdir / f"{label}_converted", ConvertOptions(precisions=(self.precision,), height=self.height, width=self.width,
+                                                                                         calib=self.calib, parity_data=self.calib, n_calib=16, n_parity=2))
+        if report.failed:
+            raise MobileDepthError(f"{label}: conversion failed parity: {report.failed[0].problem}")
+        tfl = next(Path(f.path) for f in report.files if f.format == "tflite" and f.precision == self.precision)
+        if self.device == "host":
+            from ..bench.host import HostBenchOptions, bench_host
+
+            rec = bench_host(tfl, HostBenchOptions(threads=self.threads, warmup_runs=5, runs=self.runs))
+        else:
+            from android_bench.runner import PhoneBenchOptions
+
+            from ..bench.phone import bench_phones
+
+            result = bench_phones([tfl], self.device, PhoneBenchOptions(delegate=self.delegate, threads=self.threads, runs=self.runs,
+                                                                       warmup_seconds=0.2, min_seconds=0.2), self.adb_host, self.adb_port,
+                                  self.benchmark_binary)
+            if result.failures or not result.records:
+                raise MobileDepthError(f"{label}: phone benchmark failed: {result.failures[0].message if result.failures else 'no record'}")
+            rec = result.records[0]
+            if rec["status"] == "delegate-not-applied":
+                raise MobileDepthError(f"{label}: {self.delegate} delegate not applied on {self.device}; pruning against CPU timings would be wrong")
+        ms = float(rec["latency_ms"]["median"])
+        self.log(f"measured {label}: {ms:.3f} ms on {self.device}/{self.delegate}/{self.precision}")
+        return ms, tfl, rec

@@ -1,0 +1,311 @@
+"""``mobiledepth prune``: NetAdapt (Yang et al. 2018) against latency MEASURED on the target.
+
+Each iteration asks for a latency reduction of ``initial_ratio * L0 * decay^(i-1)``. For every
+prunable channel group it proposes the largest width (multiple of 8) whose PREDICTED latency meets
+that iteration's target, keeps the filters with the largest L2 norm, fine-tunes the proposal briefly
+(short-term, the training losses) and scores it on a held-out split the fine-tuning never sees. The
+proposal losing the least WHDR per millisecond saved wins; it is converted and benchmarked on the
+device through the same path as ``mobiledepth bench`` (the verification also refits the predictor).
+The loop stops when the measured latency meets the target; a long-term fine-tune follows.
+
+Everything goes to ``OUTDIR``: ``iter_NNN.pt`` per iteration, ``history.json``, the latency cache,
+``log.txt``, milestone checkpoints (``--keep``), ``final.pt`` and ``records.json`` (bench + eval
+records of the family, for ``mobiledepth report``). ``--resume`` continues after the last finished
+iteration.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import json
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..data.diw import read_diw_csv
+from ..errors import MobileDepthError
+from ..evaluate import score_entries
+from ..fileio import write_json
+from ..model.checkpoint import load_checkpoint, save_checkpoint
+from ..model.network import MobileDepth, count_parameters
+from ..train.datasets import AugmentConfig, build_dataset, collate
+from ..train.losses import improved_ranking_loss
+from .groups import GroupSpec, list_groups, prune_group, with_width
+from .latency import LatencyModel, Measurer, cost_features
+
+
+@dataclass
+class PruneOptions:
+    target_ms: float | None = None
+    target_ratio: float | None = None
+    data: Path = Path("build/synth_train")
+    data_kind: str = "synth"
+    initial_ratio: float = 0.05  # NetAdapt's r0 (official 0.025; larger = fewer, bigger steps)
+    decay: float = 0.96
+    max_iterations: int = 20
+    max_proposals: int = 8
+    short_steps: int = 20
+    long_steps: int = 200
+    batch: int = 8
+    lr: float = 5e-4
+    train_size: tuple[int, int] = (128, 160)
+    eval_limit: int = 60
+    calibration_scales: tuple[float, ...] = (0.75,)
+    keep: tuple[str, ...] = ()
+    seed: int = 0
+
+
+def parse_keep(items: list[str]) -> list[tuple[str, float]]:
+    """'1.9M' (parameters) or '25ms' (latency) milestones."""
+    out = []
+    for item in items:
+        m = re.fullmatch(r"\s*([0-9.]+)\s*(M|ms)\s*", item)
+        if not m:
+            raise MobileDepthError(f"--keep {item!r}: use parameter counts like 1.9M or latencies like 25ms")
+        out.append(("params" if m.group(2) == "M" else "ms", float(m.group(1)) * (1e6 if m.group(2) == "M" else 1.0)))
+    return out
+
+
+class NetAdapt:
+    def __init__(self, checkpoint: Path, out: Path, options: PruneOptions, measurer: Measurer, resume: bool = False,
+                 echo: Callable[[str], None] = print) -> None:
+        self.checkpoint, self.out, self.options, self.measurer, self.resume = Path(checkpoint), Path(out), options, measurer, resume
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._echo = echo
+        measurer.log = self.log
+        h, w = options.train_size
+        self.train_set = build_dataset(options.data_kind, options.data, "train", h, w, AugmentConfig(), options.seed, pairs_per_image=400, sigma=0.03)
+        csv = Path(options.data) / "DIW_val.csv" if Path(options.data).is_dir() else Path(options.data)
+        self.val_entries = read_diw_csv(csv)[: options.eval_limit]
+        test_csv = Path(options.data) / "DIW_test.csv"
+        self.test_entries = read_diw_csv(test_csv) if test_csv.is_file() else []
+        self.history_path = self.out / "history.json"
+
+    # ---- helpers ---------------------------------------------------------------------------------
+    def log(self, message: str) -> None:
+        line = f"{_dt.datetime.now().strftime('%H:%M:%S')} {message}"
+        with open(self.out / "log.txt", "a") as handle:
+            handle.write(line + "\n")
+        self._echo(line)
+
+    def whdr(self, model: MobileDepth, entries=None) -> float:
+        model.eval()
+        h, w = self.options.train_size
+
+        def predict(image: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return model(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)[None])))[0, 0].numpy()
+
+        return score_entries(predict, entries if entries is not None else self.val_entries, h, w)[0].whdr
+
+    def finetune(self, model: MobileDepth, steps: int, seed: int) -> MobileDepth:
+        """The training issue's ranking loss on the train split; deterministic per (seed)."""
+        if steps <= 0:
+            return model
+        model.train()
+        opt = torch.optim.Adam(model.parameters(), lr=self.options.lr)
+        g = torch.Generator().manual_seed(seed)
+        done = 0
+        epoch = 0
+        while done < steps:
+            self.train_set.epoch = seed * 1000 + epoch
+            order = torch.randperm(len(self.train_set), generator=g).tolist()
+            loader = torch.utils.data.DataLoader(self.train_set, batch_size=self.options.batch, sampler=order, collate_fn=collate, drop_last=True)
+            for images, target in loader:
+                loss = improved_ranking_loss(model(images), target["pairs"], target["pair_mask"])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                done += 1
+                if done >= steps:
+                    break
+            epoch += 1
+        model.eval()
+        return model
+
+    def predicted(self, latency: LatencyModel, config, anchor_config, anchor_ms: float) -> float:
+        """Predicted latency of ``config``, anchored on a measured model (the predictor ranks DIFFERENCES)."""
+        h, w = self.measurer.height, self.measurer.width
+        return anchor_ms + latency.predict(cost_features(config, h, w)) - latency.predict(cost_features(anchor_config, h, w))
+
+    def uniform(self, model: MobileDepth, scale: float) -> MobileDepth:
+        """Every group scaled by ``scale`` (multiples of 8), filters kept by L2 norm."""
+        out = model
+        for g in list_groups(model.config):
+            keep = max(8, int(round(g.width * scale / 8)) * 8)
+            if keep < g.width:
+                current = next(x for x in list_groups(out.config) if x.name == g.name)
+                out = prune_group(out, current, keep)
+        return out
+
+    def _propose(self, latency: LatencyModel, current: MobileDepth, current_ms: float, target: float) -> list[dict[str, Any]]:
+        proposals = []
+        for g in list_groups(current.config):
+            widths = list(range(8, g.width, 8))  # strictly smaller multiples of 8
+            if not widths:
+                continue
+            if self.predicted(latency, with_width(current.config, g, widths[0]), current.config, current_ms) > target:
+                continue  # even the narrowest width misses this iteration's target
+            lo, hi = 0, len(widths) - 1  # largest width meeting the target (latency grows with width)
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if self.predicted(latency, with_width(current.config, g, widths[mid]), current.config, current_ms) <= target:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            w = widths[lo]
+            proposals.append({"group": g.name, "from": g.width, "to": w,
+                              "predicted_ms": self.predicted(latency, with_width(current.config, g, w), current.config, current_ms)})
+        # Evaluate the gentlest proposals first: the smallest share of a group removed for the same saving.
+        proposals.sort(key=lambda p: (1 - p["to"] / p["from"]))
+        return proposals[: self.options.max_proposals]
+
+    def _save_history(self, history: dict[str, Any]) -> None:
+        write_json(self.history_path, history)
+
+    def write_records(self, history: dict[str, Any]) -> Path:
+        """bench + eval + convert records of the family (base, every iteration, final) for `mobiledepth report`.
+        Latencies are the verification measurements; WHDR is the held-out test split (or val when absent)."""
+        from ..evaluate import EvalOptions, evaluate
+        from ..records import record_header
+        from ..modelinfo import describe_model
+
+        records: list[dict[str, Any]] = []
+        members = [("base", history["base"]), *[(f"iter_{it['iteration']:03d}", it) for it in history["iterations"]], ("final", history["final"])]
+        split = "test" if self.test_entries else "val"
+        for label, item in members:
+            tfl = Path(item["tflite"])
+            if not tfl.is_file():
+                continue
+            report = tfl.parent / "convert_report.json"
+            if report.is_file():
+                conv = json.loads(report.read_text())
+                conv["_source"] = str(report)
+                records.append(conv)
+            ev = evaluate(tfl, self.options.data, EvalOptions(split=split))
+            records.append(ev)
+            bench = record_header("bench")
+            bench.update(model=describe_model(tfl).to_dict(), device={"name": self.measurer.device}, delegate=self.measurer.delegate if self.measurer.device != "host" else "xnnpack",
+                         threads=self.measurer.threads, latency_ms={"median": item["measured_ms"], "p90": None}, fps=1000.0 / item["measured_ms"],
+                         status="ok", source=f"netadapt verification ({label})")
+            records.append(bench)
+        path = self.out / "records.json"
+        write_json(path, records)
+        return path
+
+    # ---- the loop --------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        o = self.options
+        t_start = time.time()
+        cache = self.out / self.measurer.cache_name()
+        if self.resume and self.history_path.is_file():
+            history = json.loads(self.history_path.read_text())
+            last = history["iterations"][-1]["checkpoint"] if history["iterations"] else history["base"]["checkpoint"]
+            current = load_checkpoint(last).build(with_heads=False).eval()
+            latency = LatencyModel.load(cache, self.measurer.key)
+            if latency is None:
+                raise MobileDepthError(f"{cache}: latency cache missing or for another device/delegate/precision; cannot resume")
+            current_ms = history["iterations"][-1]["measured_ms"] if history["iterations"] else history["base"]["measured_ms"]
+            whdr_current = history["iterations"][-1]["whdr"] if history["iterations"] else history["base"]["whdr"]
+            self.log(f"resuming after iteration {len(history['iterations'])} at {current_ms:.3f} ms")
+        else:
+            base = load_checkpoint(self.checkpoint).build(with_heads=False).eval()  # heads removed before pruning
+            current = base
+            latency = LatencyModel.load(cache, self.measurer.key) or LatencyModel(self.measurer.key)
+            current_ms, base_tfl, _ = self.measurer.measure(base, self.out / "work", "iter_000")
+            latency.add("iter_000", cost_features(base.config, self.measurer.height, self.measurer.width), current_ms)
+            for s in o.calibration_scales:
+                scaled = self.uniform(base, s)
+                ms, _, _ = self.measurer.measure(scaled, self.out / "work", f"calib_x{s:g}")
+                latency.add(f"calib_x{s:g}", cost_features(scaled.config, self.measurer.height, self.measurer.width), ms)
+            latency.save(cache)
+            whdr_current = self.whdr(base)
+            base_ckpt = save_checkpoint(self.out / "iter_000.pt", base, {"trained": True, "name": f"{base.config.name}-pruned-000", "pruned_from": str(self.checkpoint)})
+            history = {"checkpoint": str(self.checkpoint), "options": {**asdict(o), "data": str(o.data)}, "measurer": self.measurer.key,
+                       "base": {"checkpoint": str(base_ckpt), "measured_ms": current_ms, "whdr": whdr_current, "params": count_parameters(base),
+                                "tflite": str(base_tfl)},
+                       "iterations": [], "status": "running"}
+            self._save_history(history)
+            self.log(f"base: {current_ms:.3f} ms, val WHDR {whdr_current:.4f}, {count_parameters(base):,} params")
+        base_ms = history["base"]["measured_ms"]
+        target = o.target_ms if o.target_ms is not None else (o.target_ratio or 1.0) * base_ms
+        history["target_ms"] = target
+        milestones = parse_keep(list(o.keep))
+        done_keeps = set(history.get("kept", {}))
+        i = len(history["iterations"]) + 1
+        reason = ""
+        while current_ms > target:
+            if i > o.max_iterations:
+                reason = f"stopped after --max-iterations {o.max_iterations} at {current_ms:.3f} ms"
+                break
+            step_target = current_ms - o.initial_ratio * base_ms * o.decay ** (i - 1)
+            proposals = self._propose(latency, current, current_ms, step_target)
+            if not proposals:
+                reason = f"no channel group can be shrunk to reach {step_target:.3f} ms (every group at its minimum for this step)"
+                break
+            self.log(f"iteration {i}: target {step_target:.3f} ms, {len(proposals)} proposals")
+            scored = []
+            for k, p in enumerate(proposals):
+                g = next(x for x in list_groups(current.config) if x.name == p["group"])
+                cand = self.finetune(prune_group(current, g, p["to"]), o.short_steps, seed=o.seed * 100_003 + i * 101 + k)
+                p["whdr"] = self.whdr(cand)
+                saved = max(current_ms - p["predicted_ms"], 1e-3)
+                p["score"] = (p["whdr"] - whdr_current) / saved  # accuracy loss per ms saved (lower is better)
+                scored.append((p["score"], k, cand))
+                self.log(f"  {p['group']}: {p['from']} -> {p['to']}, predicted {p['predicted_ms']:.3f} ms, val WHDR {p['whdr']:.4f}")
+            _, best_k, chosen = min(scored, key=lambda t: (t[0], t[1]))
+            best = proposals[best_k]
+            measured, tfl, _ = self.measurer.measure(chosen, self.out / "work", f"iter_{i:03d}")
+            error = best["predicted_ms"] - measured
+            latency.add(f"iter_{i:03d}", cost_features(chosen.config, self.measurer.height, self.measurer.width), measured)
+            latency.save(cache)
+            params = count_parameters(chosen)
+            ckpt = save_checkpoint(self.out / f"iter_{i:03d}.pt", chosen, {
+                "trained": True, "name": f"{chosen.config.name}-pruned-{i:03d}", "pruned_from": str(self.checkpoint),
+                "metrics": {"val_whdr": best["whdr"], "measured_ms": measured}})
+            record = {"iteration": i, "group": best["group"], "from": best["from"], "to": best["to"], "params": params,
+                      "predicted_ms": best["predicted_ms"], "measured_ms": measured, "predictor_error_ms": error, "whdr": best["whdr"],
+                      "step_target_ms": step_target, "widths": {g.name: g.width for g in list_groups(chosen.config)},
+                      "proposals": [{k2: v for k2, v in p.items()} for p in proposals], "checkpoint": str(ckpt), "tflite": str(tfl)}
+            history["iterations"].append(record)
+            for kind, value in milestones:
+                label = f"{value / 1e6:g}M" if kind == "params" else f"{value:g}ms"
+                if label not in done_keeps and ((kind == "params" and params <= value) or (kind == "ms" and measured <= value)):
+                    save_checkpoint(self.out / f"keep_{label}.pt", chosen, {"trained": True, "name": f"{chosen.config.name}-{label}",
+                                                                            "metrics": {"val_whdr": best["whdr"], "measured_ms": measured}})
+                    history.setdefault("kept", {})[label] = {"iteration": i, "params": params, "measured_ms": measured}
+                    done_keeps.add(label)
+            self._save_history(history)
+            self.log(f"iteration {i}: chose {best['group']} {best['from']} -> {best['to']}; measured {measured:.3f} ms "
+                     f"(predicted {best['predicted_ms']:.3f}, error {error:+.3f}); {params:,} params; val WHDR {best['whdr']:.4f}")
+            current, current_ms, whdr_current = chosen, measured, best["whdr"]
+            i += 1
+        reached = current_ms <= target
+        history["status"] = "reached" if reached else "unreachable"
+        history["reason"] = "" if reached else reason
+        if not reached:
+            self.log(f"target {target:.3f} ms NOT reached: {reason}; keeping the best model found ({current_ms:.3f} ms)")
+        self.log(f"long-term fine-tune: {o.long_steps} steps")
+        final = self.finetune(copy.deepcopy(current), o.long_steps, seed=o.seed * 7 + 1)
+        final_ms, final_tflite, _ = self.measurer.measure(final, self.out / "work", "final")
+        final_whdr = self.whdr(final)
+        test_whdr = self.whdr(final, self.test_entries) if self.test_entries else None
+        final_ckpt = save_checkpoint(self.out / "final.pt", final, {
+            "trained": True, "name": f"{final.config.name}-pruned", "pruned_from": str(self.checkpoint),
+            "metrics": {"val_whdr": final_whdr, "test_whdr": test_whdr, "measured_ms": final_ms, "target_ms": target}})
+        history["final"] = {"checkpoint": str(final_ckpt), "tflite": str(final_tflite), "measured_ms": final_ms, "whdr": final_whdr,
+                            "test_whdr": test_whdr, "params": count_parameters(final), "meets_target": final_ms <= target}
+        history["wall_s"] = history.get("wall_s", 0.0) + time.time() - t_start
+        errors = [it["predictor_error_ms"] for it in history["iterations"]]
+        history["predictor_error_ms"] = {"mean_abs": float(np.mean(np.abs(errors))) if errors else None, "all": errors}
+        self._save_history(history)
+        self.write_records(history)
+        self.log(f"final: {final_ms:.3f} ms (target {target:.3f}), val WHDR {final_whdr:.4f}, {count_parameters(final):,} params -> {final_ckpt}")
+        return history

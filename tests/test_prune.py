@@ -1,0 +1,152 @@
+"""Pruning: coupled channel groups done right, and NetAdapt end to end on the host and the emulated phone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from mobiledepth.cli import app
+from mobiledepth.model import MobileDepth, get_config, init_checkpoint, load_checkpoint, save_checkpoint
+from mobiledepth.prune.groups import config_from_model, list_groups, prune_group, removal_indices, with_width, zero_group_channels
+from mobiledepth.prune.latency import LatencyModel, cost_features
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    m = MobileDepth(get_config("mobiledepth-small")).strip_heads().eval()
+    with torch.no_grad():  # non-trivial BN statistics so that zeroed channels really change things
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.running_var.uniform_(0.5, 2.0)
+                mod.weight.uniform_(0.5, 1.5)
+                mod.bias.uniform_(-0.2, 0.2)
+    return m
+
+
+@pytest.mark.parametrize("name", ["enc_out[4-6]", "enc_out[11-13]", "dec_out[2]", "dec_out[4]", "enc_hidden[5]", "dec_hidden[1]", "stem"])
+def test_pruned_equals_original_with_channels_zeroed(model, name):
+    """enc_out[4-6] / [11-13]: residual adds share indices AND feed a decoder concat (skip taps 6 and 13);
+    dec_out: concat offsets into the next stage; stem: the t=1 block's depthwise follows its producer."""
+    g = next(x for x in list_groups(model.config) if x.name == name)
+    keep = g.width - 8
+    idxs = removal_indices(model, g, keep)
+    pruned = prune_group(model, g, keep, idxs=idxs)
+    zeroed = zero_group_channels(model, g, idxs)
+    x = torch.rand(2, 3, 64, 96)
+    with torch.no_grad():
+        out_p, out_z, out_o = pruned(x), zeroed(x), model(x)
+    assert (out_p - out_z).abs().max().item() < 1e-5
+    assert (out_z - out_o).abs().max().item() > 1e-4  # the zeroed channels did matter
+    assert pruned.config == with_width(model.config, g, keep) == config_from_model(pruned)
+    # the config alone rebuilds the pruned model exactly
+    rebuilt = MobileDepth(pruned.config).strip_heads().eval()
+    rebuilt.load_state_dict(pruned.state_dict(), strict=True)
+    assert torch.equal(rebuilt(x), out_p)
+
+
+def test_filters_kept_by_l2_norm_and_checkpoint_roundtrip(model, tmp_path):
+    g = next(x for x in list_groups(model.config) if x.name == "dec_hidden[2]")
+    stage = model.decoder.stages[1]
+    # importance = L2 norm over every conv whose OUTPUT channel goes: the 1x1 expansion and the depthwise after it
+    score = (stage.expand[0].weight.detach().flatten(1).pow(2).sum(1) + stage.depthwise[0].weight.detach().flatten(1).pow(2).sum(1)).sqrt()
+    assert removal_indices(model, g, g.width - 8) == sorted(torch.argsort(score, descending=True)[g.width - 8:].tolist())
+    pruned = prune_group(model, g, g.width - 8)
+    path = save_checkpoint(tmp_path / "p.pt", pruned, {"trained": True})
+    again = load_checkpoint(path).build().eval()
+    x = torch.rand(1, 3, 64, 64)
+    assert torch.equal(again(x), pruned(x)) and again.config.decoder.stages[1].hidden == g.width - 8
+    with pytest.raises(ValueError, match="strip_heads"):
+        prune_group(MobileDepth(get_config("mobiledepth-small")), g, 8)
+
+
+def test_latency_model_fit_and_cost_features():
+    small = get_config("mobiledepth-small")
+    f = cost_features(small, 128, 128)
+    g = next(x for x in list_groups(small) if x.name == "enc_hidden[12]")
+    f2 = cost_features(with_width(small, g, 8), 128, 128)
+    assert f[0] > f2[0] and f[1] > f2[1] and f[3] == 1.0  # fewer dense and depthwise MACs after shrinking
+    lat = LatencyModel({"device": "t"})
+    lat.add("a", [1.0, 0.5, 10.0, 1.0], 6.0)  # the law below: 2 + 2 + 1 + 1
+    assert lat.predict([2.0, 1.0, 0.0, 1.0]) == pytest.approx(12.0)  # one sample: proportional to MACs (6 ms / 1.5 GMACs)
+    rng = __import__("numpy").random.default_rng(0)
+    for k in range(8):  # independent features: the exact linear law is recovered (up to the small ridge)
+        feats = [float(rng.uniform(0.5, 3)), float(rng.uniform(0, 1)), float(rng.uniform(2, 20)), 1.0]
+        lat.add(f"s{k}", feats, 2.0 * feats[0] + 4.0 * feats[1] + 0.1 * feats[2] + 1.0)
+    assert lat.predict([3.0, 1.0, 8.0, 1.0]) == pytest.approx(2 * 3 + 4 + 0.8 + 1, rel=0.05)
+
+
+PRUNE = ["--size", "128x128", "--max-proposals", "3", "--short-steps", "3", "--long-steps", "4", "--initial-ratio", "0.12", "--threads", "1"]
+
+
+@pytest.mark.slow
+def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
+    ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
+    out = tmp_path / "prune"
+    first = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ms", "0.0001", "--max-iterations", "1", "--data", str(synth_dir),
+                                "--keep", "0.5M", *PRUNE])
+    assert first.exit_code == 1, first.output
+    assert "target 0.000 ms not reached: stopped after --max-iterations 1" in first.output
+    h1 = json.loads((out / "history.json").read_text())
+    assert h1["status"] == "unreachable" and len(h1["iterations"]) == 1 and (out / "final.pt").is_file()
+    it1 = h1["iterations"][0]
+    assert it1["measured_ms"] < h1["base"]["measured_ms"] * 1.05 and it1["to"] % 8 == 0 and it1["params"] < h1["base"]["params"]
+    assert it1["whdr"] is not None and len(it1["proposals"]) >= 1 and "predictor_error_ms" in it1
+    assert (out / "keep_0.5M.pt").is_file() and list(out.glob("latency_host_cpu_fp32_128x128_t1.json"))
+    rebuilt = load_checkpoint(out / "iter_001.pt")
+    assert rebuilt.config.name == "mobiledepth-small" and not rebuilt.build().has_heads
+    target = 0.8 * h1["base"]["measured_ms"]
+    second = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ms", f"{target:.6f}", "--max-iterations", "6", "--resume",
+                                 "--data", str(synth_dir), *PRUNE])
+    h2 = json.loads((out / "history.json").read_text())
+    assert h2["iterations"][0] == it1  # iteration 1 was not redone
+    assert "resuming after iteration 1" in (out / "log.txt").read_text()
+    assert second.exit_code == 0, second.output
+    assert h2["status"] == "reached" and h2["final"]["meets_target"] and h2["iterations"][-1]["measured_ms"] <= target
+    records = json.loads((out / "records.json").read_text())
+    rep = runner.invoke(app, ["report", str(out / "records.json"), "--json", str(tmp_path / "rows.json")])
+    assert rep.exit_code == 0, rep.output
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    assert len(rows) == len(h2["iterations"]) + 2 and all(r["whdr"] is not None and r["median_ms"] for r in rows)
+    assert {r["record"] for r in records} == {"bench", "eval", "convert"}
+
+
+@pytest.mark.slow
+def test_netadapt_through_emulated_phone(tmp_path, synth_dir):
+    import socket
+
+    from android_bench import adb
+    from android_bench.emulator import EmulatedPhone, galaxy_s21
+    from android_bench.emulator.benchmark_tool import BINARY_MARKER
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    adb.start_server(port)
+    phone = EmulatedPhone(galaxy_s21(heat_c_per_s=0.0)).start()
+    try:
+        adb.connect(adb.client(port=port, start=False), phone.serial)
+        import time
+
+        time.sleep(0.5)
+        binary = tmp_path / "benchmark_model"
+        binary.write_bytes(BINARY_MARKER + b"\n")
+        ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
+        out = tmp_path / "prune"
+        result = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ratio", "0.95", "--max-iterations", "1", "--device", "S21",
+                                     "--adb-port", str(port), "--benchmark-binary", str(binary), "--data", str(synth_dir), *PRUNE])
+        h = json.loads((out / "history.json").read_text())
+        assert h["measurer"]["device"] == "S21" and len(h["iterations"]) == 1
+        assert result.exit_code in (0, 1) and ("not reached" in result.output or h["status"] == "reached")
+        pushed = list((phone.root / "data/local/tmp/mobiledepth/models").iterdir())
+        assert len(pushed) >= 3  # base, calibration copy, iteration 1 (and final) all measured on the phone
+    finally:
+        phone.stop()
+        adb.kill_server(port)
