@@ -180,3 +180,29 @@ def test_ddp_two_cpu_processes_end_identical(tmp_path, synth_dir):
     a, b = (torch.load(p, weights_only=True) for p in replicas)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert (tmp_path / "ddp" / "final.pt").is_file()
+
+
+def test_torchscript_and_onnx_teachers(tmp_path):
+    class Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+
+        def forward(self, x):
+            f = torch.relu(self.conv(x))
+            return f.mean(1, keepdim=True), f[..., ::2, ::2]  # (depth at full size, features at half)
+
+    torch.manual_seed(0)
+    net = Tiny().eval()
+    x = torch.rand(2, 3, 32, 48)
+    ref_depth, ref_feat = net(x)
+    torch.jit.save(torch.jit.script(net), tmp_path / "teacher.ts")
+    torch.onnx.export(net, (torch.zeros(2, 3, 32, 48),), str(tmp_path / "teacher.onnx"), input_names=["image"], output_names=["depth", "features"],
+                      opset_version=17, dynamo=False)
+    for name in ("teacher.ts", "teacher.onnx"):
+        out = Teacher(tmp_path / name)(x, (16, 24))
+        assert torch.allclose(out.depth, ref_depth, atol=1e-5) and torch.allclose(out.features, ref_feat, atol=1e-5)
+        flipped = Teacher(tmp_path / name, disparity=True)(x, (8, 12))  # disparity teachers are negated; features resized
+        assert torch.allclose(flipped.depth, -ref_depth, atol=1e-5) and flipped.features.shape[-2:] == (8, 12)
+    with pytest.raises(MobileDepthError, match=r"nope\.onnx: no such teacher file"):
+        Teacher(tmp_path / "nope.onnx")
