@@ -91,7 +91,7 @@ def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
     ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
     out = tmp_path / "prune"
     first = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ms", "0.0001", "--max-iterations", "1", "--data", str(synth_dir),
-                                "--keep", "0.5M", *PRUNE])
+                                "--keep", "0.549M", *PRUNE])
     assert first.exit_code == 1, first.output
     assert "target 0.000 ms not reached: stopped after --max-iterations 1" in first.output
     h1 = json.loads((out / "history.json").read_text())
@@ -99,11 +99,11 @@ def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
     it1 = h1["iterations"][0]
     assert it1["measured_ms"] < h1["base"]["measured_ms"] * 1.05 and it1["to"] % 8 == 0 and it1["params"] < h1["base"]["params"]
     assert it1["whdr"] is not None and len(it1["proposals"]) >= 1 and "predictor_error_ms" in it1
-    assert (out / "keep_0.5M.pt").is_file() and list(out.glob("latency_host_cpu_fp32_128x128_t1.json"))
+    assert (out / "keep_0.549M.pt").is_file() and list(out.glob("latency_host_cpu_fp32_128x128_t1.json"))
     rebuilt = load_checkpoint(out / "iter_001.pt")
     assert rebuilt.config.name == "mobiledepth-small" and not rebuilt.build().has_heads
-    target = 0.8 * h1["base"]["measured_ms"]
-    second = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ms", f"{target:.6f}", "--max-iterations", "6", "--resume",
+    target = 0.88 * h1["base"]["measured_ms"]
+    second = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ms", f"{target:.6f}", "--max-iterations", "8", "--resume",
                                  "--data", str(synth_dir), *PRUNE])
     h2 = json.loads((out / "history.json").read_text())
     assert h2["iterations"][0] == it1  # iteration 1 was not redone

@@ -15,8 +15,8 @@ whole candidate and benchmarking it through the same path as ``mobiledepth bench
 
 from __future__ import annotations
 
+import functools
 import json
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -32,6 +32,12 @@ from ..model.network import MobileDepth
 
 def cost_features(config: ModelConfig, height: int, width: int) -> list[float]:
     """[dense GMACs, depthwise GMACs, activation MB (fp32, conv outputs), 1] of one forward."""
+    return list(_cost_features(config, height, width))
+
+
+@functools.lru_cache(maxsize=8192)
+def _cost_features(config: ModelConfig, height: int, width: int) -> tuple[float, ...]:
+    # Cached: the width search asks for the same configs many times; ModelConfig is frozen and hashable.
     with torch.device("meta"):
         model = MobileDepth(config).strip_heads().eval()
     dense = depthwise = act = 0
@@ -51,7 +57,7 @@ def cost_features(config: ModelConfig, height: int, width: int) -> list[float]:
         model(torch.zeros(1, 3, height, width, device="meta"))
     for h in handles:
         h.remove()
-    return [dense / 1e9, depthwise / 1e9, act * 4 / 2**20, 1.0]
+    return (dense / 1e9, depthwise / 1e9, act * 4 / 2**20, 1.0)
 
 
 @dataclass

@@ -245,10 +245,16 @@ class NetAdapt:
             if i > o.max_iterations:
                 reason = f"stopped after --max-iterations {o.max_iterations} at {current_ms:.3f} ms"
                 break
-            step_target = current_ms - o.initial_ratio * base_ms * o.decay ** (i - 1)
-            proposals = self._propose(latency, current, current_ms, step_target)
+            cut = o.initial_ratio * base_ms * o.decay ** (i - 1)
+            proposals: list[dict[str, Any]] = []
+            for _ in range(5):  # no single group can deliver the cut: halve it rather than stop early
+                step_target = current_ms - cut
+                proposals = self._propose(latency, current, current_ms, step_target)
+                if proposals:
+                    break
+                cut /= 2
             if not proposals:
-                reason = f"no channel group can be shrunk to reach {step_target:.3f} ms (every group at its minimum for this step)"
+                reason = f"no channel group can be shrunk to reach even {step_target:.3f} ms (every group at or near its minimum width)"
                 break
             self.log(f"iteration {i}: target {step_target:.3f} ms, {len(proposals)} proposals")
             scored = []
