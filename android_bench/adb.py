@@ -17,6 +17,13 @@ def adb_path() -> str:
     return path
 
 
+def free_local_port() -> int:
+    """An unused TCP port on loopback (for a private adb server in tests and dry runs)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def start_server(port: int = 5037) -> None:
     """Start a local adb server on ``port`` (no-op when one is running)."""
     result = subprocess.run([adb_path(), "-P", str(port), "start-server"], capture_output=True, text=True, timeout=60)

@@ -9,7 +9,6 @@ measurement; the coefficient of variation of repeated runs says how repeatable e
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
 import tempfile
 import time
@@ -27,12 +26,6 @@ from mobiledepth.bench.host import HostBenchOptions, run_timed
 from mobiledepth.convert import ConvertOptions, convert_checkpoint
 from mobiledepth.fileio import write_json
 from mobiledepth.model import init_checkpoint
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cv(values: list[float]) -> float:
@@ -57,7 +50,7 @@ def main() -> int:
     binary = work / "benchmark_model"
     binary.write_bytes(BINARY_MARKER + b"\n")
 
-    port = free_port()
+    port = adb.free_local_port()
     adb.start_server(port)
     phone = EmulatedPhone(galaxy_s21(heat_c_per_s=0.0)).start()
     direct, harness, wall = [], [], []

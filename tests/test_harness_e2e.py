@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -25,16 +24,10 @@ runner = CliRunner()
 FAST = ["--runs", "5", "--warmup", "1", "--warmup-seconds", "0.05", "--min-seconds", "0.05"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def adb_port():
     assert shutil.which("adb"), "Debian's adb must be installed (make setup does it)"
-    port = free_port()
+    port = adb.free_local_port()
     adb.start_server(port)
     yield port
     adb.kill_server(port)

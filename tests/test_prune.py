@@ -120,15 +120,11 @@ def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
 
 @pytest.mark.slow
 def test_netadapt_through_emulated_phone(tmp_path, synth_dir):
-    import socket
-
     from android_bench import adb
     from android_bench.emulator import EmulatedPhone, galaxy_s21
     from android_bench.emulator.benchmark_tool import BINARY_MARKER
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = adb.free_local_port()
     adb.start_server(port)
     phone = EmulatedPhone(galaxy_s21(heat_c_per_s=0.0)).start()
     try:

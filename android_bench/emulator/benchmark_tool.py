@@ -215,6 +215,15 @@ def run_benchmark_model(argv: list[str], phone, io, cancel, crash_marker: bool =
             samples.append(int((time.perf_counter_ns() - t0) / 1000))
         return samples
 
+    def phase(min_runs: int, min_s: float) -> list[int] | None:
+        """One of the tool's two phases (warm-up, then timed runs): announce, run, print the stat line."""
+        out(f"INFO: Running benchmark for at least {min_runs} iterations and at least {min_s:g} seconds but terminate if exceeding {max_secs:g} seconds.")
+        samples = timed_loop(min_runs, min_s)
+        if samples is not None:
+            out(f"INFO: {format_stat(samples)}")
+            out("")
+        return samples
+
     phone.thermal.busy(True)
     try:
         if phone.profile.faults.hang_benchmark_s:
@@ -222,21 +231,15 @@ def run_benchmark_model(argv: list[str], phone, io, cancel, crash_marker: bool =
             while time.monotonic() < end:
                 if cancel.wait(0.05):
                     return 143
-        out(f"INFO: Running benchmark for at least {warmup_runs} iterations and at least {warmup_min_secs:g} seconds but terminate if exceeding {max_secs:g} seconds.")
-        warm = timed_loop(warmup_runs, warmup_min_secs)
+        warm = phase(warmup_runs, warmup_min_secs)
         if warm is None:
             return 143
-        out(f"INFO: {format_stat(warm)}")
-        out("")
         if phone.profile.faults.disconnect_during_benchmark:
             phone.disconnect()
             return 255
-        out(f"INFO: Running benchmark for at least {num_runs} iterations and at least {min_secs:g} seconds but terminate if exceeding {max_secs:g} seconds.")
-        runs = timed_loop(num_runs, min_secs)
+        runs = phase(num_runs, min_secs)
         if runs is None:
             return 143
-        out(f"INFO: {format_stat(runs)}")
-        out("")
     finally:
         phone.thermal.busy(False)
     avg = float(np.mean(runs))

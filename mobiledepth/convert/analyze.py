@@ -59,11 +59,26 @@ def parse_analyzer_output(text: str) -> ModelAnalysis:
     return ModelAnalysis(ops=dict(ops), gpu_compatible=compatible, gpu_incompatible=bad)
 
 
+def _import_tensorflow_quietly():
+    """TensorFlow's absl logging writes INFO lines to file descriptor 2 before any log level applies
+    (TF_CPP_MIN_LOG_LEVEL does not reach them); they would litter every command's output."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return tf
+
+
 def analyze_tflite(path: str | os.PathLike) -> ModelAnalysis:
     """Run the analyzer; without TensorFlow installed, return an empty analysis with a note."""
     try:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
+        tf = _import_tensorflow_quietly()
     except ImportError:
         return ModelAnalysis(note="TensorFlow not installed: no op analysis")
     buffer = io.StringIO()

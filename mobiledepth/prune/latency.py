@@ -81,10 +81,26 @@ class LatencyModel:
             return
         x = np.array([s.features for s in self.samples], dtype=np.float64)
         y = np.array([s.measured_ms for s in self.samples], dtype=np.float64)
-        # Ridge towards "proportional to total MACs" keeps the fit sane with few samples.
+        # Costs can only add time: the three cost coefficients are kept >= 0 (active-set NNLS), the
+        # intercept is free. A ridge towards zero keeps the fit sane with few samples; a noisy
+        # measurement then bends the fit instead of flipping a coefficient's sign.
         lam = 1e-3 * max(1.0, float(np.mean(y)))
-        reg = np.diag([lam, lam, lam, 0.0])
-        self.coef = np.linalg.solve(x.T @ x + reg, x.T @ y).tolist()
+        active = [0, 1, 2, 3]
+        while True:
+            xa = x[:, active]
+            reg = np.diag([lam if j < 3 else 0.0 for j in active])
+            sol = np.linalg.solve(xa.T @ xa + reg + 1e-12 * np.eye(len(active)), xa.T @ y)
+            negative = [j for j, v in zip(active, sol) if j < 3 and v < 0]
+            if not negative:
+                break
+            active.remove(min(negative, key=lambda j: sol[active.index(j)]))
+        coef = [0.0, 0.0, 0.0, 0.0]
+        for j, v in zip(active, sol):
+            coef[j] = float(v)
+        if coef[0] == coef[1] == coef[2] == 0.0:  # degenerate data: fall back to proportional-to-MACs
+            rate = float(np.mean(y)) / max(float(np.mean(x[:, 0] + x[:, 1])), 1e-12)
+            coef = [rate, rate, 0.0, 0.0]
+        self.coef = coef
 
     def predict(self, features: list[float]) -> float:
         if self.coef is None:
@@ -120,6 +136,7 @@ class Measurer:
     width: int = 256
     threads: int = 2
     runs: int = 30
+    repeats: int = 3  # benchmark processes per measurement; the median of their medians counts
     adb_host: str = "127.0.0.1"
     adb_port: int = 5037
     benchmark_binary: Path | None = None
@@ -149,7 +166,8 @@ class Measurer:
         if self.device == "host":
             from ..bench.host import HostBenchOptions, bench_host
 
-            rec = bench_host(tfl, HostBenchOptions(threads=self.threads, warmup_runs=5, runs=self.runs))
+            reps = [bench_host(tfl, HostBenchOptions(threads=self.threads, warmup_runs=5, runs=self.runs)) for _ in range(self.repeats)]
+            rec = sorted(reps, key=lambda r: r["latency_ms"]["median"])[len(reps) // 2]
         else:
             from android_bench.runner import PhoneBenchOptions
 
