@@ -395,6 +395,7 @@ def prune(
     short_steps: int = typer.Option(20, help="Short-term fine-tune steps per proposal."),
     long_steps: int = typer.Option(200, help="Long-term fine-tune steps at the end."),
     keep: Optional[str] = typer.Option(None, help="Milestones to save, e.g. 1.9M,1.5M,1M or 30ms,25ms."),
+    margin: float = typer.Option(0.03, help="Stop only once the measured latency is this share below the target (timing noise)."),
     resume: bool = typer.Option(False, "--resume", help="Continue after the last finished iteration in OUTDIR."),
     adb_host: str = typer.Option("127.0.0.1"),
     adb_port: int = typer.Option(5037),
@@ -410,7 +411,7 @@ def prune(
     keeps = tuple(k.strip() for k in keep.split(",")) if keep else ()
     parse_keep(list(keeps))
     options = PruneOptions(target_ms=target_ms, target_ratio=target_ratio, data=data, data_kind=data_kind, initial_ratio=initial_ratio, decay=decay,
-                           max_iterations=max_iterations, max_proposals=max_proposals, short_steps=short_steps, long_steps=long_steps, keep=keeps)
+                           max_iterations=max_iterations, max_proposals=max_proposals, short_steps=short_steps, long_steps=long_steps, keep=keeps, margin=margin)
     measurer = Measurer(device=device, delegate=delegate, precision=precision, height=h, width=w, threads=threads, adb_host=adb_host, adb_port=adb_port,
                         benchmark_binary=benchmark_binary, calib=data)
     history = NetAdapt(checkpoint, output, options, measurer, resume, echo=lambda line: err_console.print(line, highlight=False)).run()

@@ -83,7 +83,9 @@ def test_latency_model_fit_and_cost_features():
     assert lat.predict([3.0, 1.0, 8.0, 1.0]) == pytest.approx(2 * 3 + 4 + 0.8 + 1, rel=0.05)
 
 
-PRUNE = ["--size", "128x128", "--max-proposals", "3", "--short-steps", "3", "--long-steps", "4", "--initial-ratio", "0.12", "--threads", "1"]
+# 256x256 keeps the small model's latency (~5 ms) well above this VM's timing noise; steps of 20% of the
+# starting latency are larger than that noise, so a measured cut is a real cut.
+PRUNE = ["--size", "256x256", "--max-proposals", "3", "--short-steps", "3", "--long-steps", "4", "--initial-ratio", "0.2", "--threads", "1"]
 
 
 @pytest.mark.slow
@@ -99,17 +101,18 @@ def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
     it1 = h1["iterations"][0]
     assert it1["measured_ms"] < h1["base"]["measured_ms"] * 1.05 and it1["to"] % 8 == 0 and it1["params"] < h1["base"]["params"]
     assert it1["whdr"] is not None and len(it1["proposals"]) >= 1 and "predictor_error_ms" in it1
-    assert (out / "keep_0.549M.pt").is_file() and list(out.glob("latency_host_cpu_fp32_128x128_t1.json"))
+    assert (out / "keep_0.549M.pt").is_file() and list(out.glob("latency_host_cpu_fp32_256x256_t1.json"))
     rebuilt = load_checkpoint(out / "iter_001.pt")
     assert rebuilt.config.name == "mobiledepth-small" and not rebuilt.build().has_heads
-    target = 0.88 * h1["base"]["measured_ms"]
+    target = 0.85 * h1["base"]["measured_ms"]
     second = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ms", f"{target:.6f}", "--max-iterations", "8", "--resume",
                                  "--data", str(synth_dir), *PRUNE])
     h2 = json.loads((out / "history.json").read_text())
     assert h2["iterations"][0] == it1  # iteration 1 was not redone
     assert "resuming after iteration 1" in (out / "log.txt").read_text()
-    assert second.exit_code == 0, second.output
-    assert h2["status"] == "reached" and h2["final"]["meets_target"] and h2["iterations"][-1]["measured_ms"] <= target
+    assert second.exit_code == 0, (out / "log.txt").read_text()
+    assert h2["status"] == "reached" and h2["iterations"][-1]["measured_ms"] <= target * 0.97  # the 3% margin
+    assert h2["final"]["measured_ms"] <= target * 1.05  # re-measured separately after long-term fine-tuning (timing noise)
     records = json.loads((out / "records.json").read_text())
     rep = runner.invoke(app, ["report", str(out / "records.json"), "--json", str(tmp_path / "rows.json")])
     assert rep.exit_code == 0, rep.output

@@ -58,6 +58,7 @@ class PruneOptions:
     train_size: tuple[int, int] = (128, 160)
     eval_limit: int = 60
     calibration_scales: tuple[float, ...] = (0.75,)
+    margin: float = 0.03  # stop only once measured <= target * (1 - margin): the budget must hold when re-measured
     keep: tuple[str, ...] = ()
     seed: int = 0
 
@@ -237,11 +238,12 @@ class NetAdapt:
         base_ms = history["base"]["measured_ms"]
         target = o.target_ms if o.target_ms is not None else (o.target_ratio or 1.0) * base_ms
         history["target_ms"] = target
+        goal = target * (1 - o.margin)
         milestones = parse_keep(list(o.keep))
         done_keeps = set(history.get("kept", {}))
         i = len(history["iterations"]) + 1
         reason = ""
-        while current_ms > target:
+        while current_ms > goal:
             if i > o.max_iterations:
                 reason = f"stopped after --max-iterations {o.max_iterations} at {current_ms:.3f} ms"
                 break
@@ -293,7 +295,7 @@ class NetAdapt:
                      f"(predicted {best['predicted_ms']:.3f}, error {error:+.3f}); {params:,} params; val WHDR {best['whdr']:.4f}")
             current, current_ms, whdr_current = chosen, measured, best["whdr"]
             i += 1
-        reached = current_ms <= target
+        reached = current_ms <= goal
         history["status"] = "reached" if reached else "unreachable"
         history["reason"] = "" if reached else reason
         if not reached:
