@@ -20,6 +20,7 @@ from rich.table import Table
 from mobiledepth.fileio import write_json
 from mobiledepth.model import MobileDepth, get_config
 from mobiledepth.train.losses import ranking_loss, with_intermediate
+from mobiledepth.train.trainer import optimizer_step
 
 
 def measure(device: str, amp: bool, batch: int, size: tuple[int, int], steps: int, warmup: int) -> dict:
@@ -43,14 +44,7 @@ def measure(device: str, amp: bool, batch: int, size: tuple[int, int], steps: in
         with torch.autocast(device, dtype=torch.float16, enabled=amp):
             out = model(x)
             loss = with_intermediate(ranking_loss, [out.depth, *out.aux], pairs, mask)
-        opt.zero_grad(set_to_none=True)
-        if scaler:
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-        else:
-            loss.backward()
-            opt.step()
+        optimizer_step(loss, opt, scaler)
         if device == "cuda":
             torch.cuda.synchronize()
         if i >= warmup:

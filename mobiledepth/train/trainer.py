@@ -41,6 +41,18 @@ from .teacher import Teacher
 STATE_FORMAT = "mobiledepth-train-state"
 
 
+def optimizer_step(loss: torch.Tensor, optimizer: torch.optim.Optimizer, scaler: "torch.amp.GradScaler | None") -> None:
+    """One backward + update, through the AMP grad scaler when there is one (CUDA mixed precision)."""
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+
+
 class _Dist:
     """Rank/world bookkeeping; a no-op without torchrun."""
 
@@ -291,14 +303,7 @@ class Trainer:
                     values = self.dist.mean(torch.stack([terms[n].detach().float() for n in names]))
                     weights = rebalancer.weights if rebalancer else {n: 1.0 for n in names}
                     loss = sum(weights[n] * terms[n].float() for n in names)
-                    optimizer.zero_grad(set_to_none=True)
-                    if scaler is not None:
-                        scaler.scale(loss).backward()
-                        scaler.step(optimizer)
-                        scaler.update()
-                    else:
-                        loss.backward()
-                        optimizer.step()
+                    optimizer_step(loss, optimizer, scaler)
                     global_step += 1
                     term_values = {n: float(v) for n, v in zip(names, values)}
                     for n, v in term_values.items():
