@@ -27,7 +27,7 @@ $(STAMP): requirements.lock pyproject.toml
 demo: setup models/mobiledepth-base.pt
 	$(PY) -m mobiledepth.demo --out $(DEMO)
 
-# The demo checkpoint: trained on synthetic scenes on the CPU (about 6 minutes on 2 cores). It is
+# The demo checkpoint: trained on synthetic scenes on the CPU (about 8.5 minutes on 2 cores). It is
 # committed, so `make demo` trains it only when it is missing.
 models/mobiledepth-base.pt: | setup
 	$(MAKE) train-demo

@@ -15,8 +15,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass
-from typing import Iterator
-
 import torch
 import torch_pruning as tp
 from torch import nn
@@ -172,7 +170,6 @@ def zero_group_channels(model: MobileDepth, spec: GroupSpec, idxs: list[int], he
     zeroed = copy.deepcopy(model)
     dg = _dependency_graph(zeroed, height, width)
     group = _group(dg, zeroed, spec, idxs)
-    index = torch.tensor(sorted(idxs))
     with torch.no_grad():
         for dep, dep_idxs in group:
             layer = dep.target.module
@@ -184,9 +181,4 @@ def zero_group_channels(model: MobileDepth, spec: GroupSpec, idxs: list[int], he
             elif isinstance(layer, nn.BatchNorm2d) and dep.handler == tp.prune_batchnorm_out_channels:
                 layer.weight[rows] = 0
                 layer.bias[rows] = 0
-    del index
     return zeroed
-
-
-def iter_groups(model: MobileDepth) -> Iterator[GroupSpec]:
-    yield from list_groups(model.config)
