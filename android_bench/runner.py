@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import os
 import posixpath
 import re
 import shlex
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 

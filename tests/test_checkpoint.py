@@ -4,7 +4,7 @@ from typer.testing import CliRunner
 
 from mobiledepth.cli import app
 from mobiledepth.errors import MobileDepthError
-from mobiledepth.model import MobileDepth, get_config, init_checkpoint, load_checkpoint, load_model, save_checkpoint
+from mobiledepth.model import MobileDepth, get_config, init_checkpoint, load_checkpoint, load_model
 from mobiledepth.model.encoder_weights import load_encoder_weights
 
 

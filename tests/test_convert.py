@@ -5,12 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from mobiledepth.convert import ConvertOptions, convert_checkpoint, parse_precisions
 from mobiledepth.convert.analyze import parse_analyzer_output
 from mobiledepth.errors import MobileDepthError
-from mobiledepth.model import init_checkpoint, load_model
+from mobiledepth.model import init_checkpoint
 from mobiledepth.runtime import load_predictor
 
 pytestmark = pytest.mark.slow

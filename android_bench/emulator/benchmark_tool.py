@@ -11,7 +11,6 @@ Python API has no per-op profiler), which is what makes them emulated.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from typing import Callable

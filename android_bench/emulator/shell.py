@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -433,7 +432,7 @@ class MiniShell:
             io.err(f"taskset: bad mask '{args[0]}'\n".encode())
             return 1
         if mask == 0 or mask >> 8:
-            io.err(f"taskset: sched_setaffinity: Invalid argument\n".encode())
+            io.err("taskset: sched_setaffinity: Invalid argument\n".encode())
             return 1
         return self.execute(args[1:], io)
 

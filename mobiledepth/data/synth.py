@@ -16,7 +16,6 @@ Output layout (``mobiledepth data synth -o DIR``)::
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import asdict, dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 # torchvision's MobileNetV2 inverted-residual settings: expansion t, out channels c, repeats n, stride s.

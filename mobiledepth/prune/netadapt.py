@@ -19,10 +19,9 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
-import math
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,7 +36,7 @@ from ..model.checkpoint import load_checkpoint, save_checkpoint
 from ..model.network import MobileDepth, count_parameters
 from ..train.datasets import AugmentConfig, build_dataset, collate
 from ..train.losses import improved_ranking_loss
-from .groups import GroupSpec, list_groups, prune_group, with_width
+from .groups import list_groups, prune_group, with_width
 from .latency import LatencyModel, Measurer, cost_features
 
 

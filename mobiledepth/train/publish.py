@@ -20,7 +20,7 @@ def publish(source: Path, target: Path, test_data: Path | None, sizes: list[tupl
         for h, w in sizes:
             rec = evaluate(source, test_data, EvalOptions(split="test", height=h, width=w))
             metrics[f"test_whdr_{h}x{w}"] = rec["whdr"]
-            metrics[f"test_pairs"] = rec["dataset"]["pairs"]
+            metrics["test_pairs"] = rec["dataset"]["pairs"]
             if rec["dense"]:
                 metrics[f"test_delta1_{h}x{w}"] = rec["dense"]["delta1"]
     model = ckpt.build(with_heads=True)
