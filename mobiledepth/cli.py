@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from android_bench.errors import BenchError
+
 from .errors import MobileDepthError
 from .fileio import write_json, write_text
 
@@ -27,13 +29,13 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def user_errors(fn: Callable) -> Callable:
-    """Turn MobileDepthError into one 'error: ...' line and exit status 1 (no traceback)."""
+    """Turn user-facing errors (ours and android_bench's) into one 'error: ...' line and exit status 1."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except MobileDepthError as exc:
+        except (MobileDepthError, BenchError) as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
@@ -459,12 +461,8 @@ def devices(
 def devices_fetch_binary(abi: str = typer.Option("arm64-v8a", help="Android ABI: arm64-v8a, armeabi-v7a, x86_64, x86.")) -> None:
     """Download TensorFlow's nightly benchmark_model for an ABI into the local cache (needs internet)."""
     from android_bench.binary import fetch_binary
-    from android_bench.errors import BenchError
 
-    try:
-        console.print(f"wrote {fetch_binary(abi)}")
-    except BenchError as exc:
-        raise MobileDepthError(str(exc)) from None
+    console.print(f"wrote {fetch_binary(abi)}")
 
 
 @devices_app.command("clean")
@@ -478,16 +476,12 @@ def devices_clean(
     from android_bench import adb
     from android_bench.binary import WORKDIR, clean
     from android_bench.devices import connected, load_registry, resolve
-    from android_bench.errors import BenchError
 
-    try:
-        registry = load_registry()
-        client = adb.client(adb_host, adb_port)
-        for info in resolve(device, connected(client, registry), registry):
-            clean(client.device(serial=info.serial))
-            console.print(f"{info.serial}: removed {WORKDIR}")
-    except BenchError as exc:
-        raise MobileDepthError(str(exc)) from None
+    registry = load_registry()
+    client = adb.client(adb_host, adb_port)
+    for info in resolve(device, connected(client, registry), registry):
+        clean(client.device(serial=info.serial))
+        console.print(f"{info.serial}: removed {WORKDIR}")
 
 
 @devices_app.command("connect")
@@ -496,12 +490,8 @@ def devices_connect(address: str = typer.Argument(..., help="HOST:PORT of a TCP 
                     adb_host: str = typer.Option("127.0.0.1"), adb_port: int = typer.Option(5037)) -> None:
     """`adb connect` through the chosen adb server."""
     from android_bench import adb
-    from android_bench.errors import BenchError
 
-    try:
-        adb.connect(adb.client(adb_host, adb_port), address)
-    except BenchError as exc:
-        raise MobileDepthError(str(exc)) from None
+    adb.connect(adb.client(adb_host, adb_port), address)
     console.print(f"connected {address}")
 
 
