@@ -19,7 +19,7 @@ from typing import Any, Callable
 from ..errors import MobileDepthError
 from ..modelinfo import describe_model
 from ..records import host_device, record_header
-from ..runtime.predictors import load_predictor
+from ..runtime.predictors import load_predictor, model_format
 from .stats import latency_stats
 
 PROGRESS = "@@progress"
@@ -59,7 +59,7 @@ def run_timed(path: str, options: HostBenchOptions, report: Callable[[int, int],
     """The in-process measurement (called inside the worker)."""
     base_rss = _status_mb("VmRSS") or 0.0
     t0 = time.perf_counter()
-    predictor = load_predictor(path, (options.height, options.width) if path.endswith((".pt", ".pth", ".ckpt")) else None, threads=options.threads)
+    predictor = load_predictor(path, (options.height, options.width) if model_format(path) == "pytorch" else None, threads=options.threads)
     feed = predictor.feed()
     init_ms = (time.perf_counter() - t0) * 1e3
     t0 = time.perf_counter()
