@@ -159,29 +159,32 @@ def data_synth(
 def convert(
     checkpoint: Path = typer.Argument(..., help="A mobiledepth checkpoint."),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
-    precision: str = typer.Option("fp32,fp16,int8", help="Comma list of fp32, fp16, int8 (int8 also writes the dynamic-range file)."),
-    size: str = typer.Option("256x256", help="Fixed input HEIGHTxWIDTH of the exported files."),
+    precision: Optional[str] = typer.Option(None, help="Comma list of fp32, fp16, int8, int8-dynamic. [default: fp32,fp16,int8]"),
+    size: Optional[str] = typer.Option(None, help="Fixed input HEIGHTxWIDTH of the exported files. [default: 256x256]"),
     calib: Optional[Path] = typer.Option(None, help="Calibration images: DIW folder (train split) or image folder. Default: bundled sample set."),
-    parity_data: Optional[Path] = typer.Option(None, help="Held-out images for parity (test split). Default: bundled sample set."),
-    n_calib: int = typer.Option(32, help="Calibration images to use."),
-    n_parity: int = typer.Option(8, help="Held-out images for the parity check."),
+    parity_data: Optional[Path] = typer.Option(None, help="Held-out DIW folder (test split) for parity and task WHDR. Default: bundled sample set."),
+    n_calib: Optional[int] = typer.Option(None, help="Calibration images to use. [default: 32]"),
+    n_parity: Optional[int] = typer.Option(None, help="Held-out images for the parity check. [default: 8]"),
+    max_int8_whdr_drop: Optional[float] = typer.Option(None, help="Fail when the int8 file loses more task WHDR than this. [default: 0.005]"),
 ) -> None:
-    """PyTorch -> ONNX -> TFLite via onnx2tf, with a parity report against PyTorch for every file."""
+    """PyTorch -> ONNX -> TFLite via onnx2tf, with parity and task accuracy against PyTorch for every file."""
     from .convert.pipeline import ConvertOptions, convert_checkpoint, parse_precisions
+    from .convert.view import diagnosis_table, files_table
 
-    h, w = parse_size(size)
-    options = ConvertOptions(parse_precisions(precision), h, w, calib, parity_data, n_calib, n_parity)
+    given = {"precisions": parse_precisions(precision) if precision else None, "calib": calib, "parity_data": parity_data,
+             "n_calib": n_calib, "n_parity": n_parity, "max_int8_whdr_drop": max_int8_whdr_drop}
+    if size is not None:
+        given["height"], given["width"] = parse_size(size)
+    options = ConvertOptions(**{k: v for k, v in given.items() if v is not None})
     with err_console.status("converting") as status:
         report = convert_checkpoint(checkpoint, output, options, progress=lambda m: status.update(m))
-    table = Table(title=f"Conversion of {checkpoint.name} at {h}x{w}  (parity vs PyTorch on {report.files[0].parity.n_images} held-out images)")
-    for col in ("File", "Precision", "Size MB", "Max abs err", "Rel L2 err", "WHDR vs torch", "GPU delegate", "Status"):
-        table.add_column(col)
-    for f in report.files:
-        gpu = "" if f.analysis is None else ("all ops" if f.analysis.gpu_compatible else ", ".join(sorted({o.op for o in f.analysis.gpu_incompatible})) or "unknown")
-        table.add_row(Path(f.path).name, f.precision, f"{f.size_bytes / 1e6:.2f}", f"{f.parity.max_abs:.2e}", f"{f.parity.rel_l2:.2e}",
-                      f"{f.parity.whdr_vs_torch:.4f}", gpu, "[green]ok[/]" if f.status == "ok" else f"[red]{f.status}[/]")
-    console.print(table)
+    console.print(files_table(report))
+    diagnosis = diagnosis_table(report)
+    if diagnosis is not None:
+        console.print(diagnosis)
     console.print(f"report: {Path(output) / 'convert_report.json'}")
+    for f in report.unverified:
+        err_console.print(f"warning: {Path(f.path).name}: {f.problem}", markup=False, highlight=False)
     if report.failed:
         raise MobileDepthError("; ".join(f"{Path(f.path).name}: {f.problem}" for f in report.failed))
 
@@ -295,6 +298,8 @@ def eval_command(
     std: Optional[str] = typer.Option(None, help="Foreign models: R,G,B std divided after scaling."),
     pixel_scale: float = typer.Option(1.0, help="Foreign models: multiply [0,1] pixels by this first (255 for 0..255 input)."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here."),
+    resize: Optional[str] = typer.Option(None, help="Resize back to the image: torch7 (the DIW reference evaluation) or bilinear "
+                                                     "(PyTorch, align_corners=False). [default: torch7]"),
 ) -> None:
     """WHDR on DIW-format pairs (+ RMSE, delta1, SI-RMSE when dense depth exists)."""
     from .data.sample import default_sample_dir
@@ -304,6 +309,12 @@ def eval_command(
     h, w = parse_size(size)
     pre = Preprocess(parse_triple(mean, "--mean", (0.0, 0.0, 0.0)), parse_triple(std, "--std", (1.0, 1.0, 1.0)), pixel_scale)
     options = EvalOptions(split=split, height=h, width=w, disparity=disparity, preprocess=pre)
+    if resize is not None:
+        from .data.images import RESIZE_METHODS
+
+        if resize not in RESIZE_METHODS:
+            raise MobileDepthError(f"--resize {resize!r}: choose from {', '.join(RESIZE_METHODS)}")
+        options.resize = resize
     data = data or default_sample_dir()
     records = []
     with _progress() as progress:

@@ -1,7 +1,8 @@
 """``mobiledepth eval``: WHDR on DIW-format pairs (and dense metrics when depth maps exist), any format.
 
-Protocol: resize the image to the model input, run, resize the prediction back to the ORIGINAL image
-size (bilinear, align_corners=False), read the 0-based pair points. Dense ground truth is looked for
+Protocol (the DIW authors' evaluation): resize the image to the model input, run, resize the prediction
+back to the ORIGINAL image size with Torch7's ``image.scale`` (``resize="bilinear"`` keeps PyTorch's
+align_corners=False instead), read the pair points. Dense ground truth is looked for
 at ``<csv folder>/depth/<image stem>.npy`` (the synthetic layout) or in ``depth_dir``.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 from .data.diw import DIWImage, find_csv, read_diw_csv
 from .data.images import load_rgb, resize_map, resize_rgb
 from .metrics.dense import dense_metrics
-from .metrics.whdr import WHDRCount, whdr_for_image
+from .metrics.whdr import DEFAULT_RESIZE, WHDRCount, whdr_for_image
 from .modelinfo import describe_model
 from .records import record_header
 from .runtime.predictors import Preprocess, load_predictor
@@ -32,16 +33,18 @@ class EvalOptions:
     preprocess: Preprocess = Preprocess()
     depth_dir: Path | None = None
     limit: int | None = None
+    resize: str = DEFAULT_RESIZE
 
 
 def score_entries(predict: Callable[[np.ndarray], np.ndarray], entries: list[DIWImage], h: int, w: int, disparity: bool = False,
-                  depth_dir: Path | None = None, progress: Callable[[int, int], None] = lambda done, total: None) -> tuple[WHDRCount, list[tuple[float, float, float]]]:
+                  depth_dir: Path | None = None, progress: Callable[[int, int], None] = lambda done, total: None,
+                  resize: str = DEFAULT_RESIZE) -> tuple[WHDRCount, list[tuple[float, float, float]]]:
     """The protocol itself, for any ``predict(image at h x w) -> map`` (files, or a model in training)."""
     counts = WHDRCount()
     dense: list[tuple[float, float, float]] = []
     for i, entry in enumerate(entries):
         prediction = predict(resize_rgb(load_rgb(entry.path), h, w))
-        counts.add(whdr_for_image(prediction, entry.width, entry.height, entry.pairs, disparity=disparity))
+        counts.add(whdr_for_image(prediction, entry.width, entry.height, entry.pairs, disparity=disparity, resize=resize))
         gt_path = depth_dir / f"{entry.path.stem}.npy" if depth_dir is not None else None
         if gt_path is not None and gt_path.is_file():
             gt = np.load(gt_path)
@@ -62,13 +65,15 @@ def evaluate(model_path: str | os.PathLike, data: str | os.PathLike, options: Ev
     info = describe_model(model_path)
     predictor = load_predictor(model_path, (options.height, options.width) if info.format == "pytorch" else None, options.preprocess)
     h, w = predictor.input_hw
-    counts, dense = score_entries(predictor.predict, entries, h, w, options.disparity, options.depth_dir or csv.parent / "depth", progress)
+    counts, dense = score_entries(predictor.predict, entries, h, w, options.disparity, options.depth_dir or csv.parent / "depth", progress,
+                                  options.resize)
     record = record_header("eval")
     record.update(
         model=info.to_dict(),
         dataset={"csv": str(csv), "images": len(entries), "pairs": counts.total},
         input_hw=[int(h), int(w)],
         disparity=options.disparity,
+        resize=options.resize,
         preprocess=asdict(options.preprocess),
         whdr=counts.whdr,
         wrong_pairs=counts.wrong,

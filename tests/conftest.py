@@ -37,5 +37,7 @@ def small_converted(small_ckpt, synth_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("conv_small")
     from mobiledepth.convert import ConvertOptions, convert_checkpoint
 
-    report = convert_checkpoint(small_ckpt, out, ConvertOptions(height=64, width=96, calib=synth_dir, parity_data=synth_dir, n_calib=12, n_parity=3))
+    options = ConvertOptions(precisions=("fp32", "fp16", "int8", "int8-dynamic"), height=64, width=96, calib=synth_dir,
+                             parity_data=synth_dir, n_calib=12, n_parity=3)
+    report = convert_checkpoint(small_ckpt, out, options)
     return out, report

@@ -32,20 +32,35 @@ def test_whdr_resizes_prediction_back_to_original_size():
     pred = np.array([[0.0, 4.0], [8.0, 12.0]], np.float32)
     from mobiledepth.data.images import resize_map
 
-    up = resize_map(pred, 4, 4)
+    up = resize_map(pred, 4, 4, "bilinear")
     np.testing.assert_allclose(up[0], [0, 1, 3, 4], atol=1e-6)
     np.testing.assert_allclose(up[:, 0], [0, 2, 6, 8], atol=1e-6)
     # pixel (0,1)=1 vs (0,0)=0 : A farther -> right; (3,3)=12 vs (0,3)=4 -> right; (1,1)=3 vs (0,2)=3 tie -> wrong
-    c = whdr_for_image(pred, 4, 4, [P(0, 1, 0, 0, 1), P(3, 3, 0, 3, 1), P(1, 1, 0, 2, 1)])
+    c = whdr_for_image(pred, 4, 4, [P(0, 1, 0, 0, 1), P(3, 3, 0, 3, 1), P(1, 1, 0, 2, 1)], resize="bilinear")
     assert (c.wrong, c.total) == (1, 3)
     assert up[1, 1] == pytest.approx(3.0) and up[0, 2] == pytest.approx(3.0)
 
 
 def test_ordering_disagreement_counts_flips():
     ref = np.arange(16, dtype=np.float32).reshape(4, 4)
-    assert ordering_disagreement(ref, ref * 3 + 1).whdr == 0.0
+    assert ordering_disagreement(ref, ref * 3 + 1).wrong_rate == 0.0
     flipped = ordering_disagreement(ref, -ref, n_pairs=500)
-    assert flipped.wrong == flipped.total > 400  # every non-tied pair flips
+    assert flipped.wrong == flipped.total > 400  # every visibly different pair flips
+    assert flipped.ties == 0
+
+
+def test_ordering_disagreement_separates_ties_and_ignores_invisible_pairs():
+    # Reference 0..99 (5-95 spread 94.05; visible = 5% of it = 4.70). A candidate on a grid of step 10
+    # ties pairs inside one step and never reverses an order: ties only, no wrong pairs.
+    ref = np.arange(100, dtype=np.float64)
+    grid = np.floor(ref / 10) * 10
+    c = ordering_disagreement(ref, grid, n_pairs=4000, seed=1)
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(100, size=4000), rng.integers(100, size=4000)
+    visible = np.abs(a - b) >= 0.05 * (np.percentile(ref, 95) - np.percentile(ref, 5))
+    assert c.total == int(visible.sum())
+    assert c.ties == int(np.sum(visible & (a // 10 == b // 10)))
+    assert c.wrong == 0 and 0 < c.tie_rate < 0.2
 
 
 def test_dense_metrics_alignment_and_values():

@@ -20,17 +20,13 @@ import numpy as np
 
 from ..errors import MobileDepthError
 from ..data.images import resize_rgb
+from .precisions import PRECISIONS
 
 SAMPLE_NAME = "calibration_image_sample_data_20x128x128x3_float32.npy"
 
-# onnx2tf output suffix -> our precision label. The int16-activation variants are not kept: XNNPACK
-# does not accelerate them (hundreds of ms on a desktop CPU), so they are no choice for a phone.
-OUTPUTS = {
-    "fp32": "_float32.tflite",
-    "fp16": "_float16.tflite",
-    "int8": "_full_integer_quant.tflite",
-    "int8-dynamic": "_dynamic_range_quant.tflite",
-}
+# onnx2tf also writes two int16-activation variants; they are not kept: XNNPACK does not accelerate
+# them (hundreds of ms on a desktop CPU), so they are no choice for a phone.
+OUTPUTS = {name: p.onnx2tf_suffix for name, p in PRECISIONS.items()}
 
 
 @dataclass

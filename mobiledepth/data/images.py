@@ -33,13 +33,20 @@ def resize_rgb(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return np.asarray(pil.resize((width, height), Image.BILINEAR), dtype=np.float32) / 255.0
 
 
-def resize_map(depth: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Bilinear, align_corners=False resize of a single-channel map (the WHDR protocol's resize-back).
+RESIZE_METHODS = ("torch7", "bilinear")
 
-    Implemented with torch's ``interpolate`` so the convention is exactly PyTorch's.
-    """
+
+def resize_map(depth: np.ndarray, height: int, width: int, method: str = "bilinear") -> np.ndarray:
+    """Resize a single-channel map. ``bilinear``: PyTorch's ``interpolate`` (align_corners=False);
+    ``torch7``: Torch7 ``image.scale``, the DIW reference evaluation's resize (metrics/torch7_scale.py)."""
+    if method not in RESIZE_METHODS:
+        raise MobileDepthError(f"resize {method!r}: choose from {', '.join(RESIZE_METHODS)}")
     if depth.shape == (height, width):
         return depth.astype(np.float32, copy=False)
+    if method == "torch7":
+        from ..metrics.torch7_scale import torch7_scale
+
+        return torch7_scale(depth, height, width)
     import torch
     import torch.nn.functional as F
 

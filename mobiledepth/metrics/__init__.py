@@ -1,6 +1,6 @@
 """Accuracy metrics: WHDR on point pairs, RMSE/delta1/SI-RMSE on dense depth."""
 
 from .dense import DenseMetrics, dense_metrics
-from .whdr import WHDRCount, ordering_disagreement, pair_errors, whdr_for_image
+from .whdr import OrderingCount, WHDRCount, ordering_disagreement, pair_errors, whdr_for_image
 
-__all__ = ["DenseMetrics", "WHDRCount", "dense_metrics", "ordering_disagreement", "pair_errors", "whdr_for_image"]
+__all__ = ["DenseMetrics", "OrderingCount", "WHDRCount", "dense_metrics", "ordering_disagreement", "pair_errors", "whdr_for_image"]

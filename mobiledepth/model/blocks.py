@@ -50,14 +50,16 @@ class FBNetBlock(nn.Module):
     A residual add is used where the config says so (only possible when input and output shapes match).
     """
 
-    def __init__(self, cin: int, hidden: int, cout: int, kernel: int = 3, upsample: bool = False, residual: bool | None = None) -> None:
+    def __init__(self, cin: int, hidden: int, cout: int, kernel: int = 3, upsample: bool = False, residual: bool | None = None,
+                 relu6: bool = False) -> None:
         super().__init__()
-        self.expand = nn.Sequential(nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
+        act = nn.ReLU6 if relu6 else nn.ReLU  # ReLU6: a fixed [0, 6] range that int8 calibration can rely on
+        self.expand = nn.Sequential(nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), act(inplace=True))
         self.upsample = nn.Upsample(scale_factor=2, mode="nearest") if upsample else nn.Identity()
         self.depthwise = nn.Sequential(
             nn.Conv2d(hidden, hidden, kernel, 1, kernel // 2, groups=hidden, bias=False),
             nn.BatchNorm2d(hidden),
-            nn.ReLU(inplace=True),
+            act(inplace=True),
         )
         self.project = nn.Sequential(nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout))
         self.use_res_connect = (not upsample and cin == cout) if residual is None else residual

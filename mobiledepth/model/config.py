@@ -56,6 +56,11 @@ class DecoderConfig:
     aux_after: tuple[int, ...] = (2, 3)  # 1-based stage numbers followed by an intermediate prediction head
     head_hidden: int = 32
     head_out: int = 16
+    # 0: unbounded (ReLU, linear skips; checkpoints written before the field). > 0: quantisation-friendly
+    # decoder: ReLU6 inside the FBNet blocks and every concat input and stage output clamped to
+    # [-act_limit, act_limit]. int8 gives each tensor 256 levels over its calibrated range; unbounded
+    # long-tailed decoder activations made that step 5-9x coarser than their RMS (see quant/README).
+    act_limit: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class ModelConfig:
         dec = dict(data["decoder"])
         dec["stages"] = tuple(DecoderStageSpec(**s) for s in dec["stages"])
         dec["aux_after"] = tuple(dec.get("aux_after", (2, 3)))
+        dec["act_limit"] = float(dec.get("act_limit", 0.0))
         config = cls(
             name=str(data["name"]),
             encoder=EncoderConfig(**enc),
@@ -123,6 +129,8 @@ class ModelConfig:
             if b.residual and not (b.stride == 1 and cin == b.out):
                 raise ValueError(f"encoder block {i + 1}: residual add needs stride 1 and equal widths ({cin} -> {b.out}, stride {b.stride})")
             cin = b.out
+        if not self.decoder.act_limit >= 0:
+            raise ValueError(f"decoder act_limit must be >= 0 (0 = unbounded), got {self.decoder.act_limit}")
         if self.output not in ("depth", "disparity"):
             raise ValueError(f"output must be 'depth' or 'disparity', got {self.output!r}")
 
@@ -158,20 +166,26 @@ def mobilenet_v2_encoder(width: float = 1.0) -> EncoderConfig:
     return EncoderConfig(stem=stem, blocks=tuple(blocks))
 
 
-def fbnet_decoder(widths: tuple[int, ...], expansions: tuple[float, ...], kernels: tuple[int, ...], head_hidden: int = 32) -> DecoderConfig:
+def fbnet_decoder(widths: tuple[int, ...], expansions: tuple[float, ...], kernels: tuple[int, ...], head_hidden: int = 32,
+                  act_limit: float = 0.0) -> DecoderConfig:
     """Five FBNet stages; the first four upsample (/32 -> /2), the last refines at /2 ("x112" for 224)."""
     stages = tuple(
         DecoderStageSpec(hidden=_make_divisible(w * e), out=w, kernel=k, upsample=i < len(widths) - 1)
         for i, (w, e, k) in enumerate(zip(widths, expansions, kernels))
     )
-    return DecoderConfig(stages=stages, head_hidden=head_hidden)
+    return DecoderConfig(stages=stages, head_hidden=head_hidden, act_limit=act_limit)
+
+
+# The shipped model's decoder bound (see DecoderConfig.act_limit): about the 99.9th percentile of the
+# unbounded decoder's concat inputs, so clamping changes little in float while int8 gets a 2-3x finer step.
+INT8_ACT_LIMIT = 8.0
 
 
 def _base() -> ModelConfig:
     return ModelConfig(
         name="mobiledepth-base",
         encoder=mobilenet_v2_encoder(1.0),
-        decoder=fbnet_decoder(widths=(184, 128, 64, 32, 24), expansions=(4, 4, 3, 2, 2), kernels=(5, 5, 3, 3, 3)),
+        decoder=fbnet_decoder(widths=(184, 128, 64, 32, 24), expansions=(4, 4, 3, 2, 2), kernels=(5, 5, 3, 3, 3), act_limit=INT8_ACT_LIMIT),
     )
 
 

@@ -55,16 +55,24 @@ class FBNetDecoder(nn.Module):
         skip_channels = [encoder_channels[t] for t in reversed(config.encoder.skip_taps)]
         cin = encoder_channels[-1]
         stages = []
+        bounded = dec.act_limit > 0
         for spec, skip in zip(dec.stages, skip_channels):
-            stages.append(FBNetBlock(cin + skip, spec.hidden, spec.out, spec.kernel, spec.upsample, spec.residual))
+            stages.append(FBNetBlock(cin + skip, spec.hidden, spec.out, spec.kernel, spec.upsample, spec.residual, relu6=bounded))
             cin = spec.out
         self.stages = nn.ModuleList(stages)
         self.out_channels = [s.out for s in dec.stages]
+        # Bounded decoders clamp both concat inputs to one range: TFLite gives all inputs of an int8
+        # CONCATENATION the output's scale, so an unclamped wide skip would coarsen the other input.
+        self.clamp: nn.Module = nn.Hardtanh(-dec.act_limit, dec.act_limit) if bounded else nn.Identity()
+        # Parameter-free marks where the concatenated tensor exists, so quantisation-aware training can
+        # observe it (TFLite quantises the concat output); identity otherwise.
+        self.joins = nn.ModuleList(nn.Identity() for _ in dec.stages)
 
     def forward(self, x: torch.Tensor, skips: list[torch.Tensor]) -> list[torch.Tensor]:
         outputs = []
-        for stage, skip in zip(self.stages, reversed(skips)):
-            x = stage(torch.cat([x, skip], dim=1))
+        x = self.clamp(x)
+        for stage, join, skip in zip(self.stages, self.joins, reversed(skips)):
+            x = self.clamp(stage(join(torch.cat([x, self.clamp(skip)], dim=1))))
             outputs.append(x)
         return outputs
 
@@ -92,8 +100,12 @@ class MobileDepth(nn.Module):
                 for i in config.decoder.aux_after
             }
         )
-        self.register_buffer("mean", torch.tensor(config.mean).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(config.std).view(1, 3, 1, 1), persistent=False)
+        mean, std = torch.tensor(config.mean), torch.tensor(config.std)
+        # Normalisation as ONE per-channel affine op (a 1x1 depthwise conv): exported as a single
+        # DEPTHWISE_CONV_2D, so an int8 file rounds once, on the normalised range. As SUB then MUL, the
+        # converter quantised x - mean on the MUL's coarser grid: 3.5% error before the first conv.
+        self.register_buffer("norm_weight", (1.0 / std).view(3, 1, 1, 1), persistent=False)
+        self.register_buffer("norm_bias", -mean / std, persistent=False)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -117,10 +129,14 @@ class MobileDepth(nn.Module):
         self.aux_heads = nn.ModuleDict()
         return self
 
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """ImageNet mean/std on [0, 1] RGB, i.e. ``(x - mean) / std``."""
+        return F.conv2d(x, self.norm_weight, self.norm_bias, groups=3)
+
     def forward_all(self, x: torch.Tensor) -> MobileDepthOutput:
         """All outputs regardless of mode (training losses, teachers)."""
         size = x.shape[-2:]
-        feats, skips = self.encoder((x - self.mean) / self.std)
+        feats, skips = self.encoder(self.normalise(x))
         stage_outputs = self.decoder(feats, skips)
         penultimate = stage_outputs[-1]
         depth = F.interpolate(self.pred(penultimate), scale_factor=2.0, mode="bilinear", align_corners=False)
@@ -134,7 +150,7 @@ class MobileDepth(nn.Module):
         if self.training and self.has_heads:
             return self.forward_all(x)
         size = x.shape[-2:]
-        feats, skips = self.encoder((x - self.mean) / self.std)
+        feats, skips = self.encoder(self.normalise(x))
         penultimate = self.decoder(feats, skips)[-1]
         depth = F.interpolate(self.pred(penultimate), scale_factor=2.0, mode="bilinear", align_corners=False)
         assert depth.shape[-2:] == size

@@ -48,7 +48,8 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
         if rec["record"] == "convert":
             for f in rec.get("files", []):
                 converted[f["sha256"]] = {"precision": f["precision"], "params": f.get("params"), "name": rec["source"].get("name"),
-                                          "trained": rec["source"].get("trained"), "format": f.get("format")}
+                                          "trained": rec["source"].get("trained"), "format": f.get("format"),
+                                          "convert_status": f.get("status", "ok"), "task": f.get("task")}
     whdr: dict[str, float] = {}
     models: dict[str, dict[str, Any]] = {}
     for rec in records:
@@ -60,6 +61,10 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
         sha = model["sha256"]
         known = converted.get(sha, {})
         trained = known.get("trained", model.get("trained"))
+        notes = ["untrained"] if trained is False else []
+        if known.get("convert_status", "ok") != "ok":
+            drop = (known.get("task") or {}).get("drop")
+            notes.append(f"convert gate {known['convert_status']}" + (f" (WHDR drop {drop:+.4f})" if drop is not None else ""))
         return {
             "model": known.get("name") or model.get("name"),
             "precision": known.get("precision") or model.get("precision", ""),
@@ -67,7 +72,7 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
             "size_mb": model["size_bytes"] / 1e6 if model.get("size_bytes") else None,
             "whdr": whdr.get(sha),
             "format": model.get("format", ""),
-            "note": "untrained" if trained is False else "",
+            "note": ", ".join(notes),
             "sha256": sha,
         }
 

@@ -58,6 +58,13 @@ class StageConfig:
     rebalance: RebalanceSettings = field(default_factory=RebalanceSettings)
     max_steps_per_epoch: int | None = None
     val_limit: int | None = None
+    # Quantisation-aware fine-tuning: BN folded, fake int8 where the TFLite file rounds (quant/qat.py);
+    # validation then scores the simulated int8 model.
+    qat: bool = False
+    qat_calibration_batches: int = 4
+    # Weight of a term pulling the int8-simulated map towards the same weights' float map: it trains the
+    # gap that the convert gate measures (int8 file vs fp32 file of one checkpoint).
+    qat_consistency: float = 0.0
 
 
 @dataclass
@@ -65,6 +72,7 @@ class ModelSection:
     variant: str = "mobiledepth-base"  # registry name or config JSON
     init: str | None = None  # checkpoint to start from
     encoder_weights: str | None = None
+    act_limit: float | None = None  # override the decoder's activation bound (e.g. 8.0 to make an old model int8-friendly)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import replace
 import os
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ from ..evaluate import score_entries
 from ..fileio import atomic_path
 from ..model.checkpoint import config_from_name_or_file, load_checkpoint, save_checkpoint
 from ..model.network import MobileDepth, MobileDepthOutput
+from ..quant.qat import QuantSimulation
 from .config import StageConfig, TrainConfig
 from .datasets import AugmentConfig, build_dataset, collate
 from .losses import (improved_ranking_loss, mc_loss, pairwise_feature_loss, pixelwise_rmse, ranking_loss, with_intermediate)
@@ -101,6 +103,7 @@ class Trainer:
             torch.cuda.set_device(self.device)
         self.out.mkdir(parents=True, exist_ok=True)
         self.log_path = self.out / "metrics.jsonl"
+        self._qat: QuantSimulation | None = None
 
     # ---- bookkeeping --------------------------------------------------------------------------
     def log(self, **row: Any) -> None:
@@ -119,9 +122,15 @@ class Trainer:
         torch.manual_seed(self.config.run.seed)
         m = self.config.model
         if m.init:
-            model = load_checkpoint(m.init).build(with_heads=True)
+            ckpt = load_checkpoint(m.init)
+            if m.act_limit is not None:  # same weights, bounded decoder (fine-tuning makes up the difference)
+                ckpt.config = replace(ckpt.config, decoder=replace(ckpt.config.decoder, act_limit=float(m.act_limit)))
+            model = ckpt.build(with_heads=True)
         else:
-            model = MobileDepth(config_from_name_or_file(m.variant))
+            config = config_from_name_or_file(m.variant)
+            if m.act_limit is not None:
+                config = replace(config, decoder=replace(config.decoder, act_limit=float(m.act_limit)))
+            model = MobileDepth(config)
             if m.encoder_weights:
                 from ..model.encoder_weights import load_encoder_weights
 
@@ -137,6 +146,7 @@ class Trainer:
             "scaler": scaler.state_dict() if scaler is not None else None,
             "rebalancer": rebalancer.state_dict() if rebalancer is not None else None,
             "torch_rng": torch.get_rng_state(), "history": history,
+            "qat": self._qat.state_dict() if self._qat is not None else None,
         }
         with atomic_path(self.out / "train_state.pt") as tmp:
             torch.save(state, tmp)
@@ -192,6 +202,10 @@ class Trainer:
             if "depth" not in target:
                 raise MobileDepthError(f"stage {stage.name}: the mc loss needs dense depth (data = dense, relative or synth)")
             terms = {"mc": with_intermediate(mc_loss, preds, target["depth"], target["depth_mask"], images, a1=stage.mc_a1, a2=stage.mc_a2)}
+        if self._qat is not None and stage.qat_consistency > 0:
+            with torch.no_grad(), self._qat.float_mode():
+                reference = self._qat.model.forward_all(images).depth
+            terms["consistency"] = stage.qat_consistency * pixelwise_rmse(out.depth, reference)
         if teacher is not None:
             t = teacher(images, tuple(out.features.shape[-2:]))
             if stage.teacher.pixel:
@@ -250,12 +264,15 @@ class Trainer:
         if stage.teacher is not None:
             teacher = Teacher(stage.teacher.path, stage.teacher.disparity, stage.teacher.normalise).to(self.device)
         val_entries = self._val_entries(stage) if self.dist.main else []
+        if stage.qat:
+            self._qat = self._start_qat(model, dataset, stage, state)
         ddp_model = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None) if self.dist.enabled else model
         optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=stage.lr_decay_every, gamma=stage.lr_decay)
         use_amp = run.amp and self.device.type == "cuda"
         scaler = torch.amp.GradScaler("cuda") if use_amp else None
         names = ["rank" if stage.loss != "mc" else "mc"] + ([n for n, on in (("pixel", stage.teacher.pixel), ("pair", stage.teacher.pair)) if on] if stage.teacher else [])
+        names += ["consistency"] if stage.qat and stage.qat_consistency > 0 else []
         rebalancer = LossRebalancer(names, RebalanceConfig.preset(stage.rebalance.order, events_per_epoch=stage.rebalance.events_per_epoch)) if stage.rebalance.enabled else None
         start_epoch = 0
         if state is not None:
@@ -338,4 +355,19 @@ class Trainer:
                         progress.console.print(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: val WHDR {val if val is None else round(val, 4)}"
                                                + (f", weights {', '.join(f'{k} {v:.3f}' for k, v in rebalancer.weights.items())}" if rebalancer else ""))
                 self.dist.barrier()
+        if self._qat is not None:
+            self._qat.remove()
+            self._qat = None
         return global_step
+
+    def _start_qat(self, model: MobileDepth, dataset, stage: StageConfig, state: dict[str, Any] | None) -> QuantSimulation:
+        """Fold BN and attach fake quantisation; ranges from the saved state on resume, else calibrated
+        on the first training batches (as the converter calibrates on images)."""
+        sim = QuantSimulation(model)
+        if state is not None and state.get("qat"):
+            sim.load_state_dict(state["qat"])
+            return sim
+        n = min(len(dataset), stage.batch * stage.qat_calibration_batches)
+        batches = [collate([dataset[i] for i in range(k, min(k + stage.batch, n))])[0].to(self.device) for k in range(0, n, stage.batch)]
+        sim.calibrate(batches)
+        return sim

@@ -1,0 +1,56 @@
+"""Terminal tables for a conversion report: one row per file, and the int8 per-tensor diagnosis."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+
+from .pipeline import ConvertReport
+
+STATUS_STYLE = {"ok": "green", "failed": "red", "unverified": "yellow"}
+DIAGNOSIS_ROWS = 8
+
+
+def _gpu(f) -> str:
+    if f.analysis is None:
+        return ""
+    if f.analysis.gpu_compatible:
+        return "all ops"
+    return ", ".join(sorted({o.op for o in f.analysis.gpu_incompatible})) or "unknown"
+
+
+def files_table(report: ConvertReport) -> Table:
+    first = report.files[0]
+    pairs = report.task.get("pairs", 0)
+    title = (f"Conversion at {report.input['height']}x{report.input['width']}: parity vs PyTorch on {first.parity.n_images} "
+             f"held-out images; task WHDR on {pairs} held-out pairs (PyTorch {report.task.get('source_whdr', float('nan')):.4f})")
+    table = Table(title=title)
+    for col in ("File", "Precision", "Size MB", "Max abs err", "Rel L2 err", "Order err", "Ties", "Task WHDR", "Drop", "GPU delegate", "Status"):
+        table.add_column(col)
+    for f in report.files:
+        task = f.task
+        table.add_row(
+            Path(f.path).name, f.precision, f"{f.size_bytes / 1e6:.2f}", f"{f.parity.max_abs:.2e}", f"{f.parity.rel_l2:.2e}",
+            f"{f.parity.whdr_vs_torch:.4f}", f"{f.parity.ties_vs_torch:.4f}",
+            "" if task is None else f"{task.whdr:.4f}", "" if task is None or task.drop is None else f"{task.drop:+.4f}",
+            _gpu(f), Text(f.status, style=STATUS_STYLE.get(f.status, "")),
+        )
+    return table
+
+
+def diagnosis_table(report: ConvertReport, rows: int = DIAGNOSIS_ROWS) -> Table | None:
+    tensors = report.int8_diagnosis.get("tensors") if report.int8_diagnosis else None
+    if not tensors:
+        return None
+    worst = sorted(tensors, key=lambda t: t["relative"], reverse=True)[:rows]
+    table = Table(title=f"int8 file: the {len(worst)} most corrupted of {len(tensors)} tensors "
+                        f"(accumulated error vs float, {report.int8_diagnosis['images']} held-out images)")
+    for col in ("Tensor", "Shape", "Scale", "int8 range", "Float range", "RMSE/RMS", "RMSE/range", "Steps", "Clipped"):
+        table.add_column(col)
+    for t in worst:
+        table.add_row(t["tensor"][-48:], "x".join(map(str, t["shape"][1:])), f"{t['scale']:.4f}",
+                      f"[{t['quant_min']:.2f}, {t['quant_max']:.2f}]", f"[{t['float_min']:.2f}, {t['float_max']:.2f}]",
+                      f"{t['relative']:.3f}", f"{t['rmse_over_range']:.4f}", f"{t['steps']:.1f}", f"{t['clipped']:.1e}")
+    return table

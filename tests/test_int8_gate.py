@@ -1,0 +1,30 @@
+"""The int8 task-WHDR gate: paired counting and verdicts, against hand-computed values."""
+
+import numpy as np
+import pytest
+
+from mobiledepth.convert.task_gate import gate, task_accuracy
+
+
+def test_paired_drop_counts_lost_and_gained_pairs():
+    source = np.array([True] * 900 + [False] * 100 + [True] * 200)  # 1,200 pairs, source WHDR 100/1200
+    file = source.copy()
+    file[:10] = False  # 10 pairs lost
+    file[900:904] = True  # 4 pairs gained
+    acc = task_accuracy(file, source)
+    assert (acc.lost, acc.gained, acc.pairs) == (10, 4, 1200)
+    assert acc.drop == pytest.approx(6 / 1200)
+    assert acc.whdr == pytest.approx(106 / 1200)
+
+
+def test_gate_verdicts():
+    source = np.ones(2000, bool)
+    worse = source.copy()
+    worse[:11] = False  # drop 0.0055
+    assert gate(task_accuracy(worse, source), 0.005).verdict == "failed"
+    assert gate(task_accuracy(worse, source), 0.005).problem == (
+        "int8 task WHDR 0.0055 is +0.0055 vs the source model on 2000 held-out pairs (limit 0.005)")
+    assert gate(task_accuracy(worse, source), 0.006).verdict == "passed"
+    small = task_accuracy(worse[:500], source[:500])
+    assert gate(small, 0.05).verdict == "unverified"
+    assert gate(None, 0.005).verdict == "unverified"
