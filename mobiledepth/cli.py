@@ -169,7 +169,7 @@ def convert(
 ) -> None:
     """PyTorch -> ONNX -> TFLite via onnx2tf, with parity and task accuracy against PyTorch for every file."""
     from .convert.pipeline import ConvertOptions, convert_checkpoint, parse_precisions
-    from .convert.view import diagnosis_table, files_table
+    from .convert.view import convert_tables
 
     given = {"precisions": parse_precisions(precision) if precision else None, "calib": calib, "parity_data": parity_data,
              "n_calib": n_calib, "n_parity": n_parity, "max_int8_whdr_drop": max_int8_whdr_drop}
@@ -178,10 +178,8 @@ def convert(
     options = ConvertOptions(**{k: v for k, v in given.items() if v is not None})
     with err_console.status("converting") as status:
         report = convert_checkpoint(checkpoint, output, options, progress=lambda m: status.update(m))
-    console.print(files_table(report))
-    diagnosis = diagnosis_table(report)
-    if diagnosis is not None:
-        console.print(diagnosis)
+    for table in convert_tables(report):
+        console.print(table)
     console.print(f"report: {Path(output) / 'convert_report.json'}")
     for f in report.unverified:
         err_console.print(f"warning: {Path(f.path).name}: {f.problem}", markup=False, highlight=False)
@@ -222,8 +220,13 @@ def bench(
     run_timeout: float = typer.Option(600.0, help="Phones: kill a run that takes longer than this (seconds)."),
     op_profiling: bool = typer.Option(False, help="Phones: per-op profile (benchmark_model --enable_op_profiling)."),
     devices_file: Optional[Path] = typer.Option(None, help="Extra device aliases (JSON)."),
+    paired: bool = typer.Option(False, "--paired", help="Host: time the files interleaved in one process (rounds), with each "
+                                                        "file's ratio to the first and its 95% interval. Use it to compare files."),
+    rounds: Optional[int] = typer.Option(None, help="--paired: alternating rounds. [default: 20]"),
 ) -> None:
     """Benchmark models: median / p90 latency, FPS, peak memory; on this computer or on phones over adb."""
+    if paired:
+        return _bench_paired(models, device, threads, warmup, runs, rounds, size, json_path)
     if device != "host":
         _bench_phones(models, device, delegate, threads or 4, warmup, warmup_seconds or 1.0, runs, min_seconds or 1.0, json_path, adb_host, adb_port,
                       benchmark_binary, gpu_precision_loss, nnapi_accelerator, require_full_delegation, affinity, repeats, cooldown, max_temp,
@@ -242,6 +245,38 @@ def bench(
             records.append(bench_host(model, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t)))
     _print_bench(records)
     _write_records(json_path, records)
+
+
+def _bench_paired(models: List[Path], device: str, threads: Optional[int], warmup: int, runs: int, rounds: Optional[int],
+                  size: str, json_path: Optional[Path]) -> None:
+    from .bench.host import bench_host_paired
+    from .bench.paired import PairedOptions
+
+    if device != "host":
+        raise MobileDepthError("--paired: phones are measured unpaired for now; run --paired on the host (see README, Paired measurement)")
+    if len(models) < 2:
+        raise MobileDepthError("--paired needs two or more model files (the first is the baseline of the ratios)")
+    given = {"rounds": rounds, "threads": threads, "warmup_runs": warmup}
+    options = PairedOptions(**{k: v for k, v in given.items() if v is not None})
+    options.runs_per_round = max(1, min(runs, 10)) if runs else options.runs_per_round
+    with err_console.status(f"paired timing of {len(models)} files, {options.rounds} rounds"):
+        records = bench_host_paired(models, options, parse_size(size))
+    _print_paired(records)
+    _write_records(json_path, records)
+
+
+def _print_paired(records: list[dict[str, Any]]) -> None:
+    first = records[0]["paired"]
+    table = Table(title=f"Paired benchmark: {first['rounds']} interleaved rounds x {first['runs_per_round']} runs; "
+                        f"ratio = file / {Path(first['baseline']).name}, per-round, 95% bootstrap interval")
+    for col in ("Model", "Precision", "Median of rounds ms", "p90 ms", "FPS", "Ratio", "95% interval"):
+        table.add_column(col)
+    for r in records:
+        ratio = r["paired"]["ratio_to_baseline"]
+        table.add_row(Path(r["model"]["path"]).name, r["model"].get("precision", ""), f"{r['latency_ms']['median']:.3f}",
+                      f"{r['latency_ms']['p90']:.3f}", f"{r['fps']:.1f}", "1 (baseline)" if ratio is None else f"{ratio['median']:.3f}",
+                      "" if ratio is None else f"{ratio['low']:.3f}-{ratio['high']:.3f}")
+    console.print(table)
 
 
 def _bench_phones(models, device, delegate, threads, warmup, warmup_seconds, runs, min_seconds, json_path, adb_host, adb_port, binary,
@@ -429,19 +464,22 @@ def prune(
                         benchmark_binary=benchmark_binary, calib=data)
     history = NetAdapt(checkpoint, output, options, measurer, resume, echo=lambda line: err_console.print(line, highlight=False)).run()
     table = Table(title=f"NetAdapt on {device}/{delegate}/{precision} {h}x{w}: target {history['target_ms']:.3f} ms ({history['status']})")
-    for col in ("Iter", "Group", "Width", "Params", "Predicted ms", "Measured ms", "Val WHDR"):
+    for col in ("Iter", "Group", "Width", "Params", "Predicted ms", "Measured ms", "Ratio to base (95% CI)", "Val WHDR"):
         table.add_column(col)
     b = history["base"]
-    table.add_row("0", "", "", f"{b['params']:,}", "", f"{b['measured_ms']:.3f}", f"{b['whdr']:.4f}")
+    table.add_row("0", "", "", f"{b['params']:,}", "", f"{b['measured_ms']:.3f}", "1", f"{b['whdr']:.4f}")
     for it in history["iterations"]:
+        r = (it.get("verification") or {}).get("base")
         table.add_row(str(it["iteration"]), it["group"], f"{it['from']} -> {it['to']}", f"{it['params']:,}", f"{it['predicted_ms']:.3f}",
-                      f"{it['measured_ms']:.3f}", f"{it['whdr']:.4f}")
+                      f"{it['measured_ms']:.3f}", "unpaired" if not r else f"{r['median']:.3f} ({r['low']:.3f}-{r['high']:.3f})", f"{it['whdr']:.4f}")
     f = history["final"]
-    table.add_row("final", "long-term fine-tune", "", f"{f['params']:,}", "", f"{f['measured_ms']:.3f}", f"{f['whdr']:.4f}")
+    c = history.get("confirmation", {}).get("ratio")
+    table.add_row("final", "long-term fine-tune", "", f"{f['params']:,}", "", f"{f['measured_ms']:.3f}",
+                  "unpaired" if not c else f"{c['median']:.3f} ({c['low']:.3f}-{c['high']:.3f})", f"{f['whdr']:.4f}")
     console.print(table)
     console.print(f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}")
     if history["status"] != "reached":
-        raise MobileDepthError(f"target {history['target_ms']:.3f} ms not reached: {history['reason']}; best model kept in {f['checkpoint']}")
+        raise MobileDepthError(f"target {history['target_ms']:.3f} ms {history['status']}: {history['reason']}; best model kept in {f['checkpoint']}")
 
 
 @devices_app.callback(invoke_without_command=True)

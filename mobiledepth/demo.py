@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .cli import bench, console, eval_command, parse_size, report
     from .convert.pipeline import ConvertOptions, convert_checkpoint
-    from .convert.view import diagnosis_table, files_table
+    from .convert.view import convert_tables
     from .model.checkpoint import init_checkpoint
 
     start = time.perf_counter()
@@ -52,18 +52,17 @@ def main(argv: list[str] | None = None) -> int:
     console.rule("3/5 convert")
     conv = out / "converted"
     h, w = parse_size(args.size)
-    report_ = convert_checkpoint(checkpoint, conv, ConvertOptions(height=h, width=w, calib=data, parity_data=data))
-    console.print(files_table(report_))
-    diagnosis = diagnosis_table(report_)
-    if diagnosis is not None:
-        console.print(diagnosis)
-    for f in report_.failed + report_.unverified:
+    conv_report = convert_checkpoint(checkpoint, conv, ConvertOptions(height=h, width=w, calib=data, parity_data=data))
+    for table in convert_tables(conv_report):
+        console.print(table)
+    for f in conv_report.failed + conv_report.unverified:
         # The demo goes on so every number is shown; the file's status says it must not ship.
         console.print(f"gate {f.status.upper()}: {Path(f.path).name}: {f.problem}", markup=False, highlight=False)
     files = sorted(conv.glob("*.tflite")) + sorted(conv.glob("*.onnx"))
 
     console.rule("4/5 benchmark and evaluate on the host CPU")
-    bench([*files, checkpoint], "host", "cpu", 2, 5, 0.0, args.runs, 0.0, args.size, out / "bench.json")
+    bench([*files, checkpoint], "host", "cpu", 2, 5, 0.0, args.runs, 0.0, args.size, out / "bench.json", None, 5037, None, True, None, False, None, 1, 0.0, 40.0, 300.0, 600.0,
+          False, None, False, None)
     eval_command([*files, checkpoint], data, "test", args.size, False, None, None, 1.0, out / "eval.json", None)
 
     console.rule("5/5 report")

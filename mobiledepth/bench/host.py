@@ -20,6 +20,7 @@ from ..errors import MobileDepthError
 from ..modelinfo import describe_model
 from ..records import host_device, record_header
 from ..runtime.predictors import load_predictor, model_format
+from .paired import PairedOptions
 from .stats import latency_stats
 
 PROGRESS = "@@progress"
@@ -93,11 +94,9 @@ def run_timed(path: str, options: HostBenchOptions, report: Callable[[int, int],
     }
 
 
-def bench_host(path: str | Path, options: HostBenchOptions = HostBenchOptions(), progress: Callable[[int, int], None] = lambda d, t: None) -> dict[str, Any]:
-    """Benchmark one model file on this computer; returns a bench record."""
-    path = Path(path)
-    info = describe_model(path)  # validates the file before a worker is started
-    cmd = [sys.executable, "-m", "mobiledepth.bench.host_worker", json.dumps({"path": str(path), "options": asdict(options)})]
+def _run_worker(request: dict[str, Any], label: Path, progress: Callable[[int, int], None]) -> dict[str, Any]:
+    """Start a worker process for ``request`` and collect its result (progress lines are forwarded)."""
+    cmd = [sys.executable, "-m", "mobiledepth.bench.host_worker", json.dumps(request)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     result: dict[str, Any] | None = None
     error = ""
@@ -116,7 +115,15 @@ def bench_host(path: str | Path, options: HostBenchOptions = HostBenchOptions(),
         raise MobileDepthError(error)
     if proc.returncode != 0 or result is None:
         tail = " | ".join(stderr.strip().splitlines()[-2:])
-        raise MobileDepthError(f"{path}: benchmark worker failed (exit {proc.returncode}): {tail[:300]}")
+        raise MobileDepthError(f"{label}: benchmark worker failed (exit {proc.returncode}): {tail[:300]}")
+    return result
+
+
+def bench_host(path: str | Path, options: HostBenchOptions = HostBenchOptions(), progress: Callable[[int, int], None] = lambda d, t: None) -> dict[str, Any]:
+    """Benchmark one model file on this computer; returns a bench record."""
+    path = Path(path)
+    info = describe_model(path)  # validates the file before a worker is started
+    result = _run_worker({"path": str(path), "options": asdict(options)}, path, progress)
     latency = result.pop("latency_ms")
     record = record_header("bench")
     record.update(
@@ -131,3 +138,31 @@ def bench_host(path: str | Path, options: HostBenchOptions = HostBenchOptions(),
         **result,
     )
     return record
+
+
+def bench_host_paired(paths: list[str | Path], options: "PairedOptions", input_hw: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+    """Time several files interleaved in ONE worker process (see bench/paired.py); one bench record per
+    file, each carrying the paired block: rounds, and its ratio to the first file with a 95% interval."""
+    paths = [Path(p) for p in paths]
+    infos = [describe_model(p) for p in paths]
+    request = {"paired": [str(p) for p in paths], "options": asdict(options), "input_hw": list(input_hw) if input_hw else None}
+    result = _run_worker(request, paths[0], lambda d, t: None)
+    ratios = {r["file"]: r for r in result["ratios"]}
+    records = []
+    for label, path, info in zip(result["files"], paths, infos):
+        rounds = result["round_medians_ms"][label]
+        latency = asdict(latency_stats(rounds))
+        ratio = ratios.get(label)
+        record = record_header("bench")
+        record.update(
+            model=info.to_dict(), device=host_device(), delegate={"tflite": "xnnpack", "onnx": "onnxruntime-cpu"}.get(info.format, "pytorch-cpu"),
+            threads=options.threads, affinity=None,
+            settings={"warmup_runs": options.warmup_runs, "rounds": options.rounds, "runs_per_round": options.runs_per_round},
+            latency_ms=latency, fps=1000.0 / latency["median"],
+            paired={"files": result["files"], "label": label, "baseline": result["files"][0], "rounds": options.rounds,
+                    "round_medians_ms": rounds,
+                    "runs_per_round": options.runs_per_round, "latency_is": "median of per-round medians",
+                    "ratio_to_baseline": None if ratio is None else {k: ratio[k] for k in ("median", "low", "high", "confidence")}},
+        )
+        records.append(record)
+    return records

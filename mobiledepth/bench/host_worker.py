@@ -11,7 +11,7 @@ from .host import ERROR, PROGRESS, RESULT, HostBenchOptions, run_timed
 
 def main() -> int:
     request = json.loads(sys.argv[1])
-    options = HostBenchOptions(**request["options"])
+    options = HostBenchOptions(**request["options"]) if "paired" not in request else HostBenchOptions()
     step = max(1, options.runs // 50)
 
     def report(done: int, total: int) -> None:
@@ -19,7 +19,13 @@ def main() -> int:
             print(f"{PROGRESS} {done} {total}", flush=True)
 
     try:
-        result = run_timed(request["path"], options, report)
+        if "paired" in request:
+            from .paired import PairedOptions, paired_host
+
+            hw = tuple(request["input_hw"]) if request.get("input_hw") else None
+            result = paired_host(request["paired"], PairedOptions(**request["options"]), hw).to_dict()
+        else:
+            result = run_timed(request["path"], options, report)
     except MobileDepthError as exc:
         print(f"{ERROR} {exc}", flush=True)
         return 1

@@ -102,4 +102,10 @@ def paired_host(paths: Sequence[str], options: PairedOptions = PairedOptions(), 
     predictors = [load_predictor(p, input_hw, threads=options.threads) for p in paths]
     feeds = [p.feed() for p in predictors]
     runners = [(lambda p=p, f=f: p.run(f)) for p, f in zip(predictors, feeds)]
-    return run_paired([str(p) for p in paths], runners, options)
+    return run_paired(labels(paths), runners, options)
+
+
+def labels(paths: Sequence[str]) -> list[str]:
+    """One name per timed file; the same file given twice (an A/A check) gets ``#position`` suffixes."""
+    names = [str(p) for p in paths]
+    return [f"{n}#{i}" if names.count(n) > 1 else n for i, n in enumerate(names)]

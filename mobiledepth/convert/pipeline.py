@@ -162,6 +162,16 @@ def _diagnose_int8(result, inputs: _Inputs, options: ConvertOptions) -> dict[str
             "tensors": [asdict(r) for r in rows]}
 
 
+def _float_parts(model: MobileDepth, calibration: np.ndarray, inputs: _Inputs, options: ConvertOptions) -> dict[str, Any]:
+    """Task WHDR of the simulated int8 model with each part of the network kept in float."""
+    from ..quant.float_groups import float_group_effects, whdr_scorer
+
+    score = whdr_scorer(inputs.task_entries, options.height, options.width)
+    float_whdr, int8_whdr, effects = float_group_effects(model, calibration, score)
+    return {"method": "PyTorch simulation of the int8 file (quant/qat.py), one part at a time in float",
+            "float_whdr": float_whdr, "simulated_int8_whdr": int8_whdr, "parts": [asdict(e) for e in effects]}
+
+
 def _check_file(path: Path, fmt: str, precision: str, params: int, reference: list[np.ndarray], images: list[np.ndarray],
                 inputs: _Inputs, source_results: np.ndarray | None, options: ConvertOptions) -> ConvertedFile:
     predictor = load_predictor(path)
@@ -234,5 +244,8 @@ def convert_checkpoint(
                        "source_whdr": float(1.0 - source_results.mean()), "max_int8_whdr_drop": options.max_int8_whdr_drop}
     for path, fmt, precision in written:
         report.files.append(_check_file(path, fmt, precision, params, reference, images, inputs, source_results, options))
+    if calibration is not None and report.int8_diagnosis and inputs.task_entries:
+        progress("int8 cost of each part (simulated, kept in float)")
+        report.int8_diagnosis["float_parts"] = _float_parts(model, calibration, inputs, options)
     write_json(out_dir / "convert_report.json", report.to_dict())
     return report

@@ -54,3 +54,21 @@ def diagnosis_table(report: ConvertReport, rows: int = DIAGNOSIS_ROWS) -> Table 
                       f"[{t['quant_min']:.2f}, {t['quant_max']:.2f}]", f"[{t['float_min']:.2f}, {t['float_max']:.2f}]",
                       f"{t['relative']:.3f}", f"{t['rmse_over_range']:.4f}", f"{t['steps']:.1f}", f"{t['clipped']:.1e}")
     return table
+
+
+def float_parts_table(report: ConvertReport) -> Table | None:
+    parts = (report.int8_diagnosis or {}).get("float_parts")
+    if not parts:
+        return None
+    table = Table(title=f"int8 cost by part: simulated int8 WHDR {parts['simulated_int8_whdr']:.4f} vs float {parts['float_whdr']:.4f}; "
+                        "WHDR with one part kept in float")
+    for col in ("Part kept in float", "Points", "WHDR", "Buys back"):
+        table.add_column(col)
+    for p in parts["parts"]:
+        table.add_row(p["group"], str(p["points"]), f"{p['whdr']:.4f}", f"{p['gain']:+.4f}")
+    return table
+
+
+def convert_tables(report: ConvertReport) -> list[Table]:
+    """Every table a conversion prints, in order."""
+    return [t for t in (files_table(report), diagnosis_table(report), float_parts_table(report)) if t is not None]

@@ -151,18 +151,43 @@ class Measurer:
         k = self.key
         return f"latency_{k['device']}_{k['delegate']}_{k['precision']}_{k['size']}_t{k['threads']}.json".replace("/", "_").replace(":", "_")
 
-    def measure(self, model: MobileDepth, workdir: Path, label: str) -> tuple[float, Path, dict]:
+    @property
+    def supports_paired(self) -> bool:
+        """Paired (interleaved) verification runs on the host; phones are verified one file at a time."""
+        return self.device == "host"
+
+    def convert(self, model: MobileDepth, workdir: Path, label: str) -> Path:
+        """Convert ``model`` exactly as `mobiledepth convert` does; returns the file of this precision."""
         from ..convert.pipeline import ConvertOptions, convert_checkpoint
-        from ..model.checkpoint import save_checkpoint
         from ..errors import MobileDepthError
+        from ..model.checkpoint import save_checkpoint
 
         workdir.mkdir(parents=True, exist_ok=True)
         ckpt = save_checkpoint(workdir / f"{label}.pt", model, {"trained": True, "name": label})
-        report = convert_checkpoint(ckpt, workdir / f"{label}_converted", ConvertOptions(precisions=(self.precision,), height=self.height, width=self.width,
-                                                                                         calib=self.calib, parity_data=self.calib, n_calib=16, n_parity=2))
+        options = ConvertOptions(precisions=(self.precision,), height=self.height, width=self.width, calib=self.calib,
+                                 parity_data=self.calib, n_calib=16, n_parity=2)
+        report = convert_checkpoint(ckpt, workdir / f"{label}_converted", options)
         if report.failed:
             raise MobileDepthError(f"{label}: conversion failed parity: {report.failed[0].problem}")
-        tfl = next(Path(f.path) for f in report.files if f.format == "tflite" and f.precision == self.precision)
+        return next(Path(f.path) for f in report.files if f.format == "tflite" and f.precision == self.precision)
+
+    def paired(self, files: list[Path], rounds: int = 20) -> list[list[float]]:
+        """Per-round median ms of each of ``files``, timed interleaved in one worker process (bench/paired.py)."""
+        from ..bench.host import bench_host_paired
+        from ..bench.paired import PairedOptions
+
+        records = bench_host_paired(files, PairedOptions(rounds=rounds, threads=self.threads))
+        return [r["paired"]["round_medians_ms"] for r in records]
+
+    def measure(self, model: MobileDepth, workdir: Path, label: str) -> tuple[float, Path, dict]:
+        tfl = self.convert(model, workdir, label)
+        ms, rec = self.bench(tfl, label)
+        return ms, tfl, rec
+
+    def bench(self, tfl: Path, label: str) -> tuple[float, dict]:
+        """One file alone (calibration of the latency predictor, and phones): median of ``repeats`` runs."""
+        from ..errors import MobileDepthError
+
         if self.device == "host":
             from ..bench.host import HostBenchOptions, bench_host
 
@@ -183,4 +208,4 @@ class Measurer:
                 raise MobileDepthError(f"{label}: {self.delegate} delegate not applied on {self.device}; pruning against CPU timings would be wrong")
         ms = float(rec["latency_ms"]["median"])
         self.log(f"measured {label}: {ms:.3f} ms on {self.device}/{self.delegate}/{self.precision}")
-        return ms, tfl, rec
+        return ms, rec

@@ -60,6 +60,15 @@ class PruneOptions:
     margin: float = 0.03  # stop only once measured <= target * (1 - margin): the budget must hold when re-measured
     keep: tuple[str, ...] = ()
     seed: int = 0
+    rounds: int = 20  # paired verification rounds (host); the final confirmation uses twice as many
+    max_verifications: int = 3  # candidates tried per iteration before giving up on a step that is not faster
+
+
+def _ratio(baseline_rounds: list[float], rounds: list[float]) -> dict[str, float]:
+    from ..bench.paired import bootstrap_ratio
+
+    median, low, high = bootstrap_ratio(baseline_rounds, rounds)
+    return {"median": median, "low": low, "high": high}
 
 
 def parse_keep(items: list[str]) -> list[tuple[str, float]]:
@@ -200,18 +209,71 @@ class NetAdapt:
         write_json(path, records)
         return path
 
+    # ---- paired verification -----------------------------------------------------------------
+    def _verify(self, tfl: Path, current_tfl: Path, base_tfl: Path, label: str) -> dict[str, Any]:
+        """Time the candidate interleaved with the current and the base file (host), so host drift
+        cancels: ``step`` = candidate / current and ``base`` = candidate / base, per-round ratios with a
+        95% bootstrap interval. Phones: one file at a time (unpaired), labelled as such."""
+        if not self.measurer.supports_paired:
+            ms, _ = self.measurer.bench(tfl, label)
+            return {"paired": False, "ms": ms, "step": None, "base": None}
+        base_r, current_r, cand_r = self.measurer.paired([base_tfl, current_tfl, tfl], rounds=self.options.rounds)
+        step, base = _ratio(current_r, cand_r), _ratio(base_r, cand_r)
+        info = {"paired": True, "rounds": self.options.rounds, "ms": float(np.median(cand_r)), "base_ms": float(np.median(base_r)),
+                "current_ms": float(np.median(current_r)), "step": step, "base": base}
+        self.log(f"paired {label}: {info['ms']:.3f} ms; candidate/current {step['median']:.3f} [{step['low']:.3f}, {step['high']:.3f}], "
+                 f"candidate/base {base['median']:.3f} [{base['low']:.3f}, {base['high']:.3f}]")
+        return info
+
+    def _verify_best(self, scored, proposals, current_tfl: Path, base_tfl: Path, i: int):
+        """Convert and verify the best-scored candidates in turn; the first that measures faster than the
+        current model with confidence (upper end of candidate/current below 1) is accepted."""
+        rejected: list[dict[str, Any]] = []
+        for _, k, chosen in sorted(scored, key=lambda t: (t[0], t[1]))[: self.options.max_verifications]:
+            best = proposals[k]
+            label = f"iter_{i:03d}" if not rejected else f"iter_{i:03d}_try{len(rejected) + 1}"
+            tfl = self.measurer.convert(chosen, self.out / "work", label)
+            check = self._verify(tfl, current_tfl, base_tfl, label)
+            if check["paired"] and check["step"]["high"] >= 1.0:
+                rejected.append({"group": best["group"], "to": best["to"], "verification": check})
+                self.log(f"  rejected {best['group']} -> {best['to']}: not faster than the current model with 95% confidence")
+                continue
+            return best, chosen, tfl, check, rejected
+        return None
+
+    def _confirm(self, history: dict[str, Any], final_tfl: Path, target_ratio: float) -> dict[str, Any]:
+        """The final file against the base, paired with twice the rounds: 'reached' only if the upper end
+        of the ratio's 95% interval is within the target ratio."""
+        if not self.measurer.supports_paired:
+            ms, _ = self.measurer.bench(final_tfl, "final")
+            return {"paired": False, "final_ms": ms, "confirmed": ms <= target_ratio * history["base"]["measured_ms"]}
+        base_r, final_r = self.measurer.paired([Path(history["base"]["tflite"]), final_tfl], rounds=2 * self.options.rounds)
+        r = _ratio(base_r, final_r)
+        confirmed = r["high"] <= target_ratio
+        self.log(f"confirmation: final/base {r['median']:.3f} [{r['low']:.3f}, {r['high']:.3f}] vs target ratio {target_ratio:.3f}: "
+                 f"{'confirmed' if confirmed else 'NOT confirmed'}")
+        return {"paired": True, "rounds": 2 * self.options.rounds, "final_ms": float(np.median(final_r)), "base_ms": float(np.median(base_r)),
+                "ratio": r, "target_ratio": target_ratio, "confirmed": confirmed}
+
     # ---- the loop --------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
         o = self.options
         t_start = time.time()
         cache = self.out / self.measurer.cache_name()
-        if self.resume and self.history_path.is_file():
+        if self.resume and not self.history_path.is_file():
+            raise MobileDepthError(f"{self.history_path}: nothing to resume (no history); run without --resume to start")
+        if self.resume:
             history = json.loads(self.history_path.read_text())
             last = history["iterations"][-1]["checkpoint"] if history["iterations"] else history["base"]["checkpoint"]
             current = load_checkpoint(last).build(with_heads=False).eval()
             latency = LatencyModel.load(cache, self.measurer.key)
             if latency is None:
                 raise MobileDepthError(f"{cache}: latency cache missing or for another device/delegate/precision; cannot resume")
+            # A kill between saving the cache and the history leaves samples of an iteration the history
+            # never recorded; that iteration runs again, so its old samples go.
+            known = {f"iter_{it['iteration']:03d}" for it in history["iterations"]}
+            latency.samples = [x for x in latency.samples if not x.label.startswith("iter_") or x.label == "iter_000" or x.label in known]
+            latency.fit()
             current_ms = history["iterations"][-1]["measured_ms"] if history["iterations"] else history["base"]["measured_ms"]
             whdr_current = history["iterations"][-1]["whdr"] if history["iterations"] else history["base"]["whdr"]
             self.log(f"resuming after iteration {len(history['iterations'])} at {current_ms:.3f} ms")
@@ -237,12 +299,16 @@ class NetAdapt:
         base_ms = history["base"]["measured_ms"]
         target = o.target_ms if o.target_ms is not None else (o.target_ratio or 1.0) * base_ms
         history["target_ms"] = target
-        goal = target * (1 - o.margin)
+        base_tfl = Path(history["base"]["tflite"])
+        last = history["iterations"][-1] if history["iterations"] else None
+        current_tfl = Path(last["tflite"]) if last else base_tfl
+        current_ratio = last.get("ratio_to_base", last["measured_ms"] / base_ms) if last else 1.0
+        target_ratio = last.get("target_ratio", target / base_ms) if last else target / base_ms
         milestones = parse_keep(list(o.keep))
         done_keeps = set(history.get("kept", {}))
         i = len(history["iterations"]) + 1
         reason = ""
-        while current_ms > goal:
+        while current_ratio > target_ratio * (1 - o.margin):
             if i > o.max_iterations:
                 reason = f"stopped after --max-iterations {o.max_iterations} at {current_ms:.3f} ms"
                 break
@@ -267,12 +333,21 @@ class NetAdapt:
                 p["score"] = (p["whdr"] - whdr_current) / saved  # accuracy loss per ms saved (lower is better)
                 scored.append((p["score"], k, cand))
                 self.log(f"  {p['group']}: {p['from']} -> {p['to']}, predicted {p['predicted_ms']:.3f} ms, val WHDR {p['whdr']:.4f}")
-            _, best_k, chosen = min(scored, key=lambda t: (t[0], t[1]))
-            best = proposals[best_k]
-            measured, tfl, _ = self.measurer.measure(chosen, self.out / "work", f"iter_{i:03d}")
+            verified = self._verify_best(scored, proposals, current_tfl, base_tfl, i)
+            if verified is None:
+                reason = f"no candidate of iteration {i} measured faster than the current model with 95% confidence (paired)"
+                break
+            best, chosen, tfl, check, rejected = verified
+            measured = check["ms"]
             error = best["predicted_ms"] - measured
             latency.add(f"iter_{i:03d}", cost_features(chosen.config, self.measurer.height, self.measurer.width), measured)
             latency.save(cache)
+            if check["paired"]:
+                current_ratio = check["base"]["median"]
+                if o.target_ms is not None:  # the base re-measured in the same paired run converts ms to a ratio
+                    target_ratio = o.target_ms / check["base_ms"]
+            else:
+                current_ratio = measured / base_ms
             params = count_parameters(chosen)
             ckpt = save_checkpoint(self.out / f"iter_{i:03d}.pt", chosen, {
                 "trained": True, "name": f"{chosen.config.name}-pruned-{i:03d}", "pruned_from": str(self.checkpoint),
@@ -280,7 +355,8 @@ class NetAdapt:
             record = {"iteration": i, "group": best["group"], "from": best["from"], "to": best["to"], "params": params,
                       "predicted_ms": best["predicted_ms"], "measured_ms": measured, "predictor_error_ms": error, "whdr": best["whdr"],
                       "step_target_ms": step_target, "widths": {g.name: g.width for g in list_groups(chosen.config)},
-                      "proposals": [{k2: v for k2, v in p.items()} for p in proposals], "checkpoint": str(ckpt), "tflite": str(tfl)}
+                      "proposals": [{k2: v for k2, v in p.items()} for p in proposals], "checkpoint": str(ckpt), "tflite": str(tfl),
+                      "verification": check, "ratio_to_base": current_ratio, "target_ratio": target_ratio, "rejected": rejected}
             history["iterations"].append(record)
             for kind, value in milestones:
                 label = f"{value / 1e6:g}M" if kind == "params" else f"{value:g}ms"
@@ -292,23 +368,30 @@ class NetAdapt:
             self._save_history(history)
             self.log(f"iteration {i}: chose {best['group']} {best['from']} -> {best['to']}; measured {measured:.3f} ms "
                      f"(predicted {best['predicted_ms']:.3f}, error {error:+.3f}); {params:,} params; val WHDR {best['whdr']:.4f}")
-            current, current_ms, whdr_current = chosen, measured, best["whdr"]
+            current, current_ms, whdr_current, current_tfl = chosen, measured, best["whdr"], tfl
             i += 1
-        reached = current_ms <= goal
-        history["status"] = "reached" if reached else "unreachable"
-        history["reason"] = "" if reached else reason
+        reached = current_ratio <= target_ratio * (1 - o.margin)
         if not reached:
             self.log(f"target {target:.3f} ms NOT reached: {reason}; keeping the best model found ({current_ms:.3f} ms)")
         self.log(f"long-term fine-tune: {o.long_steps} steps")
         final = self.finetune(copy.deepcopy(current), o.long_steps, seed=o.seed * 7 + 1)
-        final_ms, final_tflite, _ = self.measurer.measure(final, self.out / "work", "final")
+        final_tflite = self.measurer.convert(final, self.out / "work", "final")
+        confirmation = self._confirm(history, final_tflite, target_ratio)
+        final_ms = confirmation["final_ms"]
+        if reached and not confirmation["confirmed"]:
+            r = confirmation.get("ratio") or {}
+            reason = (f"the final file measured {r.get('median', final_ms / base_ms):.3f}x the base "
+                      f"(95% interval up to {r.get('high', float('nan')):.3f}) against a target of {target_ratio:.3f}x")
+        history["status"] = "reached" if reached and confirmation["confirmed"] else ("not confirmed" if reached else "unreachable")
+        history["reason"] = "" if history["status"] == "reached" else reason
+        history["confirmation"] = confirmation
         final_whdr = self.whdr(final)
         test_whdr = self.whdr(final, self.test_entries) if self.test_entries else None
         final_ckpt = save_checkpoint(self.out / "final.pt", final, {
             "trained": True, "name": f"{final.config.name}-pruned", "pruned_from": str(self.checkpoint),
             "metrics": {"val_whdr": final_whdr, "test_whdr": test_whdr, "measured_ms": final_ms, "target_ms": target}})
         history["final"] = {"checkpoint": str(final_ckpt), "tflite": str(final_tflite), "measured_ms": final_ms, "whdr": final_whdr,
-                            "test_whdr": test_whdr, "params": count_parameters(final), "meets_target": final_ms <= target}
+                            "test_whdr": test_whdr, "params": count_parameters(final), "meets_target": confirmation["confirmed"]}
         history["wall_s"] = history.get("wall_s", 0.0) + time.time() - t_start
         errors = [it["predictor_error_ms"] for it in history["iterations"]]
         history["predictor_error_ms"] = {"mean_abs": float(np.mean(np.abs(errors))) if errors else None, "all": errors}
