@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable, List, Optional
@@ -12,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from android_bench.errors import BenchError
 
@@ -36,10 +39,20 @@ def user_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except (MobileDepthError, BenchError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            # Text, not markup: file names and messages may contain [brackets] ("x[/]y.pt", "[[stage]]").
+            err_console.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except OSError as exc:  # disk full, read-only folder, permission: one line naming the file
+            where = exc.filename or "output"
+            reason = {errno.ENOSPC: "no space left on the disk", errno.EROFS: "read-only file system",
+                      errno.EACCES: "permission denied"}.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
+            err_console.print(Text("error: ", style="bold red") + Text(f"{where}: {reason}"), highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+MAX_INPUT_SIDE = 4096
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -50,6 +63,8 @@ def parse_size(text: str) -> tuple[int, int]:
         raise MobileDepthError(f"--size {text!r}: expected HEIGHTxWIDTH, e.g. 256x256") from None
     if h <= 0 or w <= 0:
         raise MobileDepthError(f"--size {text!r}: sides must be positive")
+    if h > MAX_INPUT_SIDE or w > MAX_INPUT_SIDE:  # activations grow with the area: refuse before allocating
+        raise MobileDepthError(f"--size {text!r}: sides are capped at {MAX_INPUT_SIDE} pixels")
     return h, w
 
 
@@ -225,6 +240,8 @@ def bench(
     rounds: Optional[int] = typer.Option(None, help="--paired: alternating rounds. [default: 20]"),
 ) -> None:
     """Benchmark models: median / p90 latency, FPS, peak memory; on this computer or on phones over adb."""
+    if runs < 1 or warmup < 0 or (threads is not None and threads < 1) or (rounds is not None and rounds < 2):
+        raise MobileDepthError("--runs must be >= 1, --warmup >= 0, --threads >= 1 and --rounds >= 2")
     if paired:
         return _bench_paired(models, device, threads, warmup, runs, rounds, size, json_path)
     if device != "host":
@@ -382,6 +399,8 @@ def report(
     from .records import load_records
     from .report.table import COLUMNS, build_rows, format_cell, to_csv, to_markdown
 
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise MobileDepthError(f"{plot}: --plot writes .png, .svg or .pdf, not {plot.suffix or 'a file without a suffix'}")
     rows = build_rows(load_records(results))
     if not rows:
         raise MobileDepthError("no bench or eval records among the given files")
@@ -544,7 +563,13 @@ def devices_connect(address: str = typer.Argument(..., help="HOST:PORT of a TCP 
     console.print(f"connected {address}")
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM: unwind like Ctrl-C, so ``finally`` blocks remove scratch folders and temporary files."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     app()
 
 

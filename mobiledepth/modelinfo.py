@@ -43,8 +43,11 @@ def _from_convert_report(path: Path, sha: str) -> dict[str, Any] | None:
         data = json.loads(report.read_text())
     except (OSError, ValueError):
         return None
-    for entry in data.get("files", []):
-        if entry.get("sha256") == sha:
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list):  # another tool's file of that name: ignore it
+        return None
+    for entry in files:
+        if isinstance(entry, dict) and entry.get("sha256") == sha and isinstance(data.get("source"), dict):
             return {"name": data.get("source", {}).get("name"), "precision": entry.get("precision"), "params": entry.get("params"), "trained": data.get("source", {}).get("trained")}
     return None
 
@@ -86,6 +89,8 @@ def _onnx_params(path: Path) -> int | None:
 def describe_model(path: str | os.PathLike) -> ModelInfo:
     path = Path(path)
     fmt = model_format(path)
+    if not path.is_file():  # checked before hashing: a missing file or a folder named x.tflite is one line
+        raise MobileDepthError(f"{path}: {'is a folder, not a model file' if path.is_dir() else 'no such model file'}")
     sha = sha256_file(path)
     info = ModelInfo(path=str(path), name=path.stem, format=fmt, precision="fp32", sha256=sha, size_bytes=path.stat().st_size)
     if fmt == "pytorch":

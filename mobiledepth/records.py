@@ -55,6 +55,26 @@ def load_records(paths: list[str | os.PathLike]) -> list[dict[str, Any]]:
         for item in items:
             if not isinstance(item, dict) or item.get("record") not in ("bench", "eval", "convert"):
                 raise MobileDepthError(f"{path}: not a mobiledepth result record (no 'record': bench/eval/convert)")
+            _check_fields(path, item)
             item["_source"] = str(path)
             records.append(item)
     return records
+
+
+# What `report` reads from each kind of record (field -> type, dotted for nested blocks).
+REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "bench": {"model": dict, "model.sha256": str, "latency_ms": dict, "latency_ms.median": (int, float), "device": dict},
+    "eval": {"model": dict, "model.sha256": str, "whdr": (int, float)},
+    "convert": {"files": list, "source": dict},
+}
+
+
+def _check_fields(path: str | os.PathLike, item: dict[str, Any]) -> None:
+    """One line naming the file, the record kind and the first missing or mistyped field."""
+    for field, kind in REQUIRED[item["record"]].items():
+        value: Any = item
+        for part in field.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is None or not isinstance(value, kind) or isinstance(value, bool):
+            problem = "without" if value is None else "with a mistyped"
+            raise MobileDepthError(f"{path}: {item['record']} record {problem} '{field}'")

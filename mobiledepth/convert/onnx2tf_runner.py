@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -50,14 +51,22 @@ def _onnx2tf_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "onnx2tf"]
 
 
-def run_onnx2tf(onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float = 1800) -> Onnx2TfResult:
-    """Convert; ``calibration`` (N x H x W x 3 float32 in [0, 1]) turns on integer quantisation."""
-    workdir = Path(tempfile.mkdtemp(prefix="mobiledepth-onnx2tf-"))
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the parent dies (Linux), so a kill -9 of mobiledepth
+    does not leave onnx2tf running."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_in(workdir: Path, onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float) -> subprocess.CompletedProcess:
     sample = calibration if calibration is not None else np.zeros((1, 128, 128, 3), np.float32)
     sample20 = np.stack([resize_rgb(sample[i % len(sample)], 128, 128) for i in range(20)]).astype(np.float32)
     np.save(workdir / SAMPLE_NAME, sample20)
-    local_onnx = workdir / "model.onnx"
-    shutil.copy(onnx_path, local_onnx)
+    shutil.copy(onnx_path, workdir / "model.onnx")
     cmd = _onnx2tf_command() + ["-i", "model.onnx", "-o", "out", "-n"]
     if calibration is not None:
         np.save(workdir / "calibration.npy", calibration.astype(np.float32))
@@ -68,13 +77,24 @@ def run_onnx2tf(onnx_path: Path, calibration: np.ndarray | None, input_name: str
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env["CUDA_VISIBLE_DEVICES"] = ""
     try:
-        proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=_die_with_parent)
     except subprocess.TimeoutExpired:
         raise MobileDepthError(f"{onnx_path}: onnx2tf did not finish within {timeout:.0f} s") from None
+
+
+def run_onnx2tf(onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float = 1800) -> Onnx2TfResult:
+    """Convert; ``calibration`` (N x H x W x 3 float32 in [0, 1]) turns on integer quantisation."""
+    workdir = Path(tempfile.mkdtemp(prefix="mobiledepth-onnx2tf-"))
+    try:
+        proc = _run_in(workdir, onnx_path, calibration, input_name, timeout)
+    except BaseException:  # Ctrl-C, SIGTERM (raised as SystemExit by the CLI), timeout: no scratch left behind
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     log = proc.stdout + proc.stderr
     files = {p: workdir / "out" / f"model{suffix}" for p, suffix in OUTPUTS.items()}
     files = {p: f for p, f in files.items() if f.is_file()}
     if proc.returncode != 0 or "fp32" not in files:
+        shutil.rmtree(workdir, ignore_errors=True)
         tail = " | ".join(line.strip() for line in log.strip().splitlines()[-3:])
         raise MobileDepthError(f"{onnx_path}: onnx2tf failed (exit {proc.returncode}): {tail[:400]}")
     return Onnx2TfResult(files=files, log=log, workdir=workdir)

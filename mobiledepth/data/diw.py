@@ -41,6 +41,9 @@ def _fail(csv_path: Path, line: int, message: str) -> MobileDepthError:
     return MobileDepthError(f"{csv_path}:{line}: {message}")
 
 
+MAX_SIDE = 16384  # largest declared image side: the prediction is resized to it, so it bounds memory
+
+
 def read_diw_csv(csv_path: str | os.PathLike, image_root: str | os.PathLike | None = None, check_images: bool = True) -> list[DIWImage]:
     """Parse a DIW CSV. Malformed lines, missing images and out-of-range points raise with the line number."""
     csv_path = Path(csv_path)
@@ -62,12 +65,14 @@ def read_diw_csv(csv_path: str | os.PathLike, image_root: str | os.PathLike | No
         try:
             ya, xa, yb, xb = (int(float(v)) for v in fields[:4])
             width, height = int(float(fields[5])), int(float(fields[6]))
-        except ValueError:
-            raise _fail(csv_path, ann_line, f"non-numeric coordinate or size in {ann_text!r}") from None
+        except (ValueError, OverflowError):  # OverflowError: 'inf'; ValueError: 'nan' or text
+            raise _fail(csv_path, ann_line, f"non-numeric or non-finite coordinate or size in {ann_text!r}") from None
         if fields[4] not in ORDINALS:
             raise _fail(csv_path, ann_line, f"ordinal must be one of > < =, got {fields[4]!r}")
         if width <= 0 or height <= 0:
             raise _fail(csv_path, ann_line, f"image size must be positive, got width={width} height={height}")
+        if width > MAX_SIDE or height > MAX_SIDE:  # the map is resized to this size: refuse before allocating it
+            raise _fail(csv_path, ann_line, f"image size {width}x{height} exceeds {MAX_SIDE} pixels per side")
         for name, value, limit in (("y_A", ya, height), ("x_A", xa, width), ("y_B", yb, height), ("x_B", xb, width)):
             if not 1 <= value <= limit:
                 raise _fail(csv_path, ann_line, f"{name}={value} is outside 1..{limit} (coordinates are 1-based)")

@@ -209,6 +209,21 @@ class NetAdapt:
         write_json(path, records)
         return path
 
+    def _calibrate(self, base: MobileDepth, latency: LatencyModel) -> tuple[float, Path]:
+        """Measure the base and its uniformly width-scaled copies for the latency predictor: on the host
+        in one paired run, so a load change between files cannot bend the fit."""
+        h, w = self.measurer.height, self.measurer.width
+        models = [("iter_000", base)] + [(f"calib_x{s:g}", self.uniform(base, s)) for s in self.options.calibration_scales]
+        files = [self.measurer.convert(m, self.out / "work", label) for label, m in models]
+        if self.measurer.supports_paired:
+            timings = [float(np.median(r)) for r in self.measurer.paired(files, rounds=self.options.rounds)]
+        else:
+            timings = [self.measurer.bench(f, label)[0] for f, (label, _) in zip(files, models)]
+        for (label, m), ms in zip(models, timings):
+            latency.add(label, cost_features(m.config, h, w), ms)
+            self.log(f"measured {label}: {ms:.3f} ms{' (paired)' if self.measurer.supports_paired else ''}")
+        return timings[0], files[0]
+
     # ---- paired verification -----------------------------------------------------------------
     def _verify(self, tfl: Path, current_tfl: Path, base_tfl: Path, label: str) -> dict[str, Any]:
         """Time the candidate interleaved with the current and the base file (host), so host drift
@@ -281,12 +296,7 @@ class NetAdapt:
             base = load_checkpoint(self.checkpoint).build(with_heads=False).eval()  # heads removed before pruning
             current = base
             latency = LatencyModel.load(cache, self.measurer.key) or LatencyModel(self.measurer.key)
-            current_ms, base_tfl, _ = self.measurer.measure(base, self.out / "work", "iter_000")
-            latency.add("iter_000", cost_features(base.config, self.measurer.height, self.measurer.width), current_ms)
-            for s in o.calibration_scales:
-                scaled = self.uniform(base, s)
-                ms, _, _ = self.measurer.measure(scaled, self.out / "work", f"calib_x{s:g}")
-                latency.add(f"calib_x{s:g}", cost_features(scaled.config, self.measurer.height, self.measurer.width), ms)
+            current_ms, base_tfl = self._calibrate(base, latency)
             latency.save(cache)
             whdr_current = self.whdr(base)
             base_ckpt = save_checkpoint(self.out / "iter_000.pt", base, {"trained": True, "name": f"{base.config.name}-pruned-000", "pruned_from": str(self.checkpoint)})

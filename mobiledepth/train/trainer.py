@@ -344,13 +344,15 @@ class Trainer:
                     summary["weights"] = dict(rebalancer.weights)
                 history.append(summary)
                 if self.dist.main:
-                    # State first: an 'epoch' line in the log means that epoch can be resumed from.
-                    self._save_state(model, si, epoch + 1, global_step, optimizer, scheduler, scaler, rebalancer, history)
-                    self.log(event="epoch", **{k: v for k, v in summary.items() if k != "weights"}, **{f"w_{k}": v for k, v in summary.get("weights", {}).items()})
+                    # Epoch checkpoint, then state, then the log line: the state may name this checkpoint as a
+                    # later stage's teacher, so after a kill at any point --resume finds every file it refers to;
+                    # an 'epoch' line in the log means that epoch can be resumed from.
                     save_checkpoint(self.out / f"{stage.name}_epoch{epoch + 1}.pt", model, {
                         "trained": True, "trained_on": [f"{stage.name}: {stage.data} {stage.train}"], "metrics": {"val_whdr": val},
                         "epoch": epoch + 1, "name": model.config.name,
                     })
+                    self._save_state(model, si, epoch + 1, global_step, optimizer, scheduler, scaler, rebalancer, history)
+                    self.log(event="epoch", **{k: v for k, v in summary.items() if k != "weights"}, **{f"w_{k}": v for k, v in summary.get("weights", {}).items()})
                     if progress is not None:
                         progress.console.print(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: val WHDR {val if val is None else round(val, 4)}"
                                                + (f", weights {', '.join(f'{k} {v:.3f}' for k, v in rebalancer.weights.items())}" if rebalancer else ""))
