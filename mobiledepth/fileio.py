@@ -27,9 +27,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; results are ordinary files
         os.replace(tmp, target)
+    except OSError as exc:
+        raise with_filename(exc, target) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def with_filename(exc: OSError, path: str | os.PathLike) -> OSError:
+    """The same OS error, naming ``path`` when the failing call did not (a write() hitting a full disk
+    says only ENOSPC): the CLI's error line names the file from it."""
+    if exc.filename is not None:
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MobileDepthError
-from ..fileio import write_json
+from ..fileio import with_filename, write_json
 from .diw import format_pair_line
 from .images import save_rgb
 
@@ -199,6 +199,8 @@ def write_synth_dataset(out_dir: str | os.PathLike, options: SynthOptions = Synt
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)
+    except OSError as exc:
+        raise with_filename(exc, out) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out

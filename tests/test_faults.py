@@ -1,0 +1,110 @@
+"""Bad input and faults, as real processes: one line naming the file and the cause, exit 1, no
+traceback, no scratch left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mobiledepth", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+
+
+def one_error_line(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_missing_files_and_folders(tmp_path):
+    assert one_error_line(run("bench", str(tmp_path / "missing.tflite"))) == f"error: {tmp_path / 'missing.tflite'}: no such model file"
+    assert one_error_line(run("eval", str(tmp_path / "missing.onnx"))) == f"error: {tmp_path / 'missing.onnx'}: no such model file"
+    folder = tmp_path / "x.tflite"
+    folder.mkdir()
+    assert one_error_line(run("bench", str(folder))) == f"error: {folder}: is a folder, not a model file"
+
+
+def test_markup_in_names_is_printed_literally(tmp_path):
+    assert one_error_line(run("info", "x[/]y.pt")) == "error: x[/]y.pt: no such checkpoint file"
+    assert one_error_line(run("info", "x[bold]y.pt")) == "error: x[bold]y.pt: no such checkpoint file"
+
+
+def test_bad_diw_values(tmp_path, synth_dir):
+    image = next((synth_dir / "images").iterdir())
+    csv = tmp_path / "DIW_test.csv"
+    csv.write_text(f"{image}\ninf,1,1,2,>,64,64\n")
+    assert one_error_line(run("eval", "models/mobiledepth-base.pt", "--data", str(csv))) == (
+        f"error: {csv}:2: non-numeric or non-finite coordinate or size in 'inf,1,1,2,>,64,64'")
+    csv.write_text(f"{image}\n1,1,1,2,>,1000000,1000000\n")
+    assert one_error_line(run("eval", "models/mobiledepth-base.pt", "--data", str(csv))) == (
+        f"error: {csv}:2: image size 1000000x1000000 exceeds 16384 pixels per side")
+
+
+def test_sizes_and_arguments_are_checked_first():
+    assert one_error_line(run("info", "models/mobiledepth-base.pt", "--size", "8192x8192")) == (
+        "error: --size '8192x8192': sides are capped at 4096 pixels")
+    assert "--runs must be >= 1" in one_error_line(run("bench", "models/mobiledepth-base.pt", "--runs", "0"))
+    assert "--threads >= 1" in one_error_line(run("bench", "models/mobiledepth-base.pt", "--threads", "-1"))
+
+
+def test_report_rejects_incomplete_records_and_bad_plot_names(tmp_path):
+    rec = tmp_path / "r.json"
+    rec.write_text(json.dumps({"record": "bench"}))
+    assert one_error_line(run("report", str(rec))) == f"error: {rec}: bench record without 'model'"
+    rec.write_text(json.dumps({"record": "eval", "model": {"sha256": "ab"}, "whdr": "low"}))
+    assert one_error_line(run("report", str(rec))) == f"error: {rec}: eval record with a mistyped 'whdr'"
+    assert one_error_line(run("report", str(rec), "--plot", str(tmp_path / "x.txt"))) == (
+        f"error: {tmp_path / 'x.txt'}: --plot writes .png, .svg or .pdf, not .txt")
+
+
+def _mount_tmpfs(path: Path, options: str) -> bool:
+    path.mkdir()
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode == 0
+
+
+def test_disk_full_and_read_only_folder(tmp_path):
+    full, ro = tmp_path / "full", tmp_path / "ro"
+    if not (_mount_tmpfs(full, "size=64k") and _mount_tmpfs(ro, "ro,size=64k")):
+        pytest.skip("needs root to mount a small tmpfs")
+    try:
+        line = one_error_line(run("data", "synth", "-o", str(full / "data"), "--n", "6"))
+        assert line.endswith(": no space left on the disk") and str(full) in line
+        line = one_error_line(run("data", "synth", "-o", str(ro / "data"), "--n", "2"))
+        assert line.endswith(": read-only file system") and str(ro) in line
+    finally:
+        subprocess.run(["umount", str(full)])
+        subprocess.run(["umount", str(ro)])
+
+
+@pytest.mark.slow
+def test_sigterm_during_convert_leaves_no_scratch_and_no_child(tmp_path, small_ckpt, synth_dir):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    cmd = [sys.executable, "-m", "mobiledepth", "convert", str(small_ckpt), "-o", str(tmp_path / "out"), "--size", "64x96",
+           "--calib", str(synth_dir), "--parity-data", str(synth_dir), "--precision", "fp32,int8"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(scratch.glob("mobiledepth-onnx2tf-*/model.onnx")):
+        time.sleep(0.2)
+    assert list(scratch.glob("mobiledepth-onnx2tf-*")), "onnx2tf never started"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    time.sleep(1.0)
+    assert not list(scratch.glob("mobiledepth-onnx2tf-*"))
+    leftover = subprocess.run(["pgrep", "-f", f"onnx2tf -i model.onnx"], capture_output=True, text=True).stdout.split()
+    assert not [pid for pid in leftover if Path(f"/proc/{pid}/cwd").exists() and str(scratch) in os.readlink(f"/proc/{pid}/cwd")]
