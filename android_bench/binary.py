@@ -35,8 +35,25 @@ def cached_binary(abi: str) -> Path:
     return cache_dir() / abi / "benchmark_model"
 
 
-def fetch_binary(abi: str, timeout: float = 120.0) -> Path:
-    """Download the nightly binary for ``abi`` into the cache (explicit user command only)."""
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_pin(path: Path, expected: str | None) -> str:
+    """The file's sha256; with a pin, a mismatch is one error line (a nightly changed, or a bad download)."""
+    actual = sha256_of(path)
+    if expected and actual != expected.lower():
+        raise BenchError(f"{path}: sha256 {actual} does not match the pinned {expected.lower()}")
+    return actual
+
+
+def fetch_binary(abi: str, timeout: float = 120.0, sha256: str | None = None) -> Path:
+    """Download the nightly binary for ``abi`` into the cache (explicit user command only). With
+    ``sha256`` the download must match it; the digest is kept beside the binary (``.sha256``)."""
     if abi not in ABI_BINARIES:
         raise BenchError(f"--abi {abi}: no published benchmark_model; choose from {', '.join(ABI_BINARIES)}")
     import urllib.request
@@ -52,8 +69,14 @@ def fetch_binary(abi: str, timeout: float = 120.0) -> Path:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise BenchError(f"cannot download {url}: {exc}; download it elsewhere and pass --benchmark-binary FILE") from None
+    try:
+        digest = check_pin(tmp, sha256)
+    except BenchError:
+        tmp.unlink(missing_ok=True)
+        raise
     tmp.chmod(0o755)
     os.replace(tmp, target)
+    target.with_name(target.name + ".sha256").write_text(digest + "\n")
     return target
 
 
@@ -89,6 +112,7 @@ class Pushed:
     remote: str
     md5: str
     pushed: bool
+    sha256: str | None = None
 
 
 def push_if_changed(device, local: Path, remote: str, mode: int = 0o644) -> Pushed:
@@ -106,7 +130,13 @@ def push_if_changed(device, local: Path, remote: str, mode: int = 0o644) -> Push
 
 
 def ensure_binary(device, local: Path) -> Pushed:
+    """Push the benchmark binary (once). A binary fetched with a pin carries ``<name>.sha256``; it must
+    still match before it goes to a phone, and the record keeps the digest either way."""
+    sidecar = local.with_name(local.name + ".sha256")
+    pinned = sidecar.read_text().strip() if sidecar.is_file() else None
+    digest = check_pin(local, pinned)
     pushed = push_if_changed(device, local, REMOTE_BINARY, mode=0o755)
+    pushed.sha256 = digest
     result = device.shell2(f"chmod 755 {shlex.quote(REMOTE_BINARY)}", timeout=30, v2=True)
     if result.returncode != 0:
         raise BenchError(f"{device.serial}: cannot make {REMOTE_BINARY} executable: {result.stderr.strip()}")

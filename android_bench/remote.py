@@ -8,6 +8,7 @@ A connection that ends without an exit packet means the device went away.
 
 from __future__ import annotations
 
+import shlex
 import socket
 import time
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ def run_with_deadline(device, command: str, timeout_s: float, kill_pattern: str 
             if time.monotonic() > deadline:
                 if kill_pattern:
                     try:
-                        device.shell2(f"pkill -f {kill_pattern}", timeout=15, v2=True)
+                        device.shell2(f"pkill -f {shlex.quote(kill_pattern)}", timeout=15, v2=True)
                     except Exception:
                         pass
                 raise BenchError(f"{device.serial}: run exceeded its timeout of {timeout_s:.0f} s and was killed")

@@ -15,6 +15,7 @@ import re
 import shlex
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -68,8 +69,10 @@ class RunFailure:
     message: str
 
 
-def build_command(remote_model: str, options: PhoneBenchOptions) -> str:
-    """The benchmark_model command line; every path is shell-quoted."""
+def build_command(remote_model: str, options: PhoneBenchOptions, run_id: str | None = None) -> str:
+    """The benchmark_model command line; every path is shell-quoted. ``run_id`` goes into the real
+    ``--benchmark_name`` flag, so a timed-out run can be killed by ITS command line (``pkill -f RUN_ID``)
+    without touching anyone else's benchmark_model on a shared lab phone."""
     flags = [
         f"--graph={remote_model}", f"--num_threads={options.threads}", f"--warmup_runs={options.warmup_runs}",
         f"--warmup_min_secs={options.warmup_seconds:g}", f"--num_runs={options.runs}", f"--min_secs={options.min_seconds:g}",
@@ -89,6 +92,8 @@ def build_command(remote_model: str, options: PhoneBenchOptions) -> str:
         flags.append("--enable_op_profiling=true")
     if options.peak_memory:
         flags.append("--report_peak_memory_footprint=true")
+    if run_id:
+        flags.append(f"--benchmark_name={run_id}")
     argv = (["taskset", options.affinity.lower().removeprefix("0x")] if options.affinity else []) + [REMOTE_BINARY] + flags
     return " ".join(shlex.quote(a) for a in argv)
 
@@ -139,7 +144,8 @@ def bench_model(device, info: DeviceInfo, model: Path, options: PhoneBenchOption
         cool = wait_until_cool(device, options.max_temp_c, options.thermal_timeout_s,
                                progress=lambda t, w: progress(f"{info.serial}: waiting to cool, {t:.1f} °C ≥ {options.max_temp_c:.1f} °C ({w:.0f} s)"))
         progress(f"{info.serial}: {model.name} on {options.delegate}, run {r + 1}/{options.repeats}")
-        result = run_with_deadline(device, build_command(remote, options), options.run_timeout_s, kill_pattern="benchmark_model")
+        run_id = f"mobiledepth-{uuid.uuid4().hex[:12]}"
+        result = run_with_deadline(device, build_command(remote, options, run_id), options.run_timeout_s, kill_pattern=run_id)
         after = read_temperatures(device)
         text = result.stdout + result.stderr
         parsed = parse_benchmark_output(text, options.delegate)
@@ -186,7 +192,7 @@ def bench_model(device, info: DeviceInfo, model: Path, options: PhoneBenchOption
         "op_profile": [asdict(o) for o in parsed.op_profile],
         "repeats": repeats,
         "temperatures": {"before": repeats[0]["temperature_before"], "after": repeats[-1]["temperature_after"]},
-        "binary": {"remote": binary.remote, "md5": binary.md5, "pushed_this_session": binary.pushed},
+        "binary": {"remote": binary.remote, "md5": binary.md5, "sha256": binary.sha256, "pushed_this_session": binary.pushed},
     }
     return record
 

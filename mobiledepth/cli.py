@@ -526,11 +526,15 @@ def devices(
 
 @devices_app.command("fetch-binary")
 @user_errors
-def devices_fetch_binary(abi: str = typer.Option("arm64-v8a", help="Android ABI: arm64-v8a, armeabi-v7a, x86_64, x86.")) -> None:
+def devices_fetch_binary(
+    abi: str = typer.Option("arm64-v8a", help="Android ABI: arm64-v8a, armeabi-v7a, x86_64, x86."),
+    sha256: Optional[str] = typer.Option(None, help="Pin: the download must have this sha256 (a nightly changes daily)."),
+) -> None:
     """Download TensorFlow's nightly benchmark_model for an ABI into the local cache (needs internet)."""
     from android_bench.binary import fetch_binary
 
-    console.print(f"wrote {fetch_binary(abi)}")
+    path = fetch_binary(abi, sha256=sha256)
+    console.print(f"wrote {path} (sha256 {path.with_name(path.name + '.sha256').read_text().strip()})")
 
 
 @devices_app.command("clean")

@@ -108,3 +108,36 @@ def test_sigterm_during_convert_leaves_no_scratch_and_no_child(tmp_path, small_c
     assert not list(scratch.glob("mobiledepth-onnx2tf-*"))
     leftover = subprocess.run(["pgrep", "-f", f"onnx2tf -i model.onnx"], capture_output=True, text=True).stdout.split()
     assert not [pid for pid in leftover if Path(f"/proc/{pid}/cwd").exists() and str(scratch) in os.readlink(f"/proc/{pid}/cwd")]
+
+
+@pytest.mark.parametrize("line,message", [
+    ('epochs = "two"', "epochs = 'two' is not of type int"),
+    ("batch = 0", "batch must be positive, got 0"),
+    ('lr = "fast"', "lr = 'fast' is not of type float"),
+    ('size = "64x64"', "size = '64x64' is not of type tuple[int, int]"),
+])
+def test_train_config_is_validated_before_any_work(tmp_path, line, message):
+    config = tmp_path / "c.toml"
+    config.write_text(f'[[stage]]\nname = "s"\ndata = "synth"\ntrain = "{tmp_path}"\n{line}\n')
+    assert one_error_line(run("train", "--config", str(config))) == f"error: {config}: stage 1: {message}"
+
+
+def test_train_config_stage_must_be_tables(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text("stage = 5\n")
+    assert one_error_line(run("train", "--config", str(config))) == f"error: {config}: 'stage' must be [[stage]] tables, got 5"
+
+
+def test_benchmark_binary_pin(tmp_path):
+    import hashlib
+
+    from android_bench.binary import check_pin
+    from android_bench.errors import BenchError
+
+    binary = tmp_path / "benchmark_model"
+    binary.write_bytes(b"\x7fELF not really")
+    digest = hashlib.sha256(binary.read_bytes()).hexdigest()
+    assert check_pin(binary, None) == digest and check_pin(binary, digest.upper()) == digest
+    with pytest.raises(BenchError) as err:
+        check_pin(binary, "0" * 64)
+    assert str(err.value) == f"{binary}: sha256 {digest} does not match the pinned {'0' * 64}"

@@ -179,12 +179,20 @@ def test_faults_give_clear_errors_and_keep_measured_results(adb_port, phones, bi
     phones["S21"].profile.faults.crash_benchmark = False
 
     phones["S21"].profile.faults.hang_benchmark_s = 60
+    import threading
+
+    someone_else = threading.Event()  # another user's benchmark_model on a shared lab phone
+    with phones["S21"].state.lock:
+        phones["S21"].state.running[99] = ("/data/local/tmp/theirs/benchmark_model --graph=/data/local/tmp/theirs/m.tflite", someone_else)
     t0 = time.monotonic()
     hang = bench([good, "--device", "S21", "--run-timeout", "3"], adb_port, binary)
     assert hang.exit_code == 1 and "run exceeded its timeout of 3 s and was killed" in hang.output
     assert time.monotonic() - t0 < 30
     time.sleep(0.5)
-    assert phones["S21"].state.running == {}  # pkill reached the emulated process
+    # pkill -f matched our run's --benchmark_name only: ours is gone, theirs still runs
+    assert list(phones["S21"].state.running) == [99] and not someone_else.is_set()
+    with phones["S21"].state.lock:
+        phones["S21"].state.running.pop(99)
 
 
 def test_several_phones_in_parallel_one_failing(adb_port, phones, binary, small_converted, tmp_path):

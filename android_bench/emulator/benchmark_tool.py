@@ -25,6 +25,7 @@ PARAM_LABELS = [
     ("graph", "Graph"), ("enable_op_profiling", "Enable op profiling"), ("report_peak_memory_footprint", "Report the peak memory footprint"),
     ("use_gpu", "Use gpu"), ("gpu_precision_loss_allowed", "Allow lower precision in gpu"), ("use_nnapi", "Use NNAPI"),
     ("nnapi_accelerator_name", "NNAPI accelerator name"), ("use_xnnpack", "Use xnnpack"), ("require_full_delegation", "Require full delegation"),
+    ("benchmark_name", "Benchmark name"),
 ]
 DEFAULTS = {"num_runs": 50, "min_secs": 1.0, "max_secs": 150.0, "warmup_runs": 1, "warmup_min_secs": 0.5, "num_threads": -1}
 

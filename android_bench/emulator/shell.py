@@ -234,7 +234,7 @@ class MiniShell:
             with self.phone.lock:
                 pid = self.phone.next_pid
                 self.phone.next_pid += 1
-                self.phone.running[pid] = (os.path.basename(path), self.cancel)
+                self.phone.running[pid] = (" ".join(args), self.cancel)  # the command line, as pkill -f matches it
             try:
                 return run_benchmark_model(args, self.phone, io, self.cancel, crash_marker=b"CRASH" in head)
             finally:

@@ -7,6 +7,8 @@ MC -> ReDWeb -> DIW baseline is three stages. Shipped configs live in ``configs/
 from __future__ import annotations
 
 import tomllib
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -96,15 +98,63 @@ class TrainConfig:
         return asdict(self)
 
 
+def _matches(value: Any, hint: Any) -> bool:
+    """Does a TOML value fit a field's type? (bools are not numbers; ints are accepted as floats)."""
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if not isinstance(value, (list, tuple)):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_matches(v, args[0]) for v in value)
+        return len(value) == len(args) and all(_matches(v, a) for v, a in zip(value, args))
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def _type_name(hint: Any) -> str:
+    return str(hint).replace("typing.", "").replace("<class '", "").replace("'>", "")
+
+
 def _build(cls, data: dict[str, Any], where: str):
-    names = {f.name for f in fields(cls)}
-    unknown = set(data) - names
+    """A config dataclass from a TOML table: unknown keys and mistyped values are refused by name."""
+    if not isinstance(data, dict):
+        raise MobileDepthError(f"{where}: expected a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    unknown = set(data) - set(hints)
     if unknown:
         raise MobileDepthError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    for key, value in data.items():
+        if not _matches(value, hints[key]):
+            raise MobileDepthError(f"{where}: {key} = {value!r} is not of type {_type_name(hints[key])}")
     try:
         return cls(**data)
     except TypeError as exc:
         raise MobileDepthError(f"{where}: {exc}") from None
+
+
+POSITIVE = ("batch", "epochs", "lr", "lr_decay_every", "pairs_per_image", "qat_calibration_batches")
+
+
+def _check_values(stage: "StageConfig", where: str) -> None:
+    for key in POSITIVE:
+        if not getattr(stage, key) > 0:
+            raise MobileDepthError(f"{where}: {key} must be positive, got {getattr(stage, key)!r}")
+    if any(v <= 0 for v in stage.size):
+        raise MobileDepthError(f"{where}: size {list(stage.size)} must be positive")
 
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
@@ -112,6 +162,8 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
     raw_stages = data.get("stage")
     if not raw_stages:
         raise MobileDepthError(f"{source}: no [[stage]] table")
+    if not isinstance(raw_stages, list) or not all(isinstance(r, dict) for r in raw_stages):
+        raise MobileDepthError(f"{source}: 'stage' must be [[stage]] tables, got {raw_stages!r}")
     base = Path(source).parent if source and Path(source).exists() else Path(".")
     for i, raw in enumerate(raw_stages):
         raw = dict(raw)
@@ -120,9 +172,10 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
             raw["teacher"] = _build(TeacherConfig, raw["teacher"], f"{where} [teacher]")
         if "rebalance" in raw:
             raw["rebalance"] = _build(RebalanceSettings, raw["rebalance"], f"{where} [rebalance]")
-        if "size" in raw:
+        if isinstance(raw.get("size"), list):
             raw["size"] = tuple(raw["size"])
         stage = _build(StageConfig, raw, where)
+        _check_values(stage, where)
         if stage.loss not in LOSSES:
             raise MobileDepthError(f"{where}: loss must be one of {', '.join(LOSSES)}, got {stage.loss!r}")
         if stage.rebalance.enabled and stage.teacher is None:
