@@ -8,7 +8,7 @@ DEMO := build/demo
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MOBILEDEPTH_CACHE ?= $(CURDIR)/.cache/mobiledepth
 
-.PHONY: setup demo test test-fast bench train-demo clean
+.PHONY: setup demo test test-fast test-tools bench train-demo clean
 
 setup: $(STAMP)
 
@@ -38,7 +38,13 @@ train-demo: setup
 	$(PY) -m mobiledepth train --config configs/synth_demo.toml
 	$(PY) -m mobiledepth.train.publish build/train/synth_demo/final.pt models/mobiledepth-base.pt
 
-test: setup
+# The HTML report is checked in a real headless browser: Debian's Chromium, installed for the tests only.
+test-tools:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium (HTML report test)"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+test: setup test-tools
 	$(PY) -m pytest -q
 
 test-fast: setup

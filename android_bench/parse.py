@@ -62,6 +62,16 @@ class OpTypeRow:
 
 
 @dataclass
+class OpNodeRow:
+    """One node of the ``Run Order`` table: what ran, how long on average, and its name."""
+
+    node_type: str
+    avg_ms: float
+    percent: float
+    name: str
+
+
+@dataclass
 class BenchmarkOutput:
     init_us: float | None = None
     first_inference_us: float | None = None
@@ -75,6 +85,7 @@ class BenchmarkOutput:
     model_size_mb: float | None = None
     delegation: Delegation = field(default_factory=lambda: Delegation("cpu"))
     op_profile: list[OpTypeRow] = field(default_factory=list)
+    op_nodes: list[OpNodeRow] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failed: bool = False
@@ -187,6 +198,7 @@ def parse_benchmark_output(text: str, requested: str = "cpu") -> BenchmarkOutput
                     out.op_profile.append(OpTypeRow(cells[0], int(cells[1]), float(cells[2]), float(cells[3].rstrip("%"))))
                 except ValueError:
                     in_summary = False
+    out.op_nodes = parse_run_order(text)
     if stats:
         out.runs = stats[-1]
         out.warmup = stats[-2] if len(stats) >= 2 else None
@@ -197,3 +209,42 @@ def parse_benchmark_output(text: str, requested: str = "cpu") -> BenchmarkOutput
         out.delegation.mode = "full"
     out.failed = any("Benchmarking failed" in e for e in out.errors) or out.runs is None
     return out
+
+
+def _cells(line: str) -> list[str]:
+    """Columns of a profiler table line: tab-separated in TFLite, padded with spaces in older tools."""
+    parts = line.split("\t") if "\t" in line else re.split(r"\s{2,}", line)
+    return [c.strip() for c in parts if c.strip()]
+
+
+def parse_run_order(text: str) -> list[OpNodeRow]:
+    """The per-node ``Run Order`` table of the regular runs (``--enable_op_profiling``), by its header.
+
+    Columns are found by name (``[node type]``, ``[avg ms]``, ``[%]``, ``[Name]``), so builds with or
+    without the ``[start]`` column parse alike; the initialisation section's table is skipped.
+    """
+    rows: list[OpNodeRow] = []
+    regular = False
+    columns: dict[str, int] | None = None
+    for raw in text.splitlines():
+        line = _PREFIX.sub("", raw.rstrip())
+        if "Profiling Info for Benchmark Initialization" in line:
+            regular, columns = False, None
+        elif "Operator-wise Profiling Info for Regular Benchmark Runs" in line:
+            regular = True
+        elif regular and "[node type]" in line and "[avg ms]" in line:
+            header = [c.lower() for c in _cells(line)]
+            columns = {key: header.index(key) for key in ("[node type]", "[avg ms]", "[%]", "[name]") if key in header}
+        elif columns is not None:
+            cells = _cells(line)
+            if len(cells) < len(columns) or "=====" in line:
+                if rows:
+                    return rows
+                columns = None if "=====" in line else columns
+                continue
+            try:
+                rows.append(OpNodeRow(cells[columns["[node type]"]], float(cells[columns["[avg ms]"]]),
+                                      float(cells[columns["[%]"]].rstrip("%")), cells[columns.get("[name]", len(cells) - 1)]))
+            except (ValueError, IndexError, KeyError):
+                return rows
+    return rows

@@ -52,6 +52,7 @@ class PhoneBenchOptions:
     run_timeout_s: float = 600.0
     op_profiling: bool = False
     peak_memory: bool = True
+    use_xnnpack: bool = True  # CPU runs; off = reference kernels, which the op profiler breaks down per node
 
     def validate(self) -> None:
         if self.delegate not in DELEGATES:
@@ -78,8 +79,8 @@ def build_command(remote_model: str, options: PhoneBenchOptions, run_id: str | N
         f"--warmup_min_secs={options.warmup_seconds:g}", f"--num_runs={options.runs}", f"--min_secs={options.min_seconds:g}",
         f"--max_secs={options.max_seconds:g}",
     ]
-    if options.delegate == "cpu":
-        flags.append("--use_xnnpack=true")  # GPU/NNAPI runs keep XNNPACK for any ops that fall back to the CPU
+    if options.delegate == "cpu":  # GPU/NNAPI runs keep XNNPACK for any ops that fall back to the CPU
+        flags.append(f"--use_xnnpack={'true' if options.use_xnnpack else 'false'}")
     if options.delegate == "gpu":
         flags += ["--use_gpu=true", f"--gpu_precision_loss_allowed={'true' if options.gpu_precision_loss else 'false'}"]
     if options.delegate == "nnapi":
@@ -190,6 +191,7 @@ def bench_model(device, info: DeviceInfo, model: Path, options: PhoneBenchOption
         "memory_mb": {"init": parsed.memory_init_mb, "overall": parsed.memory_overall_mb, "peak": parsed.peak_memory_mb},
         "peak_memory_mb": parsed.peak_memory_mb,
         "op_profile": [asdict(o) for o in parsed.op_profile],
+        "op_nodes": [asdict(o) for o in parsed.op_nodes],
         "repeats": repeats,
         "temperatures": {"before": repeats[0]["temperature_before"], "after": repeats[-1]["temperature_after"]},
         "binary": {"remote": binary.remote, "md5": binary.md5, "sha256": binary.sha256, "pushed_this_session": binary.pushed},

@@ -19,7 +19,7 @@ from rich.text import Text
 from android_bench.errors import BenchError
 
 from .errors import MobileDepthError
-from .fileio import write_json, write_text
+from .fileio import write_json
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Monocular relative depth from PyTorch to phones: convert, benchmark, evaluate, report.")
 data_app = typer.Typer(no_args_is_help=True, help="Sample data.")
@@ -391,38 +391,25 @@ def report(
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the joined rows as JSON."),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write CSV."),
     md_path: Optional[Path] = typer.Option(None, "--md", help="Write Markdown."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Write latency-vs-WHDR and params-vs-WHDR plots (PNG)."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write latency-vs-WHDR and size-vs-WHDR plots (PNG)."),
+    html_path: Optional[Path] = typer.Option(None, "--html", help="Write one self-contained page: tables, plots, depth maps "
+                                                                   "(predict.json) and per-layer tables (profile JSON)."),
+    paper: bool = typer.Option(True, "--paper/--no-paper", help="Draw the paper's reference points (in their own panel)."),
 ) -> None:
     """Join results into one FPS + WHDR table."""
-    from dataclasses import asdict
-
     from .records import load_records
-    from .report.table import COLUMNS, build_rows, format_cell, to_csv, to_markdown
+    from .report.outputs import ReportOutputs, rows_table, write_report
+    from .report.table import build_rows
 
-    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise MobileDepthError(f"{plot}: --plot writes .png, .svg or .pdf, not {plot.suffix or 'a file without a suffix'}")
-    rows = build_rows(load_records(results))
+    outputs = ReportOutputs(json_path, csv_path, md_path, plot, html_path, paper)
+    outputs.check()
+    records = load_records(results)
+    rows = build_rows(records)
     if not rows:
         raise MobileDepthError("no bench or eval records among the given files")
-    table = Table(title="mobiledepth report")
-    for _, title in COLUMNS:
-        table.add_column(title)
-    for row in rows:
-        table.add_row(*(format_cell(k, getattr(row, k)) for k, _ in COLUMNS))
-    console.print(table)
-    if json_path:
-        write_json(json_path, [asdict(r) for r in rows])
-    if csv_path:
-        write_text(csv_path, to_csv(rows))
-    if md_path:
-        write_text(md_path, to_markdown(rows))
-    if plot:
-        from .report.plot import plot_report
-
-        plot_report(rows, plot)
-    for p in (json_path, csv_path, md_path, plot):
-        if p:
-            console.print(f"wrote {p}")
+    console.print(rows_table(rows))
+    for p in write_report(rows, records, outputs):
+        console.print(f"wrote {p}", highlight=False)
 
 
 @app.command()
@@ -496,7 +483,11 @@ def prune(
     table.add_row("final", "long-term fine-tune", "", f"{f['params']:,}", "", f"{f['measured_ms']:.3f}",
                   "unpaired" if not c else f"{c['median']:.3f} ({c['low']:.3f}-{c['high']:.3f})", f"{f['whdr']:.4f}")
     console.print(table)
-    console.print(f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}")
+    from .report.prune_plot import plot_prune
+
+    plot_prune(history, output / "prune.png")
+    console.print(f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}; "
+                  f"plot: {output / 'prune.png'}")
     if history["status"] != "reached":
         raise MobileDepthError(f"target {history['target_ms']:.3f} ms {history['status']}: {history['reason']}; best model kept in {f['checkpoint']}")
 
@@ -572,6 +563,9 @@ def _terminate(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
+from . import cli_see  # noqa: E402,F401  (registers predict and profile on the same app)
+
+
 def main() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     app()
@@ -579,3 +573,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+

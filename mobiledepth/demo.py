@@ -2,7 +2,8 @@
 
 synthetic sample data -> base checkpoint (the trained one in models/ when present, else a seeded,
 untrained one, labelled so) -> convert to fp32/fp16/int8 with parity -> host benchmark of every file
--> WHDR of every file -> one FPS + WHDR table and a plot. Everything lands in ``--out``.
+-> WHDR of every file -> depth maps of real photographs across precisions -> per-layer latency -> one
+FPS + WHDR table, plots and a self-contained report.html. Everything lands in ``--out``.
 """
 
 from __future__ import annotations
@@ -26,22 +27,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args(argv)
 
-    from .cli import bench, console, eval_command, parse_size, report
+    from .cli import bench, console, eval_command, parse_size
     from .convert.pipeline import ConvertOptions, convert_checkpoint
     from .convert.view import convert_tables
     from .model.checkpoint import init_checkpoint
+    from .records import load_records
+    from .report.outputs import ReportOutputs, rows_table, write_report
+    from .report.table import build_rows
 
     start = time.perf_counter()
     out: Path = args.out
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    console.rule("1/5 sample data")
+    console.rule("1/7 sample data")
     # 100 pairs per scene: the 15% test split then holds over 1,000 held-out pairs, enough to gate an
     # int8 WHDR drop of 0.005 (with 280 pairs one pair moved WHDR by 0.0036).
     data = write_synth_dataset(out / "data", SynthOptions(n=args.scenes, seed=7, pairs_per_image=100))
     console.print(f"{args.scenes} synthetic scenes in {data}")
 
-    console.rule("2/5 model")
+    console.rule("2/7 model")
     if TRAINED.is_file():
         checkpoint = TRAINED
         console.print(f"using trained checkpoint {checkpoint}")
@@ -49,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint = init_checkpoint("mobiledepth-base", out / "mobiledepth-base.pt", seed=0)
         console.print(f"no trained checkpoint in models/: using a seeded, UNTRAINED base model ({checkpoint}); its WHDR is chance level")
 
-    console.rule("3/5 convert")
+    console.rule("3/7 convert")
     conv = out / "converted"
     h, w = parse_size(args.size)
     conv_report = convert_checkpoint(checkpoint, conv, ConvertOptions(height=h, width=w, calib=data, parity_data=data))
@@ -60,17 +64,58 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"gate {f.status.upper()}: {Path(f.path).name}: {f.problem}", markup=False, highlight=False)
     files = sorted(conv.glob("*.tflite")) + sorted(conv.glob("*.onnx"))
 
-    console.rule("4/5 benchmark and evaluate on the host CPU")
+    console.rule("4/7 benchmark and evaluate on the host CPU")
     bench([*files, checkpoint], "host", "cpu", 2, 5, 0.0, args.runs, 0.0, args.size, out / "bench.json", None, 5037, None, True, None, False, None, 1, 0.0, 40.0, 300.0, 600.0,
           False, None, False, None)
     eval_command([*files, checkpoint], data, "test", args.size, False, None, None, 1.0, out / "eval.json", None)
 
-    console.rule("5/5 report")
-    report([out / "bench.json", out / "eval.json", conv / "convert_report.json"], out / "report.json", out / "report.csv", out / "report.md", out / "report.png")
+    depth_maps(checkpoint, files, (h, w), out)
+    layer_profile(checkpoint, (h, w), out)
+
+    console.rule("7/7 report")
+    records = load_records([out / "bench.json", out / "eval.json", conv / "convert_report.json",
+                            out / "depth" / "predict.json", out / "profile.json"])
+    rows = build_rows(records)
+    console.print(rows_table(rows))
+    outputs = ReportOutputs(out / "report.json", out / "report.csv", out / "report.md", out / "report.png",
+                            out / "report.html")
+    for p in write_report(rows, records, outputs):
+        console.print(f"wrote {p}", highlight=False)
     elapsed = time.perf_counter() - start
     write_json(out / "demo_timing.json", {"seconds": elapsed})
     console.print(f"demo finished in {elapsed:.0f} s; results in {out}/")
     return 0
+
+
+def depth_maps(checkpoint: Path, files: list[Path], size: tuple[int, int], out: Path) -> None:
+    """The grid a person looks at: each real photograph through PyTorch and every TFLite precision."""
+    from .cli import console
+    from .data.photos import demo_photos
+    from .visual.predict import PredictOptions, predict
+
+    console.rule("5/7 depth maps of real photographs (scikit-image's data folder)")
+    tflite = [f for f in files if f.suffix == ".tflite"]
+    result = predict([checkpoint, *tflite], demo_photos(), out / "depth", PredictOptions(size=size))
+    for d in result.differences:
+        console.print(f"{d.image}: {d.model} differs from PyTorch by {d.mean_abs_percent:.2f}% of the depth range "
+                      f"(p95 {d.p95_abs_percent:.2f}%)", highlight=False)
+    for p in result.pictures:
+        console.print(f"wrote {p}", highlight=False)
+
+
+def layer_profile(checkpoint: Path, size: tuple[int, int], out: Path) -> None:
+    """Where the base model spends its time on this CPU, layer by layer (ONNX Runtime's profiler)."""
+    from .cli import console
+    from .profile.chart import plot_profile
+    from .profile.host import ProfileOptions, profile_host
+    from .profile.view import layer_table
+
+    console.rule("6/7 per-layer latency on the host")
+    profile = profile_host(checkpoint, ProfileOptions(size=size))
+    console.print(layer_table(profile, 10))
+    write_json(out / "profile.json", [profile.to_dict()])
+    plot_profile(profile, out / "profile.png")
+    console.print(f"wrote {out / 'profile.json'} and {out / 'profile.png'}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -53,8 +53,8 @@ def load_records(paths: list[str | os.PathLike]) -> list[dict[str, Any]]:
             raise MobileDepthError(f"{path}: not a JSON result file ({exc.__class__.__name__}: {str(exc)[:100]})") from None
         items = data if isinstance(data, list) else [data]
         for item in items:
-            if not isinstance(item, dict) or item.get("record") not in ("bench", "eval", "convert"):
-                raise MobileDepthError(f"{path}: not a mobiledepth result record (no 'record': bench/eval/convert)")
+            if not isinstance(item, dict) or item.get("record") not in REQUIRED:
+                raise MobileDepthError(f"{path}: not a mobiledepth result record (no 'record': {'/'.join(REQUIRED)})")
             _check_fields(path, item)
             item["_source"] = str(path)
             records.append(item)
@@ -66,6 +66,8 @@ REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "bench": {"model": dict, "model.sha256": str, "latency_ms": dict, "latency_ms.median": (int, float), "device": dict},
     "eval": {"model": dict, "model.sha256": str, "whdr": (int, float)},
     "convert": {"files": list, "source": dict},
+    "profile": {"model": str, "layers": list, "end_to_end_ms": (int, float)},
+    "predict": {"pictures": list, "differences": list},
 }
 
 

@@ -114,6 +114,22 @@ def test_cpu_run_end_to_end_and_report_beside_host(adb_port, phones, binary, sma
     assert {r["device"] for r in rows} == {"host", "S21 (SM-G991B)"} and {r["delegate"] for r in rows} == {"cpu", "xnnpack"}
 
 
+def test_profile_on_phone_gives_per_layer_table(adb_port, phones, binary, small_converted, tmp_path):
+    """`mobiledepth profile --device` over the real adb server: the Run Order rows become layers."""
+    model = small_converted[0] / "small_64x96_int8.tflite"
+    result = runner.invoke(app, ["profile", str(model), "--device", "S21", "--no-xnnpack", "--runs", "5", "--adb-port",
+                                 str(adb_port), "--benchmark-binary", str(binary), "--json", str(tmp_path / "p.json")])
+    assert result.exit_code == 0, result.output
+    [prof] = json.loads((tmp_path / "p.json").read_text())
+    assert prof["record"] == "profile" and prof["device"] == "S21" and prof["runtime"] == "benchmark_model (cpu)"
+    ops = {layer["op"] for layer in prof["layers"]}
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D"} <= ops
+    total = sum(layer["ms"] for layer in prof["layers"])
+    # The emulated tool splits its measured average over the nodes, so the layers add up to it (rounding only).
+    assert total == pytest.approx(prof["end_to_end_ms"], rel=0.05)
+    assert any(layer["module"] for layer in prof["layers"])  # tensor names keep the exported module path
+
+
 def test_gpu_on_phone_without_gpu_is_a_clear_delegate_failure(adb_port, phones, binary, small_converted, tmp_path):
     model = small_converted[0] / "small_64x96_fp16.tflite"
     result = bench([model, "--device", "S21", "--delegate", "gpu"], adb_port, binary, tmp_path / "gpu.json")

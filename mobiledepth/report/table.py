@@ -29,6 +29,20 @@ class ReportRow:
     format: str = ""
     note: str = ""
     sha256: str = ""
+    low_ms: float | None = None  # spread for error bars: p10 of the samples (p5 where the tool gives only that)
+    high_ms: float | None = None  # p90 (or p95)
+    delegate_applied: bool = True  # False: a GPU/NNAPI request that ran on the CPU
+
+
+def spread(latency: dict[str, Any]) -> tuple[float | None, float | None]:
+    """p10-p90 of the timed runs when they were kept, else the tool's own p5/p95, else nothing."""
+    samples = latency.get("samples") or []
+    if len(samples) >= 5:
+        import numpy as np
+
+        low, high = np.percentile(samples, [10, 90])
+        return float(low), float(high)
+    return latency.get("p5"), latency.get("p95")
 
 
 COLUMNS = [("model", "Model"), ("precision", "Precision"), ("params", "Params"), ("size_mb", "Size MB"), ("whdr", "WHDR"),
@@ -92,9 +106,11 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
                 flag += f" ({d['delegated_nodes']}/{d['total_nodes']} nodes)"
         if flag:
             note["note"] = ", ".join(n for n in (note["note"], flag) if n)
+        low, high = spread(lat)
         rows.append(ReportRow(
             device=_device_label(rec.get("device", {})), delegate=rec.get("delegate", ""), threads=rec.get("threads"),
             median_ms=lat.get("median"), p90_ms=lat.get("p90"), fps=rec.get("fps"), **note,
+            low_ms=low, high_ms=high, delegate_applied=status != "delegate-not-applied",
         ))
     for sha, model in models.items():
         if sha not in benched:

@@ -1,0 +1,100 @@
+"""``mobiledepth predict`` and ``mobiledepth profile``: the commands that show pictures and per-layer
+times. A thin layer like :mod:`.cli`; the library in :mod:`.visual` and :mod:`.profile` does the work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.table import Table
+
+from .cli import app, console, err_console, parse_size, parse_triple, user_errors
+from .errors import MobileDepthError
+from .fileio import write_json
+
+
+@app.command()
+@user_errors
+def predict(
+    models: List[Path] = typer.Argument(..., help="One or more model files (checkpoint, .onnx, .tflite); the first is the "
+                                                   "reference of the difference panels."),
+    inputs: List[Path] = typer.Option(..., "--input", "-i", help="Image, folder of images, or video (repeatable)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the pictures, videos and predict.json."),
+    size: Optional[str] = typer.Option(None, help="Input HEIGHTxWIDTH for checkpoints. [default: 256x256]"),
+    max_frames: Optional[int] = typer.Option(None, help="Videos: stop after this many frames."),
+    mean: Optional[str] = typer.Option(None, help="Foreign models: R,G,B mean subtracted after scaling."),
+    std: Optional[str] = typer.Option(None, help="Foreign models: R,G,B std divided after scaling."),
+    pixel_scale: Optional[float] = typer.Option(None, help="Foreign models: multiply [0,1] pixels by this first."),
+) -> None:
+    """Colourised depth maps (several models: side-by-side grid with difference panels); a video gives a video."""
+    from .runtime.predictors import Preprocess
+    from .visual.predict import PredictOptions, predict as run_predict
+
+    base = PredictOptions()
+    pre = Preprocess(parse_triple(mean, "--mean", base.preprocess.mean), parse_triple(std, "--std", base.preprocess.std),
+                     base.preprocess.pixel_scale if pixel_scale is None else pixel_scale)
+    options = PredictOptions(size=parse_size(size) if size else base.size, preprocess=pre, max_frames=max_frames)
+    with err_console.status("predicting"):
+        result = run_predict(models, inputs, out, options)
+    if result.differences:
+        table = Table(title="Difference from the first model (after scale + shift alignment), % of its depth range")
+        for col in ("Image", "Model", "Mean %", "p95 %"):
+            table.add_column(col)
+        for d in result.differences:
+            table.add_row(d.image, d.model, f"{d.mean_abs_percent:.3f}", f"{d.p95_abs_percent:.3f}")
+        console.print(table)
+    for p in result.pictures + result.videos:
+        console.print(f"wrote {p}", highlight=False)
+
+
+@app.command()
+@user_errors
+def profile(
+    models: List[Path] = typer.Argument(..., help="Host: .onnx or checkpoint; phones: .tflite. Two files: side by side."),
+    device: str = typer.Option("host", help="'host' (ONNX Runtime's profiler) or a phone (serial, alias)."),
+    size: Optional[str] = typer.Option(None, help="Input HEIGHTxWIDTH for checkpoints. [default: 256x256]"),
+    runs: Optional[int] = typer.Option(None, help="Profiled runs. [default: 30 host, 50 phone]"),
+    threads: Optional[int] = typer.Option(None, help="Threads. [default: 2 host, 4 phone]"),
+    xnnpack: bool = typer.Option(True, "--xnnpack/--no-xnnpack", help="Phones: XNNPACK is one node in the profile; "
+                                                                       "--no-xnnpack breaks the CPU time down per op."),
+    top: int = typer.Option(20, help="Rows to print."),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the per-layer records here."),
+    chart: Optional[Path] = typer.Option(None, "--chart", help="Write a bar chart (PNG) of the slowest layers (first model)."),
+    adb_port: int = typer.Option(5037, help="Phones: the adb server's port."),
+    benchmark_binary: Optional[Path] = typer.Option(None, help="Phones: a local benchmark_model to push instead of the fetched one."),
+) -> None:
+    """Per-layer latency: layer, module, op, ms, share and cumulative share; sum checked against end to end."""
+    from .profile.chart import plot_profile
+    from .profile.view import comparison_table, layer_table
+
+    if (runs is not None and runs < 1) or (threads is not None and threads < 1) or top < 1:
+        raise MobileDepthError("--runs, --threads and --top must be at least 1")
+    if chart is not None and chart.suffix.lower() != ".png":
+        raise MobileDepthError(f"{chart}: --chart writes a .png")
+    with err_console.status(f"profiling {len(models)} model(s) on {device}"):
+        profiles = _profiles(models, device, size, runs, threads, xnnpack, adb_port, benchmark_binary)
+    for p in profiles:
+        console.print(layer_table(p, top))
+    if len(profiles) == 2:
+        console.print(comparison_table(profiles[0], profiles[1], top))
+    if json_path:
+        write_json(json_path, [p.to_dict() for p in profiles])
+        console.print(f"wrote {json_path}")
+    if chart:
+        plot_profile(profiles[0], chart)
+        console.print(f"wrote {chart}")
+
+
+def _profiles(models: List[Path], device: str, size: Optional[str], runs: Optional[int], threads: Optional[int], xnnpack: bool,
+              adb_port: int, binary: Optional[Path]):
+    if device == "host":
+        from .profile.host import ProfileOptions, profile_host
+
+        base = ProfileOptions()
+        options = ProfileOptions(runs=runs or base.runs, threads=threads or base.threads, size=parse_size(size) if size else base.size)
+        return [profile_host(m, options) for m in models]
+    from .profile.phone import profile_phone
+
+    return [p for m in models for p in profile_phone(m, device, threads=threads or 4, runs=runs or 50, use_xnnpack=xnnpack,
+                                                     adb_port=adb_port, binary=binary)]

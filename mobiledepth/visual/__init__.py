@@ -1,0 +1,1 @@
+"""Pictures a person reads: colourised depth maps, model-vs-model grids, depth videos, label placement."""
