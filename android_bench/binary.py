@@ -14,6 +14,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import shell
 from .errors import BenchError
 
 WORKDIR = "/data/local/tmp/mobiledepth"
@@ -101,7 +102,7 @@ def md5_file(path: str | os.PathLike) -> str:
 
 
 def remote_md5(device, remote: str) -> str | None:
-    result = device.shell2(f"md5sum {shlex.quote(remote)}", timeout=60, v2=True)
+    result = shell.run(device, f"md5sum {shlex.quote(remote)}", timeout=60)
     if result.returncode != 0:
         return None
     return result.stdout.split()[0] if result.stdout.split() else None
@@ -121,11 +122,11 @@ def push_if_changed(device, local: Path, remote: str, mode: int = 0o644) -> Push
     if remote_md5(device, remote) == md5:
         return Pushed(remote, md5, False)
     parent = remote.rsplit("/", 1)[0]
-    device.shell2(f"mkdir -p {shlex.quote(parent)}", timeout=30, v2=True)
+    shell.run(device, f"mkdir -p {shlex.quote(parent)}", timeout=30)
     device.sync.push(str(local), remote, mode=mode)
     if remote_md5(device, remote) != md5:
         raise BenchError(f"{device.serial}: pushed {local.name} but the device copy's md5 differs (storage full or link failure?)")
-    device.shell2(f"chmod {mode:o} {shlex.quote(remote)}", timeout=30, v2=True)
+    shell.run(device, f"chmod {mode:o} {shlex.quote(remote)}", timeout=30)
     return Pushed(remote, md5, True)
 
 
@@ -137,7 +138,7 @@ def ensure_binary(device, local: Path) -> Pushed:
     digest = check_pin(local, pinned)
     pushed = push_if_changed(device, local, REMOTE_BINARY, mode=0o755)
     pushed.sha256 = digest
-    result = device.shell2(f"chmod 755 {shlex.quote(REMOTE_BINARY)}", timeout=30, v2=True)
+    result = shell.run(device, f"chmod 755 {shlex.quote(REMOTE_BINARY)}", timeout=30)
     if result.returncode != 0:
         raise BenchError(f"{device.serial}: cannot make {REMOTE_BINARY} executable: {result.stderr.strip()}")
     return pushed
@@ -145,4 +146,4 @@ def ensure_binary(device, local: Path) -> Pushed:
 
 def clean(device) -> None:
     """Remove the whole working directory from the device."""
-    device.shell2(f"rm -rf {shlex.quote(WORKDIR)}", timeout=60, v2=True)
+    shell.run(device, f"rm -rf {shlex.quote(WORKDIR)}", timeout=60)

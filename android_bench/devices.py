@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from . import shell
 from .errors import BenchError
 
 
@@ -29,6 +30,7 @@ class DeviceInfo:
     abi: str = ""
     battery_c: float | None = None
     alias: str = ""
+    problem: str = ""  # connected, but its properties could not be read (the reason)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +64,7 @@ def alias_for(model: str, registry: dict[str, dict[str, Any]]) -> str:
 
 def _props(device, names: list[str]) -> dict[str, str]:
     script = "; ".join(f"echo {shlex.quote('@@' + n)}; getprop {shlex.quote(n)}" for n in names)
-    out = device.shell2(script, timeout=20, v2=True).stdout
+    out = shell.run(device, script, timeout=20).stdout
     values, current = {}, None
     for line in out.splitlines():
         if line.startswith("@@"):
@@ -98,14 +100,22 @@ def connected(client, registry: dict | None = None) -> list[DeviceInfo]:
     registry = registry or load_registry()
     out = []
     for entry in client.list():
-        out.append(describe(client.device(serial=entry.serial), entry.state, registry) if entry.state == "device" else DeviceInfo(entry.serial, entry.state))
+        if entry.state != "device":
+            out.append(DeviceInfo(entry.serial, entry.state))
+            continue
+        try:
+            out.append(describe(client.device(serial=entry.serial), entry.state, registry))
+        except BenchError as exc:  # its own error: the property read failed, not the match
+            out.append(DeviceInfo(entry.serial, "unreadable", problem=str(exc)))
     return out
 
 
 def _listing(devices: list[DeviceInfo]) -> str:
     if not devices:
         return "no devices connected"
-    return "connected: " + ", ".join(f"{d.serial} ({d.model or d.state})" if d.state == "device" else f"{d.serial} ({d.state})" for d in devices)
+    unreadable = [f"{d.serial}: properties unreadable ({d.problem})" for d in devices if d.state == "unreadable"]
+    return "connected: " + ", ".join(f"{d.serial} ({d.model or d.state})" if d.state == "device" else f"{d.serial} ({d.state})" for d in devices) + (
+        "; " + "; ".join(unreadable) if unreadable else "")
 
 
 def resolve(spec: str, devices: list[DeviceInfo], registry: dict[str, dict[str, Any]]) -> list[DeviceInfo]:

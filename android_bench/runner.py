@@ -24,7 +24,7 @@ from typing import Any, Callable
 from .binary import REMOTE_BINARY, WORKDIR, Pushed, ensure_binary, push_if_changed
 from .devices import DeviceInfo
 from .errors import BenchError
-from .parse import BenchmarkOutput, parse_benchmark_output
+from .parse import BenchmarkOutput, Stat, parse_benchmark_output
 from .remote import run_with_deadline
 from .thermal import read_temperatures, wait_until_cool
 
@@ -123,6 +123,30 @@ def _failure_message(serial: str, model: Path, code: int, parsed: BenchmarkOutpu
     return f"{serial}: benchmark_model failed on {model.name} (exit {code}): {detail[:300]}"
 
 
+def latency_block(repeats: list[dict[str, Any]], last: Stat, n_repeats: int) -> dict[str, Any]:
+    """The record's latency: median of the repeats' medians, or None (and says so) when the tool printed none."""
+    import statistics
+
+    medians = [r["median_ms"] for r in repeats]
+    has_median = all(m is not None for m in medians)
+    return {
+        "count": sum(r["count"] for r in repeats),
+        "median": statistics.median(medians) if has_median else None,
+        "mean": statistics.fmean(r["avg_ms"] for r in repeats),
+        "central": "median" if has_median else "mean (the tool printed no median)",
+        "p90": None,  # benchmark_model reports p5/median/p95, not p90
+        "p95": _us_to_ms(last.p95), "p5": _us_to_ms(last.p5),
+        "std": _us_to_ms(last.std), "min": min(r["min_ms"] for r in repeats), "max": max(r["max_ms"] for r in repeats),
+        "samples": medians if n_repeats > 1 and has_median else [],  # no per-run samples printed; per-repeat medians
+        "source": "benchmark_model stats (per-run samples not printed by the tool)",
+    }
+
+
+def central_ms(latency: dict[str, Any]) -> float:
+    """The median, or the mean where the tool printed no median (the record's 'central' says which)."""
+    return latency["median"] if latency.get("median") is not None else latency["mean"]
+
+
 def _device_block(info: DeviceInfo, label: str) -> dict[str, Any]:
     return {"name": label, "serial": info.serial, "model": info.model, "manufacturer": info.manufacturer, "soc": info.soc,
             "os": f"Android {info.android} (SDK {info.sdk})", "abi": info.abi}
@@ -154,27 +178,14 @@ def bench_model(device, info: DeviceInfo, model: Path, options: PhoneBenchOption
             raise BenchError(_failure_message(info.serial, model, result.returncode, parsed, text))
         stats = parsed.runs
         repeats.append({
-            "median_ms": _us_to_ms(stats.median if stats.median is not None else stats.avg),
+            "median_ms": _us_to_ms(stats.median),  # None when the tool printed no median: never the mean in disguise
             "avg_ms": _us_to_ms(stats.avg), "std_ms": _us_to_ms(stats.std), "min_ms": _us_to_ms(stats.min), "max_ms": _us_to_ms(stats.max),
             "p5_ms": _us_to_ms(stats.p5), "p95_ms": _us_to_ms(stats.p95), "count": stats.count,
             "temperature_before": cool.before.to_dict(), "temperature_after": after.to_dict(),
             "waited_to_cool_s": cool.waited_s, "thermal_timeout": cool.timed_out, "wall_s": result.seconds,
         })
     assert parsed is not None
-    medians = [r["median_ms"] for r in repeats]
-    last = parsed.runs
-    import statistics
-
-    latency = {
-        "count": sum(r["count"] for r in repeats),
-        "median": statistics.median(medians),
-        "mean": statistics.fmean(r["avg_ms"] for r in repeats),
-        "p90": None,  # benchmark_model reports p5/median/p95, not p90
-        "p95": _us_to_ms(last.p95), "p5": _us_to_ms(last.p5),
-        "std": _us_to_ms(last.std), "min": min(r["min_ms"] for r in repeats), "max": max(r["max_ms"] for r in repeats),
-        "samples": medians if options.repeats > 1 else [],  # the tool prints no per-run samples; per-repeat medians instead
-        "source": "benchmark_model stats (per-run samples not printed by the tool)",
-    }
+    latency = latency_block(repeats, parsed.runs, options.repeats)
     delegation = parsed.to_dict()["delegation"]
     status = "ok" if options.delegate == "cpu" or (parsed.delegation.applied and parsed.delegation.mode == "full") else (
         "delegate-partial" if parsed.delegation.applied else "delegate-not-applied")
@@ -185,7 +196,7 @@ def bench_model(device, info: DeviceInfo, model: Path, options: PhoneBenchOption
         "device": _device_block(info, label), "delegate": options.delegate, "delegation": delegation, "status": status,
         "threads": options.threads, "affinity": options.affinity,
         "settings": {k: v for k, v in asdict(options).items()},
-        "latency_ms": latency, "fps": 1000.0 / latency["median"],
+        "latency_ms": latency, "fps": 1000.0 / central_ms(latency),
         "init_ms": _us_to_ms(parsed.init_us), "first_inference_ms": _us_to_ms(parsed.first_inference_us),
         "warmup_avg_ms": _us_to_ms(parsed.warmup_avg_us),
         "memory_mb": {"init": parsed.memory_init_mb, "overall": parsed.memory_overall_mb, "peak": parsed.peak_memory_mb},

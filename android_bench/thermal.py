@@ -12,6 +12,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from . import shell
+
 ZONE_ROOT = "/sys/class/thermal"
 
 
@@ -37,7 +39,7 @@ def _number(text: str) -> float | None:
 
 
 def battery_celsius(device) -> float | None:
-    out = device.shell2("cat /sys/class/power_supply/battery/temp 2>/dev/null || dumpsys battery", timeout=20, v2=True).stdout
+    out = shell.run(device, "cat /sys/class/power_supply/battery/temp 2>/dev/null || dumpsys battery", timeout=20).stdout
     for line in out.splitlines():
         line = line.strip()
         if line.startswith("temperature:"):
@@ -49,13 +51,13 @@ def battery_celsius(device) -> float | None:
 
 
 def read_temperatures(device, max_zones: int = 32) -> Temperatures:
-    listing = device.shell2(f"ls {ZONE_ROOT}", timeout=20, v2=True).stdout.split()
+    listing = shell.run(device, f"ls {ZONE_ROOT}", timeout=20).stdout.split()
     zones = sorted(z for z in listing if z.startswith("thermal_zone"))[:max_zones]
     script = "; ".join(f"echo @@{z}; cat {shlex.quote(f'{ZONE_ROOT}/{z}/type')} {shlex.quote(f'{ZONE_ROOT}/{z}/temp')} 2>/dev/null" for z in zones)
     result: dict[str, float] = {}
     if script:
         current: list[str] = []
-        for line in (device.shell2(script, timeout=20, v2=True).stdout + "\n@@end").splitlines():
+        for line in (shell.run(device, script, timeout=20).stdout + "\n@@end").splitlines():
             if line.startswith("@@"):
                 if len(current) == 2 and _number(current[1]) is not None:
                     value = _number(current[1])

@@ -211,7 +211,8 @@ def _write_records(path: Optional[Path], records: list[dict[str, Any]]) -> None:
 @app.command()
 @user_errors
 def bench(
-    models: List[Path] = typer.Argument(..., help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) files; phones take .tflite."),
+    models: Optional[List[Path]] = typer.Argument(None, help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) "
+                                                             "files; phones take .tflite."),
     device: str = typer.Option("host", help="'host' (this computer), or phones: serial, alias (S21), comma list, or 'all'."),
     delegate: str = typer.Option("cpu", help="cpu (XNNPACK), gpu or nnapi (phones); host: cpu."),
     threads: Optional[int] = typer.Option(None, help="Interpreter threads (default: 2 on host, 4 on phones)."),
@@ -238,8 +239,15 @@ def bench(
     paired: bool = typer.Option(False, "--paired", help="Host: time the files interleaved in one process (rounds), with each "
                                                         "file's ratio to the first and its 95% interval. Use it to compare files."),
     rounds: Optional[int] = typer.Option(None, help="--paired: alternating rounds. [default: 20]"),
+    from_log: Optional[List[Path]] = typer.Option(None, "--from-log", help="Parse a saved benchmark_model output or the APK's "
+                                                  "`adb logcat` into a record (repeatable); MODELS, if given, are the local "
+                                                  "files they ran, in order; --device names the phone."),
 ) -> None:
     """Benchmark models: median / p90 latency, FPS, peak memory; on this computer or on phones over adb."""
+    if from_log:
+        return _bench_from_logs(from_log, models or [], device, json_path)
+    if not models:
+        raise MobileDepthError("bench: give at least one model file (or --from-log FILE)")
     if runs < 1 or warmup < 0 or (threads is not None and threads < 1) or (rounds is not None and rounds < 2):
         raise MobileDepthError("--runs must be >= 1, --warmup >= 0, --threads >= 1 and --rounds >= 2")
     if paired:
@@ -260,6 +268,24 @@ def bench(
         for model in models:
             task = progress.add_task(f"bench {model.name}", total=runs)
             records.append(bench_host(model, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t)))
+    _print_bench(records)
+    _write_records(json_path, records)
+
+
+def _bench_from_logs(logs: List[Path], models: List[Path], device: str, json_path: Optional[Path]) -> None:
+    from android_bench.errors import BenchError
+    from android_bench.from_log import record_from_log
+
+    if models and len(models) != len(logs):
+        raise MobileDepthError(f"--from-log: {len(logs)} log(s) but {len(models)} model file(s); give one file per log or none")
+    for path in [*logs, *models]:
+        if not path.is_file():
+            raise MobileDepthError(f"{path}: no such file")
+    label = "log" if device == "host" else device
+    try:
+        records = [record_from_log(log, label, models[i] if models else None) for i, log in enumerate(logs)]
+    except BenchError as exc:
+        raise MobileDepthError(str(exc)) from None
     _print_bench(records)
     _write_records(json_path, records)
 

@@ -61,9 +61,10 @@ def load_records(paths: list[str | os.PathLike]) -> list[dict[str, Any]]:
     return records
 
 
-# What `report` reads from each kind of record (field -> type, dotted for nested blocks).
+# What `report` reads from each kind of record (field -> type, dotted for nested blocks; 'a|b': a, else b,
+# as a phone log without a median gives its mean, labelled).
 REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "bench": {"model": dict, "model.sha256": str, "latency_ms": dict, "latency_ms.median": (int, float), "device": dict},
+    "bench": {"model": dict, "model.sha256": str, "latency_ms": dict, "latency_ms.median|mean": (int, float), "device": dict},
     "eval": {"model": dict, "model.sha256": str, "whdr": (int, float)},
     "convert": {"files": list, "source": dict},
     "profile": {"model": str, "layers": list, "end_to_end_ms": (int, float)},
@@ -71,12 +72,20 @@ REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
 }
 
 
+def _field(item: dict[str, Any], dotted: str) -> Any:
+    head, _, last = dotted.rpartition(".")
+    value: Any = item
+    for part in head.split(".") if head else []:
+        value = value.get(part) if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        return None
+    return next((value[k] for k in last.split("|") if value.get(k) is not None), None)
+
+
 def _check_fields(path: str | os.PathLike, item: dict[str, Any]) -> None:
     """One line naming the file, the record kind and the first missing or mistyped field."""
     for field, kind in REQUIRED[item["record"]].items():
-        value: Any = item
-        for part in field.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
+        value = _field(item, field)
         if value is None or not isinstance(value, kind) or isinstance(value, bool):
             problem = "without" if value is None else "with a mistyped"
-            raise MobileDepthError(f"{path}: {item['record']} record {problem} '{field}'")
+            raise MobileDepthError(f"{path}: {item['record']} record {problem} '{field.replace('|', ' or ')}'")

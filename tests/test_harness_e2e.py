@@ -130,6 +130,31 @@ def test_profile_on_phone_gives_per_layer_table(adb_port, phones, binary, small_
     assert any(layer["module"] for layer in prof["layers"])  # tensor names keep the exported module path
 
 
+def test_phone_without_shell_v2_runs_over_the_legacy_shell(adb_port, binary, small_converted, tmp_path):
+    """An adbd that refuses 'shell,v2:' (before Android 7): properties, push checks and the run itself go
+    over the raw shell, the exit status read from an echoed marker; a failing run still fails."""
+    profile = cool_profile(galaxy_s21())
+    profile.shell_v2 = False  # a Nexus 5 on Android 6: adbd without shell v2, and a model no alias matches
+    profile.props.update({"ro.product.model": "Nexus 5", "ro.build.version.release": "6.0.1", "ro.build.version.sdk": "23"})
+    phone = attach(adb_port, EmulatedPhone(profile).start())
+    try:
+        listed = runner.invoke(app, ["devices", "--adb-port", str(adb_port)])
+        assert listed.exit_code == 0 and phone.serial in listed.output and "Nexus 5" in listed.output
+        model = small_converted[0] / "small_64x96_int8.tflite"
+        result = bench([model, "--device", phone.serial], adb_port, binary, tmp_path / "legacy.json")
+        assert result.exit_code == 0, result.output
+        [rec] = json.loads((tmp_path / "legacy.json").read_text())
+        assert rec["device"]["model"] == "Nexus 5" and rec["device"]["os"] == "Android 6.0.1 (SDK 23)"
+        assert rec["latency_ms"]["median"] > 0
+        corrupt = tmp_path / "corrupt.tflite"
+        corrupt.write_bytes(b"not a flatbuffer")
+        bad = bench([corrupt, "--device", phone.serial], adb_port, binary)
+        assert bad.exit_code == 1 and "benchmark_model failed on corrupt.tflite (exit 1)" in bad.output
+    finally:
+        phone.stop()
+        subprocess.run([adb.adb_path(), "-P", str(adb_port), "disconnect", phone.serial], capture_output=True, timeout=30)
+
+
 def test_gpu_on_phone_without_gpu_is_a_clear_delegate_failure(adb_port, phones, binary, small_converted, tmp_path):
     model = small_converted[0] / "small_64x96_fp16.tflite"
     result = bench([model, "--device", "S21", "--delegate", "gpu"], adb_port, binary, tmp_path / "gpu.json")

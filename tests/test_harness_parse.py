@@ -84,3 +84,86 @@ def test_stat_line_variants_roundtrip_with_emulator_formatter():
     s = parse_stat(format_stat([300, 100, 200, 400]))
     assert (s.count, s.first, s.curr, s.min, s.max, s.avg, s.median) == (4, 300, 400, 100, 400, 250.0, 300)
     assert s.std == round(((150**2 + 50**2) * 2 / 4) ** 0.5)
+
+
+# --- outputs quoted verbatim from public sources (each fixture names its source in its first lines) ----
+
+def test_tf1_no_stats_line_is_the_inference_average():
+    out = parse_benchmark_output(load("tf1_no_stats.txt"), "cpu")
+    assert (out.warmup_avg_us, out.init_us, out.inference_avg_us) == (76605.9, 9933, 66767.6)
+    assert out.warmup.count == 7 and out.runs.count == 15 and out.runs.avg == 66767.6
+    assert out.runs.median is None and not out.failed  # TF 1.x printed no median: it stays missing
+
+
+def test_output_that_stops_after_the_warmup_block_is_a_failed_run():
+    out = parse_benchmark_output(load("warmup_only.txt"), "cpu")
+    assert out.failed and out.runs is None and out.warmup.avg == 76605.9
+    assert out.errors == ["the output ends after the warm-up block: no timed runs"]
+
+
+def test_nnapi_accelerator_names_are_recorded():
+    out = parse_benchmark_output(load("nnapi_accelerator_synap.txt"), "nnapi")
+    d = out.delegation
+    assert (d.applied, d.mode, d.delegated_nodes, d.total_nodes, d.partitions) == (True, "full", 31, 31, 1)
+    assert d.accelerator == "synap-npu" and d.available_accelerators == ["synap-npu", "nnapi-reference"]
+    assert out.warmup.count == 1 and out.warmup.curr == 637079  # 'count=1 curr=...' is the warm-up, not the result
+    assert out.runs.count == 520 and out.runs.avg == 1885.74 and out.runs.median is None
+    assert out.warnings == ["NNAPI SL driver did not implement SL_ANeuralNetworksDiagnostic_registerCallbacks!"]
+
+
+def test_op_profile_without_start_column():
+    from android_bench.parse import parse_run_order
+
+    rows = parse_run_order(load("op_profiling_synap_no_start.txt"))
+    assert [(r.node_type, r.avg_ms, r.percent, r.name) for r in rows] == [
+        ("TfLiteNnapiDelegate", 4.011, 62.037, "[]:64"), ("RESIZE_NEAREST_NEIGHBOR", 0.058, 0.899, "[]:38"),
+        ("TfLiteNnapiDelegate", 2.396, 37.064, "[]:65")]
+
+
+def test_benchmark_apk_logcat_output():
+    out = parse_benchmark_output(load("logcat_apk_xnnpack.txt"), "cpu")
+    assert (out.init_us, out.first_inference_us, out.warmup_avg_us, out.inference_avg_us) == (92318, 235158, 211669, 145528)
+    assert out.warmup.count == 3 and out.runs.count == 25 and out.runs.median == 141253
+    assert (out.memory_init_mb, out.memory_overall_mb, out.model_size_mb) == (54.2852, 73.4102, 3.06409)
+    assert not out.failed and not out.errors
+
+
+def test_from_log_record_and_report(tmp_path):
+    """`bench --from-log` turns saved outputs into records that `report` shows, mean labelled as such."""
+    from typer.testing import CliRunner
+
+    from mobiledepth.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["bench", "--from-log", str(FIX / "logcat_apk_xnnpack.txt"), "--from-log",
+                                 str(FIX / "nnapi_accelerator_synap.txt"), "--device", "lab-phone",
+                                 "--json", str(tmp_path / "logs.json")])
+    assert result.exit_code == 0, result.output
+    import json
+
+    apk, synap = json.loads((tmp_path / "logs.json").read_text())
+    assert apk["latency_ms"]["median"] == 141.253 and apk["threads"] == 4 and apk["source"]["format"] == "logcat"
+    assert apk["model"]["path"] == "/data/local/tmp/best_int8.tflite" and apk["device"] == {"name": "lab-phone"}
+    assert synap["delegate"] == "nnapi" and synap["status"] == "ok"
+    assert synap["delegation"]["available_accelerators"] == ["synap-npu", "nnapi-reference"]
+    assert synap["latency_ms"]["median"] is None and synap["latency_ms"]["mean"] == 1.88574
+    assert synap["latency_ms"]["central"] == "mean (the tool printed no median)"
+    assert synap["fps"] == 1000 / 1.88574
+    rows = runner.invoke(app, ["report", str(tmp_path / "logs.json"), "--json", str(tmp_path / "rows.json")])
+    assert rows.exit_code == 0, rows.output
+    by_model = {r["model"]: r for r in json.loads((tmp_path / "rows.json").read_text())}
+    assert by_model["mobilenet_v1_0.25_224_quant"]["median_ms"] == 1.88574
+    assert by_model["mobilenet_v1_0.25_224_quant"]["note"] == "mean: the tool printed no median"
+    cut = runner.invoke(app, ["bench", "--from-log", str(FIX / "warmup_only.txt")])
+    assert cut.exit_code == 1
+    assert cut.output.strip() == (f"error: {FIX / 'warmup_only.txt'}: not a finished benchmark_model run "
+                                  "(the output ends after the warm-up block: no timed runs)")
+
+
+def test_legacy_shell_exit_marker():
+    from android_bench.shell import MARKER, legacy_command, split_marker
+
+    assert legacy_command("getprop 'ro.x'") == f"getprop 'ro.x'; echo \"\n{MARKER}$?\""
+    assert split_marker(f"SM-G991B\n\n{MARKER}0\n") == ("SM-G991B\n", 0)
+    assert split_marker(f"no newline\n{MARKER}127\r\n") == ("no newline", 127)
+    assert split_marker("cut off before the marker") == ("cut off before the marker", None)

@@ -29,6 +29,7 @@ class PhoneProfile:
     start_c: float = 32.0
     heat_c_per_s: float = 1.5  # temperature rise per second of benchmark load
     cool_tau_s: float = 20.0  # exponential cool-down time constant towards ambient
+    shell_v2: bool = True  # False: an older adbd (before Android 7) offering only the raw shell, no exit status
     faults: Faults = field(default_factory=Faults)
 
 

@@ -97,6 +97,9 @@ class _Connection:
             self.drop()
 
     def _open(self, remote: int, service: str) -> None:
+        if service.startswith("shell,") and not self.phone.profile.shell_v2:
+            self.send(Message(A_CLSE, 0, remote))  # an adbd before shell v2 knows only 'shell:': refused
+            return
         if service.startswith("shell"):
             handler = self._shell
         elif service == "sync:":
@@ -139,6 +142,7 @@ class _Connection:
     def _shell(self, s: Stream, service: str) -> None:
         head, _, command = service.partition(":")
         v2 = "v2" in head.split(",")[1:]
+
         cancel = s.closed
         shell = MiniShell(self.phone.state, cancel)
         if not command.strip():
@@ -245,7 +249,8 @@ class EmulatedPhone:
     def banner(self) -> bytes:
         p = self.profile.props
         keys = ("ro.product.name", "ro.product.model", "ro.product.device")
-        return ("device::" + "".join(f"{k}={p.get(k, '')};" for k in keys) + "features=shell_v2,cmd").encode()
+        features = "shell_v2,cmd" if self.profile.shell_v2 else "cmd"
+        return ("device::" + "".join(f"{k}={p.get(k, '')};" for k in keys) + f"features={features}").encode()
 
     def start(self) -> "EmulatedPhone":
         threading.Thread(target=self._accept, daemon=True).start()

@@ -29,7 +29,12 @@ class Token:
     op: bool = False
 
 
-def tokenize(command: str, last_status: int) -> list[Token]:
+STATUS = "\x00status\x00"  # '$?' stands for this until its command runs: sh expands it then, not at parse time
+
+
+def tokenize(command: str, last_status: int | None = None) -> list[Token]:
+    """Words and operators; ``$?`` becomes :data:`STATUS` (or ``last_status`` when given)."""
+    status = STATUS if last_status is None else str(last_status)
     tokens: list[Token] = []
     word: list[str] = []
     has_word = False
@@ -60,7 +65,7 @@ def tokenize(command: str, last_status: int) -> list[Token]:
                     word.append(command[i + 1])
                     i += 2
                 elif command.startswith("$?", i):
-                    word.append(str(last_status))
+                    word.append(status)
                     i += 2
                 else:
                     word.append(command[i])
@@ -74,7 +79,7 @@ def tokenize(command: str, last_status: int) -> list[Token]:
             has_word = True
             i += 2
         elif command.startswith("$?", i):
-            word.append(str(last_status))
+            word.append(status)
             has_word = True
             i += 2
         elif command.startswith("2>&1", i):
@@ -130,7 +135,7 @@ class MiniShell:
     # ---- parsing and control flow -------------------------------------------------------------
     def run(self, command: str, output: Output) -> int:
         try:
-            tokens = tokenize(command, self.status)
+            tokens = tokenize(command)
         except SyntaxError as exc:
             output(2, f"{SH}: syntax error: {exc}\n".encode())
             return 2
@@ -143,6 +148,7 @@ class MiniShell:
             if token.op and token.text in (";", "&&", "||"):
                 if segment:
                     if connector == ";" or (connector == "&&" and self.status == 0) or (connector == "||" and self.status != 0):
+                        segment = [Token(t.text.replace(STATUS, str(self.status)), t.op) for t in segment]
                         self.status = self._simple(segment, output)
                         if self.status == -1:  # 'exit'
                             return self._exit_code

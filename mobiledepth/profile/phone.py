@@ -16,6 +16,8 @@ from .layers import LayerProfile, LayerTime, module_of
 
 def profile_from_record(record: dict) -> LayerProfile:
     """A phone bench record made with op profiling -> the per-layer table."""
+    from android_bench.runner import central_ms
+
     nodes = record.get("op_nodes") or []
     if not nodes:
         raise MobileDepthError(f"{record['model']['path']}: the phone's benchmark_model printed no Run Order table "
@@ -25,7 +27,7 @@ def profile_from_record(record: dict) -> LayerProfile:
     note = f"{len(delegated)} delegate node(s) hold {sum(n['avg_ms'] for n in delegated):.2f} ms as one row each" if delegated else ""
     latency = record["latency_ms"]
     return LayerProfile(Path(record["model"]["path"]).name, record["device"]["name"], f"benchmark_model ({record['delegate']})",
-                        int(latency.get("count") or 0), latency["median"], layers, note=note)
+                        int(latency.get("count") or 0), central_ms(latency), layers, note=note)
 
 
 def profile_phone(model: Path, device: str, threads: int = 4, runs: int = 50, use_xnnpack: bool = True,

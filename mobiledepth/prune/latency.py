@@ -206,6 +206,8 @@ class Measurer:
             rec = result.records[0]
             if rec["status"] == "delegate-not-applied":
                 raise MobileDepthError(f"{label}: {self.delegate} delegate not applied on {self.device}; pruning against CPU timings would be wrong")
-        ms = float(rec["latency_ms"]["median"])
+        from android_bench.runner import central_ms
+
+        ms = float(central_ms(rec["latency_ms"]))
         self.log(f"measured {label}: {ms:.3f} ms on {self.device}/{self.delegate}/{self.precision}")
         return ms, rec

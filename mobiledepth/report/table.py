@@ -104,12 +104,15 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
             d = rec.get("delegation") or {}
             if d.get("delegated_nodes") is not None:
                 flag += f" ({d['delegated_nodes']}/{d['total_nodes']} nodes)"
+        if lat.get("median") is None and lat.get("mean") is not None:
+            flag = ", ".join(f for f in (flag, "mean: the tool printed no median") if f)
         if flag:
             note["note"] = ", ".join(n for n in (note["note"], flag) if n)
         low, high = spread(lat)
         rows.append(ReportRow(
             device=_device_label(rec.get("device", {})), delegate=rec.get("delegate", ""), threads=rec.get("threads"),
-            median_ms=lat.get("median"), p90_ms=lat.get("p90"), fps=rec.get("fps"), **note,
+            median_ms=lat.get("median") if lat.get("median") is not None else lat.get("mean"), p90_ms=lat.get("p90"),
+            fps=rec.get("fps"), **note,
             low_ms=low, high_ms=high, delegate_applied=status != "delegate-not-applied",
         ))
     for sha, model in models.items():
