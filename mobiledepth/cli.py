@@ -31,6 +31,19 @@ console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
+# Which extra installs a module the core install leaves out (pyproject's optional-dependencies).
+EXTRA_OF_MODULE = {"onnx2tf": "convert", "tensorflow": "convert", "tf_keras": "convert", "onnxsim": "convert",
+                   "onnx_graphsurgeon": "convert", "adbutils": "phone", "torch_pruning": "prune", "imageio": "video",
+                   "imageio_ffmpeg": "video", "skimage": "demo"}
+
+
+def missing_extra(exc: ModuleNotFoundError) -> str | None:
+    """'pip install ...' advice for a module that an extra provides, else None (a real bug: traceback)."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(top)
+    return f"this needs the '{extra}' extra (module {top} is missing): pip install 'mobiledepth[{extra}]'" if extra else None
+
+
 def user_errors(fn: Callable) -> Callable:
     """Turn user-facing errors (ours and android_bench's) into one 'error: ...' line and exit status 1."""
 
@@ -47,6 +60,12 @@ def user_errors(fn: Callable) -> Callable:
             reason = {errno.ENOSPC: "no space left on the disk", errno.EROFS: "read-only file system",
                       errno.EACCES: "permission denied"}.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
             err_console.print(Text("error: ", style="bold red") + Text(f"{where}: {reason}"), highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except ModuleNotFoundError as exc:
+            advice = missing_extra(exc)
+            if advice is None:
+                raise
+            err_console.print(Text("error: ", style="bold red") + Text(advice), highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper

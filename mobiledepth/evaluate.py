@@ -63,7 +63,8 @@ def evaluate(model_path: str | os.PathLike, data: str | os.PathLike, options: Ev
     if options.limit:
         entries = entries[: options.limit]
     info = describe_model(model_path)
-    predictor = load_predictor(model_path, (options.height, options.width) if info.format == "pytorch" else None, options.preprocess)
+    size = (options.height, options.width)
+    predictor = load_predictor(model_path, size if info.format == "pytorch" else None, options.preprocess, dynamic_hw=size)
     h, w = predictor.input_hw
     counts, dense = score_entries(predictor.predict, entries, h, w, options.disparity, options.depth_dir or csv.parent / "depth", progress,
                                   options.resize)
@@ -86,3 +87,8 @@ def evaluate(model_path: str | os.PathLike, data: str | os.PathLike, options: Ev
         },
     )
     return record
+
+
+from ._api import make_callable  # noqa: E402
+
+make_callable(__name__)  # mobiledepth.evaluate(...) is the API function too

@@ -1,4 +1,7 @@
-"""Run an emulated phone until Ctrl-C: ``python -m android_bench.emulator --profile S21 --port 5555``."""
+"""Run an emulated phone until Ctrl-C: ``python -m android_bench.emulator --profile S21 --port 6520``.
+
+The default port is outside adb's emulator scan range (5555-5585), where the server would also find
+the phone on its own and list it twice."""
 
 import argparse
 import time
@@ -8,9 +11,10 @@ from .server import EmulatedPhone
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--profile", choices=sorted(PROFILES), default="S21")
-parser.add_argument("--port", type=int, default=5555)
+parser.add_argument("--port", type=int, default=6520)
 parser.add_argument("--gpu", choices=("unsupported", "full", "partial"), default="unsupported")
 parser.add_argument("--nnapi", choices=("unsupported", "full", "partial"), default="unsupported")
+parser.add_argument("--no-shell-v2", action="store_true", help="behave like an adbd before Android 7 (raw shell only)")
 parser.add_argument("--write-binary", metavar="FILE", help="also write the emulated benchmark_model here, for --benchmark-binary")
 args = parser.parse_args()
 if args.write_binary:
@@ -18,7 +22,7 @@ if args.write_binary:
 
     with open(args.write_binary, "wb") as handle:
         handle.write(BINARY_MARKER + b"\n")
-phone = EmulatedPhone(PROFILES[args.profile](gpu=args.gpu, nnapi=args.nnapi), port=args.port).start()
+phone = EmulatedPhone(PROFILES[args.profile](gpu=args.gpu, nnapi=args.nnapi, shell_v2=not args.no_shell_v2), port=args.port).start()
 print(f"emulated {args.profile} listening; attach with: adb connect {phone.serial}", flush=True)
 try:
     while True:

@@ -60,7 +60,8 @@ def run_timed(path: str, options: HostBenchOptions, report: Callable[[int, int],
     """The in-process measurement (called inside the worker)."""
     base_rss = _status_mb("VmRSS") or 0.0
     t0 = time.perf_counter()
-    predictor = load_predictor(path, (options.height, options.width) if model_format(path) == "pytorch" else None, threads=options.threads)
+    size = (options.height, options.width)
+    predictor = load_predictor(path, size if model_format(path) == "pytorch" else None, threads=options.threads, dynamic_hw=size)
     feed = predictor.feed()
     init_ms = (time.perf_counter() - t0) * 1e3
     t0 = time.perf_counter()

@@ -3,3 +3,7 @@
 from .pipeline import ConvertOptions, ConvertReport, convert_checkpoint, parse_precisions
 
 __all__ = ["ConvertOptions", "ConvertReport", "convert_checkpoint", "parse_precisions"]
+
+from .._api import make_callable  # noqa: E402
+
+make_callable(__name__)  # mobiledepth.convert(...) is the API function too

@@ -57,6 +57,28 @@ def _image_layout(path: Path, shape: Sequence[int]) -> str:
     raise MobileDepthError(f"{path}: input shape {shape} is not one RGB image (expected N x 3 x H x W or N x H x W x 3)")
 
 
+def fixed_shape(path: Path, shape: Sequence[int | str | None], hw: tuple[int, int] | None) -> list[int]:
+    """A dynamic ONNX input (``[1, 3, 'H', 'W']``, how most exported depth models ship) made concrete:
+    batch 1, and height and width from ``hw`` (``--size``); fixed dimensions are kept."""
+    dims = list(shape)
+    if all(isinstance(d, int) for d in dims):
+        return dims
+    if len(dims) != 4:
+        raise MobileDepthError(f"{path}: input shape {dims} is not one RGB image (expected N x 3 x H x W or N x H x W x 3)")
+    nchw = dims[1] == 3 or (not isinstance(dims[1], int) and dims[3] != 3)
+    spatial = (2, 3) if nchw else (1, 2)
+    free = [i for i in spatial if not isinstance(dims[i], int)]
+    if free and hw is None:
+        raise MobileDepthError(f"{path}: input shape {dims} is dynamic; give its size with --size HEIGHTxWIDTH")
+    for i, side in zip(spatial, hw or (0, 0)):
+        if not isinstance(dims[i], int):
+            dims[i] = side
+    dims[0] = 1 if not isinstance(dims[0], int) else dims[0]
+    channel = 1 if nchw else 3
+    dims[channel] = 3 if not isinstance(dims[channel], int) else dims[channel]
+    return dims
+
+
 def _squeeze_map(path: Path, y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     dims = [d for d in y.shape if d != 1]
@@ -100,7 +122,8 @@ class TorchPredictor:
 class OnnxPredictor:
     format = "onnx"
 
-    def __init__(self, path: Path, preprocess: Preprocess = Preprocess(), threads: int | None = None) -> None:
+    def __init__(self, path: Path, preprocess: Preprocess = Preprocess(), threads: int | None = None,
+                 dynamic_hw: tuple[int, int] | None = None) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -115,9 +138,7 @@ class OnnxPredictor:
         inputs = self.session.get_inputs()
         if len(inputs) != 1 or len(self.session.get_outputs()) < 1:
             raise MobileDepthError(f"{path}: expected exactly one image input, found {len(inputs)}")
-        shape = inputs[0].shape
-        if any(not isinstance(d, int) for d in shape):
-            raise MobileDepthError(f"{path}: input shape {shape} is dynamic; export with a fixed size")
+        shape = fixed_shape(path, inputs[0].shape, dynamic_hw)
         self.layout = _image_layout(path, shape)
         self.input_hw = (shape[2], shape[3]) if self.layout == "NCHW" else (shape[1], shape[2])
         self.input_name = inputs[0].name
@@ -203,15 +224,20 @@ def load_predictor(
     input_hw: tuple[int, int] | None = None,
     preprocess: Preprocess = Preprocess(),
     threads: int | None = None,
+    dynamic_hw: tuple[int, int] | None = None,
 ) -> Predictor:
-    """Open any supported model file. ``input_hw`` is required for checkpoints (their size is free)."""
+    """Open any supported model file. ``input_hw`` is required for checkpoints (their size is free) and
+    checked against fixed-size files; ``dynamic_hw`` sizes only files whose input size is left free."""
     path = Path(path)
     if not path.is_file():
         raise MobileDepthError(f"{path}: no such model file")
     fmt = model_format(path)
     if fmt == "pytorch":
         return TorchPredictor(path, input_hw or (256, 256), threads)
-    predictor: Predictor = OnnxPredictor(path, preprocess, threads) if fmt == "onnx" else TFLitePredictor(path, preprocess, threads)
+    if fmt == "onnx":
+        predictor: Predictor = OnnxPredictor(path, preprocess, threads, dynamic_hw or input_hw)
+    else:
+        predictor = TFLitePredictor(path, preprocess, threads)
     if input_hw is not None and tuple(input_hw) != tuple(predictor.input_hw):
         raise MobileDepthError(f"{path}: file has a fixed input of {predictor.input_hw[0]}x{predictor.input_hw[1]}, not {input_hw[0]}x{input_hw[1]}")
     return predictor

@@ -1,0 +1,148 @@
+"""Foreign models: dynamic-shape ONNX (how most exported depth networks ship) in bench and eval."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from mobiledepth.cli import app
+from mobiledepth.errors import MobileDepthError
+from mobiledepth.runtime.predictors import fixed_shape
+
+runner = CliRunner()
+
+
+class TinyNHWC(torch.nn.Module):
+    """A custom network unlike ours: NHWC input in 0..255, one conv, output 1 x H x W x 1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv = torch.nn.Conv2d(3, 1, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(x.permute(0, 3, 1, 2) / 255.0).permute(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("shape, hw, expected", [
+    ([1, 3, "H", "W"], (64, 96), [1, 3, 64, 96]),
+    (["N", 3, "height", "width"], (32, 32), [1, 3, 32, 32]),
+    (["batch", "H", "W", 3], (64, 96), [1, 64, 96, 3]),
+    ([1, 3, 128, "W"], (64, 96), [1, 3, 128, 96]),  # a fixed side stays as the file says
+    ([1, 3, 64, 96], None, [1, 3, 64, 96]),
+])
+def test_fixed_shape(shape, hw, expected):
+    assert fixed_shape(Path("m.onnx"), shape, hw) == expected
+
+
+def test_fixed_shape_needs_a_size():
+    with pytest.raises(MobileDepthError) as err:
+        fixed_shape(Path("m.onnx"), [1, 3, "H", "W"], None)
+    assert str(err.value) == "m.onnx: input shape [1, 3, 'H', 'W'] is dynamic; give its size with --size HEIGHTxWIDTH"
+
+
+@pytest.fixture(scope="module")
+def dynamic_nhwc(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("foreign") / "tiny_nhwc.onnx"
+    torch.onnx.export(TinyNHWC().eval(), (torch.zeros(1, 48, 64, 3),), str(path), input_names=["image"],
+                      output_names=["depth"], dynamic_axes={"image": {0: "n", 1: "h", 2: "w"}}, dynamo=False)
+    return path
+
+
+def test_dynamic_onnx_benches_and_evaluates_at_the_given_size(dynamic_nhwc, synth_dir, tmp_path):
+    bench = runner.invoke(app, ["bench", str(dynamic_nhwc), "--size", "64x96", "--runs", "3", "--json", str(tmp_path / "b.json")])
+    assert bench.exit_code == 0, bench.output
+    rec = json.loads((tmp_path / "b.json").read_text())
+    assert rec["latency_ms"]["median"] > 0 and rec["model"]["format"] == "onnx"
+    ev = runner.invoke(app, ["eval", str(dynamic_nhwc), "--data", str(synth_dir), "--size", "64x96", "--pixel-scale", "255",
+                             "--json", str(tmp_path / "e.json")])
+    assert ev.exit_code == 0, ev.output
+    e = json.loads((tmp_path / "e.json").read_text())
+    assert e["input_hw"] == [64, 96] and 0.0 <= e["whdr"] <= 1.0 and e["dataset"]["pairs"] > 0
+
+
+def test_missing_extra_names_the_extra():
+    from mobiledepth.cli import missing_extra
+
+    assert missing_extra(ModuleNotFoundError("No module named 'onnx2tf'", name="onnx2tf")) == (
+        "this needs the 'convert' extra (module onnx2tf is missing): pip install 'mobiledepth[convert]'")
+    assert missing_extra(ModuleNotFoundError("x", name="torch_pruning.pruner")).endswith("pip install 'mobiledepth[prune]'")
+    assert missing_extra(ModuleNotFoundError("x", name="numpy")) is None  # not an extra: a real bug, traceback kept
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
+    """The built wheel, in a fresh venv, run from an unrelated folder: devices (the registry ships in the
+    wheel), init, convert and bench. Dependencies come from the project's .venv through a path entry,
+    so nothing is downloaded but the build backend, and the repo's own sources are not on the path."""
+    import shutil
+    import subprocess
+    import sys
+    import sysconfig
+
+    from android_bench import adb
+
+    repo = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(repo)],
+                   check=True, capture_output=True, timeout=600)
+    [wheel] = (tmp_path / "dist").glob("mobiledepth-*.whl")
+    fresh = tmp_path / "fresh"
+    subprocess.run([sys.executable, "-m", "venv", str(fresh)], check=True, timeout=300)
+    subprocess.run([str(fresh / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True,
+                   timeout=300)
+    site = next((fresh / "lib").glob("python*/site-packages"))
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # nested .pth files (the editable) stay off
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    env = {"PATH": f"{fresh / 'bin'}:{Path(shutil.which('adb')).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "MOBILEDEPTH_CACHE": str(tmp_path / "cache")}
+
+    def run(*args: str) -> str:
+        done = subprocess.run([str(fresh / "bin" / "mobiledepth"), *args], cwd=work, env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    where = subprocess.run([str(fresh / "bin" / "python"), "-c", "import mobiledepth; print(mobiledepth.__file__)"],
+                           cwd=work, env=env, capture_output=True, text=True, check=True).stdout
+    assert where.startswith(str(site))  # the wheel's copy, not the repo's
+    port = adb.free_local_port()
+    adb.start_server(port)
+    try:
+        assert "no devices connected" in run("devices", "--adb-port", str(port)).lower()
+    finally:
+        adb.kill_server(port)
+    run("init", "mobiledepth-small", "-o", "small.pt", "--seed", "1")
+    run("convert", "small.pt", "--precision", "fp32", "--size", "64x96", "-o", "out")
+    out = run("bench", "out/small_64x96_fp32.tflite", "--runs", "3")
+    assert "small_64x96_fp32.tflite" in out
+
+
+def test_public_api_is_lazy_and_complete():
+    import subprocess
+    import sys
+
+    code = ("import sys, mobiledepth as md; assert 'torch' not in sys.modules; "
+            "names = [n for n in md.__all__ if not callable(getattr(md, n))]; print(names)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_api_calls_reach_the_library(dynamic_nhwc, tmp_path):
+    import numpy as np
+
+    import mobiledepth as md
+    from mobiledepth.runtime.predictors import Preprocess
+
+    model = md.load(dynamic_nhwc, dynamic_hw=(32, 48), preprocess=Preprocess(pixel_scale=255.0))
+    depth = model.predict(np.full((32, 48, 3), 0.5, np.float32))
+    assert depth.shape == (32, 48)
+    record = md.bench(dynamic_nhwc, md.HostBenchOptions(runs=3, height=32, width=48))
+    assert record["record"] == "bench" and record["latency_ms"]["median"] > 0
+    [row] = md.report([record])
+    assert row.model == "tiny_nhwc" and row.median_ms == record["latency_ms"]["median"]
