@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -66,6 +67,14 @@ def user_errors(fn: Callable) -> Callable:
             if advice is None:
                 raise
             err_console.print(Text("error: ", style="bold red") + Text(advice), highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except Exception as exc:  # a bug, not a user error: one line, the traceback on request
+            if os.environ.get("MOBILEDEPTH_DEBUG") or type(exc).__module__.split(".")[0] in ("typer", "click", "_typer"):
+                raise  # typer's own exits and usage errors pass through
+            first = (str(exc).splitlines() or [""])[0][:200]
+            err_console.print(Text("error: ", style="bold red") + Text(
+                f"unexpected {exc.__class__.__name__}: {first} (a bug; MOBILEDEPTH_DEBUG=1 shows the traceback)"),
+                highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper

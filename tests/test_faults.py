@@ -141,3 +141,26 @@ def test_benchmark_binary_pin(tmp_path):
     with pytest.raises(BenchError) as err:
         check_pin(binary, "0" * 64)
     assert str(err.value) == f"{binary}: sha256 {digest} does not match the pinned {'0' * 64}"
+
+
+def test_unexpected_exception_is_one_line_unless_debugging(tmp_path, monkeypatch):
+    """A bug (not a user error) prints one line naming the exception; MOBILEDEPTH_DEBUG=1 keeps the traceback."""
+    from typer.testing import CliRunner
+
+    import mobiledepth.report.table as table
+    from mobiledepth.cli import app
+
+    rec = tmp_path / "bench.json"
+    rec.write_text('{"record": "eval", "model": {"sha256": "a"}, "whdr": 0.2}')
+
+    def broken(records):
+        raise ZeroDivisionError("float division by zero\nsecond line")
+
+    monkeypatch.setattr(table, "build_rows", broken)
+    result = CliRunner().invoke(app, ["report", str(rec)])
+    assert result.exit_code == 1
+    assert result.output.strip() == ("error: unexpected ZeroDivisionError: float division by zero "
+                                     "(a bug; MOBILEDEPTH_DEBUG=1 shows the traceback)")
+    monkeypatch.setenv("MOBILEDEPTH_DEBUG", "1")
+    debug = CliRunner().invoke(app, ["report", str(rec)])
+    assert isinstance(debug.exception, ZeroDivisionError)
