@@ -268,3 +268,16 @@ def test_report_html_wrong_suffix_is_one_line(tmp_path):
     rec.write_text("[]")
     result = runner.invoke(app, ["report", str(rec), "--html", str(tmp_path / "x.txt")])
     assert result.exit_code == 1 and result.output.strip() == f"error: {tmp_path / 'x.txt'}: --html writes an .html file"
+
+
+def test_report_html_shows_two_profiles_side_by_side(tmp_path):
+    from mobiledepth.profile.layers import LayerProfile, LayerTime
+    from mobiledepth.report.html import profile_section
+
+    a = LayerProfile("a.onnx", "host", "onnxruntime", 10, 3.0, [LayerTime("/encoder/x/Conv", "encoder.x", "Conv", 2.0),
+                                                                 LayerTime("/decoder/y/Conv", "decoder.y", "Conv", 1.0)])
+    b = LayerProfile("b.onnx", "host", "onnxruntime", 10, 2.0, [LayerTime("/encoder/x/Conv", "encoder.x", "Conv", 1.0),
+                                                                 LayerTime("/decoder/y/Conv", "decoder.y", "Conv", 1.0)])
+    page = profile_section([a.to_dict(), b.to_dict()])
+    assert "Per module: a.onnx vs b.onnx" in page
+    assert "<td>encoder.x</td><td>2.000</td><td>1.000</td><td>0.50</td>" in page

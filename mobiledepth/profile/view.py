@@ -19,15 +19,21 @@ def layer_table(profile: LayerProfile, top: int = 20) -> Table:
     return table
 
 
-def comparison_table(a: LayerProfile, b: LayerProfile, top: int = 20) -> Table:
-    """Milliseconds per module (two levels deep) of two files: where one is faster than the other."""
+def comparison_rows(a: LayerProfile, b: LayerProfile, top: int = 20) -> list[list[str]]:
+    """Milliseconds per module (three levels deep) of two files, slowest first, with b/a: where one is faster."""
     left, right = a.by_module(depth=3), b.by_module(depth=3)
     keys = sorted(set(left) | set(right), key=lambda k: -max(left.get(k, 0.0), right.get(k, 0.0)))[:top]
+    rows = []
+    for k in keys:
+        x, y = left.get(k), right.get(k)
+        rows.append([k, "" if x is None else f"{x:.3f}", "" if y is None else f"{y:.3f}", f"{y / x:.2f}" if x and y else ""])
+    return rows
+
+
+def comparison_table(a: LayerProfile, b: LayerProfile, top: int = 20) -> Table:
     table = Table(title=f"Per module: {a.model} vs {b.model} (ms, median per run)")
     for col in ("Module", a.model, b.model, "Ratio"):
         table.add_column(col, overflow="fold")
-    for k in keys:
-        x, y = left.get(k), right.get(k)
-        ratio = f"{y / x:.2f}" if x and y else ""
-        table.add_row(k, "" if x is None else f"{x:.3f}", "" if y is None else f"{y:.3f}", ratio)
+    for row in comparison_rows(a, b, top):
+        table.add_row(*row)
     return table

@@ -80,6 +80,13 @@ def profile_section(records: list[dict[str, Any]], top: int = 15) -> str:
         rows = [[i, r["module"] or r["name"], r["op"], f"{r['ms']:.3f}", f"{100 * r['share']:.1f}", f"{100 * r['cumulative']:.1f}"]
                 for i, r in enumerate(rec["layers"][:top], start=1)]
         parts.append(f"<h3>{html.escape(title)}</h3>" + _table(["#", "Layer (module)", "Op", "ms", "Share %", "Cumulative %"], rows))
+    if len(records) >= 2:  # the first two side by side, per module: where one file spends more than the other
+        from ..profile.layers import LayerProfile
+        from ..profile.view import comparison_rows
+
+        a, b = (LayerProfile.from_dict(r) for r in records[:2])
+        parts.append(f"<h3>{html.escape(f'Per module: {a.model} vs {b.model} (ms per run)')}</h3>"
+                     + _table(["Module", a.model, b.model, "Ratio"], comparison_rows(a, b, top)))
     return "<h2>Per-layer latency</h2>" + "".join(parts) if parts else ""
 
 
