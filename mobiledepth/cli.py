@@ -200,7 +200,8 @@ def data_synth(
 @app.command()
 @user_errors
 def convert(
-    checkpoint: Path = typer.Argument(..., help="A mobiledepth checkpoint."),
+    checkpoint: Path = typer.Argument(..., help="A mobiledepth checkpoint, an ONNX file (fixed or dynamic shape), a "
+                                                "TorchScript archive or a torch.export program (.pt2)."),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
     precision: Optional[str] = typer.Option(None, help="Comma list of fp32, fp16, int8, int8-dynamic. [default: fp32,fp16,int8]"),
     size: Optional[str] = typer.Option(None, help="Fixed input HEIGHTxWIDTH of the exported files. [default: 256x256]"),
@@ -209,13 +210,20 @@ def convert(
     n_calib: Optional[int] = typer.Option(None, help="Calibration images to use. [default: 32]"),
     n_parity: Optional[int] = typer.Option(None, help="Held-out images for the parity check. [default: 8]"),
     max_int8_whdr_drop: Optional[float] = typer.Option(None, help="Fail when the int8 file loses more task WHDR than this. [default: 0.005]"),
+    mean: Optional[str] = typer.Option(None, help="Foreign models: R,G,B mean subtracted after scaling (kept in the files' input)."),
+    std: Optional[str] = typer.Option(None, help="Foreign models: R,G,B std divided after scaling."),
+    pixel_scale: Optional[float] = typer.Option(None, help="Foreign models: multiply [0,1] pixels by this first (255: 0..255 input)."),
 ) -> None:
-    """PyTorch -> ONNX -> TFLite via onnx2tf, with parity and task accuracy against PyTorch for every file."""
+    """Model -> ONNX -> TFLite via onnx2tf, with parity and task accuracy against the source for every file."""
     from .convert.pipeline import ConvertOptions, convert_checkpoint, parse_precisions
     from .convert.view import convert_tables
+    from .runtime.predictors import Preprocess
 
+    base = Preprocess()
+    pre = Preprocess(parse_triple(mean, "--mean", base.mean), parse_triple(std, "--std", base.std),
+                     base.pixel_scale if pixel_scale is None else pixel_scale)
     given = {"precisions": parse_precisions(precision) if precision else None, "calib": calib, "parity_data": parity_data,
-             "n_calib": n_calib, "n_parity": n_parity, "max_int8_whdr_drop": max_int8_whdr_drop}
+             "n_calib": n_calib, "n_parity": n_parity, "max_int8_whdr_drop": max_int8_whdr_drop, "preprocess": pre}
     if size is not None:
         given["height"], given["width"] = parse_size(size)
     options = ConvertOptions(**{k: v for k, v in given.items() if v is not None})

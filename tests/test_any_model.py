@@ -146,3 +146,88 @@ def test_api_calls_reach_the_library(dynamic_nhwc, tmp_path):
     assert record["record"] == "bench" and record["latency_ms"]["median"] > 0
     [row] = md.report([record])
     assert row.model == "tiny_nhwc" and row.median_ms == record["latency_ms"]["median"]
+
+
+class TinyUNet(torch.nn.Module):
+    """A custom depth network unlike ours: ImageNet normalisation expected OUTSIDE the graph, a skip
+    connection, and a tuple output (depth first, features second)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.down = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.ReLU(),
+                                        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU())
+        self.up = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="bilinear"), torch.nn.Conv2d(16, 8, 3, padding=1),
+                                      torch.nn.ReLU())
+        self.head = torch.nn.Conv2d(11, 1, 1)
+
+    def forward(self, x):
+        y = self.up(self.down(x))
+        return self.head(torch.cat([y, x], 1)), y
+
+
+IMAGENET = ["--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"]
+
+
+@pytest.fixture(scope="module")
+def unet_files(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("unet")
+    net, x = TinyUNet().eval(), torch.rand(1, 3, 64, 96)
+    files = {"torchscript": folder / "unet_ts.pt", "export": folder / "unet.pt2", "onnx": folder / "unet_dyn.onnx",
+             "state_dict": folder / "unet_state.pt"}
+    torch.jit.save(torch.jit.trace(net, x), str(files["torchscript"]))
+    torch.export.save(torch.export.export(net, (x,)), str(files["export"]))
+    torch.onnx.export(net, (x,), str(files["onnx"]), input_names=["input"], output_names=["depth", "features"],
+                      dynamic_axes={"input": {0: "n", 2: "h", 3: "w"}}, dynamo=False)
+    torch.save(net.state_dict(), files["state_dict"])
+    return files
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["torchscript", "export", "onnx"])
+def test_convert_foreign_model_files(kind, unet_files, synth_dir, tmp_path):
+    precisions = "fp32,int8" if kind == "onnx" else "fp32"
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["convert", str(unet_files[kind]), "--precision", precisions, "--size", "64x96", "-o", str(out),
+                                 "--calib", str(synth_dir), "--parity-data", str(synth_dir), *IMAGENET])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "convert_report.json").read_text())
+    assert report["source"]["kind"] == kind
+    assert report["input"]["preprocess"] == {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "pixel_scale": 1.0}
+    fp32 = next(f for f in report["files"] if f["precision"] == "fp32" and f["format"] == "tflite")
+    assert fp32["parity"]["rel_l2"] < 1e-4 and fp32["status"] == "ok"  # parity against the source, preprocessing applied
+    if kind == "onnx":
+        int8 = next(f for f in report["files"] if f["precision"] == "int8")
+        assert int8["parity"]["rel_l2"] < 0.1
+        from mobiledepth.runtime.predictors import load_predictor
+
+        tfl = load_predictor(int8["path"])
+        assert tfl.input_hw == (64, 96)  # one input, one output (the depth map: the features output was pruned)
+        assert len(tfl.interpreter.get_output_details()) == 1
+
+
+@pytest.mark.slow
+def test_convert_nn_module_through_the_python_api(synth_dir, tmp_path):
+    import mobiledepth as md
+    from mobiledepth.runtime.predictors import Preprocess
+
+    options = md.ConvertOptions(precisions=("fp32",), height=64, width=96, calib=synth_dir, parity_data=synth_dir,
+                                preprocess=Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)))
+    report = md.convert(TinyUNet(), tmp_path / "out", options)
+    assert report.source["kind"] == "module" and report.source["params"] == sum(p.numel() for p in TinyUNet().parameters())
+    assert [f.parity.rel_l2 < 1e-4 for f in report.files] == [True, True]
+    assert (tmp_path / "out" / "tinyunet_64x96_fp32.tflite").is_file()
+
+
+def test_convert_refuses_what_it_cannot_read_in_one_line(unet_files, tmp_path):
+    state = unet_files["state_dict"]
+    result = runner.invoke(app, ["convert", str(state), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1 and result.output.strip() == (
+        f"error: {state}: a PyTorch file but not a mobiledepth checkpoint (a state dict or pickled module needs its Python "
+        "class): load it in Python and call mobiledepth.convert(module, out_dir, ConvertOptions(height=H, width=W)), or save "
+        "it as TorchScript, torch.export (.pt2) or ONNX")
+    junk = tmp_path / "weights.bin"
+    junk.write_bytes(b"\x00\x01garbage")
+    result = runner.invoke(app, ["convert", str(junk), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 1 and result.output.strip().startswith(
+        f"error: {junk}: not a model this tool converts (neither a zip archive nor ONNX; starts b'\\x00\\x01garbage'); accepted:")

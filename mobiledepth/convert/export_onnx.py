@@ -24,7 +24,10 @@ def export_onnx(model: nn.Module, path: str | os.PathLike, height: int, width: i
     Uses the TorchScript-based exporter (``dynamo=False``): it needs no onnxscript, constant-folds
     BatchNorm into the convolutions and keeps node names stable across runs.
     """
-    model = model.eval()
+    try:
+        model = model.eval()
+    except NotImplementedError:  # torch.export's unlifted modules refuse train()/eval(): already inference-only
+        pass
     dummy = torch.zeros(1, 3, height, width)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")

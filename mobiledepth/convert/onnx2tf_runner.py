@@ -62,7 +62,8 @@ def _die_with_parent() -> None:
         pass
 
 
-def _run_in(workdir: Path, onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float) -> subprocess.CompletedProcess:
+def _run_in(workdir: Path, onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float,
+            mean: tuple[float, ...] = (0.0, 0.0, 0.0), std: tuple[float, ...] = (1.0, 1.0, 1.0)) -> subprocess.CompletedProcess:
     sample = calibration if calibration is not None else np.zeros((1, 128, 128, 3), np.float32)
     sample20 = np.stack([resize_rgb(sample[i % len(sample)], 128, 128) for i in range(20)]).astype(np.float32)
     np.save(workdir / SAMPLE_NAME, sample20)
@@ -71,7 +72,7 @@ def _run_in(workdir: Path, onnx_path: Path, calibration: np.ndarray | None, inpu
     if calibration is not None:
         np.save(workdir / "calibration.npy", calibration.astype(np.float32))
         # The model normalises internally, so onnx2tf must feed [0, 1] images unchanged (mean 0, std 1).
-        cmd += ["-oiqt", "-cind", input_name, "calibration.npy", "[[[[0.0,0.0,0.0]]]]", "[[[[1.0,1.0,1.0]]]]"]
+        cmd += ["-oiqt", "-cind", input_name, "calibration.npy", _nested(mean), _nested(std)]
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -82,11 +83,18 @@ def _run_in(workdir: Path, onnx_path: Path, calibration: np.ndarray | None, inpu
         raise MobileDepthError(f"{onnx_path}: onnx2tf did not finish within {timeout:.0f} s") from None
 
 
-def run_onnx2tf(onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float = 1800) -> Onnx2TfResult:
-    """Convert; ``calibration`` (N x H x W x 3 float32 in [0, 1]) turns on integer quantisation."""
+def _nested(values: tuple[float, ...]) -> str:
+    """onnx2tf's per-channel mean/std argument: '[[[[0.0,0.0,0.0]]]]'."""
+    return "[[[[" + ",".join(f"{float(v)!r}" for v in values) + "]]]]"
+
+
+def run_onnx2tf(onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float = 1800,
+                mean: tuple[float, ...] = (0.0, 0.0, 0.0), std: tuple[float, ...] = (1.0, 1.0, 1.0)) -> Onnx2TfResult:
+    """Convert; ``calibration`` (N x H x W x 3 float32, pixels * pixel_scale) turns on integer quantisation,
+    and onnx2tf normalises it with ``mean``/``std`` as the model's own input would be."""
     workdir = Path(tempfile.mkdtemp(prefix="mobiledepth-onnx2tf-"))
     try:
-        proc = _run_in(workdir, onnx_path, calibration, input_name, timeout)
+        proc = _run_in(workdir, onnx_path, calibration, input_name, timeout, mean, std)
     except BaseException:  # Ctrl-C, SIGTERM (raised as SystemExit by the CLI), timeout: no scratch left behind
         shutil.rmtree(workdir, ignore_errors=True)
         raise

@@ -26,22 +26,22 @@ from ..data.sample import default_sample_dir
 from ..data.sources import images_for_split
 from ..errors import MobileDepthError
 from ..fileio import atomic_path, sha256_file, write_json
-from ..model.checkpoint import load_checkpoint
-from ..model.network import MobileDepth, count_parameters
-from ..runtime.predictors import load_predictor
+from ..model.network import MobileDepth
+from ..runtime.predictors import Preprocess, load_predictor
 from .analyze import ModelAnalysis, analyze_tflite
 from .calibration import calibration_images, load_images
-from .export_onnx import INPUT_NAME, export_onnx
+from .export_onnx import INPUT_NAME
 from .onnx2tf_runner import onnx2tf_version, run_onnx2tf
 from .parity import Parity, compare
 from .precisions import DEFAULT_PRECISIONS, PRECISIONS, parse_precisions
+from .sources import SourceModel, from_module, load_source
 from .task_gate import MIN_GATE_PAIRS, GateResult, TaskAccuracy, gate, pair_results, task_accuracy
 
 FP32_REL_L2_LIMIT = 1e-4
 MAX_INT8_WHDR_DROP = 0.005
 DIAGNOSIS_IMAGES = 4
 
-__all__ = ["ConvertOptions", "ConvertReport", "ConvertedFile", "convert_checkpoint", "parse_precisions", "PRECISIONS"]
+__all__ = ["ConvertOptions", "ConvertReport", "ConvertedFile", "convert", "convert_checkpoint", "parse_precisions", "PRECISIONS"]
 
 
 @dataclass
@@ -55,6 +55,7 @@ class ConvertOptions:
     n_parity: int = 8
     max_int8_whdr_drop: float = MAX_INT8_WHDR_DROP
     min_gate_pairs: int = MIN_GATE_PAIRS
+    preprocess: Preprocess = field(default_factory=Preprocess)  # foreign models: applied to calibration and parity
 
 
 @dataclass
@@ -122,12 +123,14 @@ def _select_inputs(options: ConvertOptions) -> _Inputs:
     return _Inputs(calib_dir, calib_paths, parity_paths, [e for e in entries if e.path not in calibration])
 
 
-def _new_report(checkpoint: Path, ckpt, params: int, options: ConvertOptions, inputs: _Inputs) -> ConvertReport:
+def _new_report(source: SourceModel, options: ConvertOptions, inputs: _Inputs) -> ConvertReport:
     calibrated = any(PRECISIONS[p].calibrated for p in options.precisions)
+    pre = source.preprocess
     return ConvertReport(
-        source={"path": str(checkpoint), "name": ckpt.metadata.get("name") or checkpoint.stem, "variant": ckpt.config.name,
-                "sha256": sha256_file(checkpoint), "params": params, "trained": ckpt.metadata.get("trained")},
-        input={"name": INPUT_NAME, "height": options.height, "width": options.width, "range": "RGB [0, 1]",
+        source=source.block,
+        input={"name": INPUT_NAME, "height": options.height, "width": options.width,
+               "range": "RGB [0, 1]" if pre == Preprocess() else f"(RGB [0, 1] * {pre.pixel_scale} - mean) / std",
+               "preprocess": {"mean": list(pre.mean), "std": list(pre.std), "pixel_scale": pre.pixel_scale},
                "layout_tflite": "NHWC", "layout_onnx": "NCHW"},
         calibration={"dir": str(inputs.calib_dir), "images": len(inputs.calib_paths), "input_range": [0.0, 1.0]} if calibrated else {},
         tools={"mobiledepth": __version__, "torch": str(torch.__version__), "onnx2tf": onnx2tf_version()},
@@ -156,7 +159,8 @@ def _diagnose_int8(result, inputs: _Inputs, options: ConvertOptions) -> dict[str
 
     if "int8" not in result.files or "fp32" not in result.files:
         return {}
-    images = list(load_images(inputs.parity_paths[:DIAGNOSIS_IMAGES], options.height, options.width))
+    images = [options.preprocess.apply(img[None])[0]
+              for img in load_images(inputs.parity_paths[:DIAGNOSIS_IMAGES], options.height, options.width)]
     rows = tensor_errors(result.files["fp32"], result.files["int8"], images)
     return {"images": len(images), "method": "accumulated error per activation tensor, int8 vs float file",
             "tensors": [asdict(r) for r in rows]}
@@ -174,7 +178,7 @@ def _float_parts(model: MobileDepth, calibration: np.ndarray, inputs: _Inputs, o
 
 def _check_file(path: Path, fmt: str, precision: str, params: int, reference: list[np.ndarray], images: list[np.ndarray],
                 inputs: _Inputs, source_results: np.ndarray | None, options: ConvertOptions) -> ConvertedFile:
-    predictor = load_predictor(path)
+    predictor = load_predictor(path, preprocess=options.preprocess)
     parity = compare(reference, predictor, images)
     task = None
     if inputs.task_entries:
@@ -192,60 +196,79 @@ def _check_file(path: Path, fmt: str, precision: str, params: int, reference: li
     return entry
 
 
-def _torch_predict(model: MobileDepth) -> Callable[[np.ndarray], np.ndarray]:
-    def predict(image: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return model(torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)[None])))[0, 0].numpy()
-
-    return predict
-
-
 def convert_checkpoint(
-    checkpoint: str | Path,
+    checkpoint: str | Path | torch.nn.Module,
     out_dir: str | Path,
     options: ConvertOptions = ConvertOptions(),
     progress: Callable[[str], None] = lambda message: None,
 ) -> ConvertReport:
-    checkpoint, out_dir = Path(checkpoint), Path(out_dir)
-    ckpt = load_checkpoint(checkpoint)
-    model = ckpt.build(with_heads=False).eval()
-    stride = ckpt.config.output_stride
-    if options.height % stride or options.width % stride:
-        raise MobileDepthError(f"--size {options.height}x{options.width}: both sides must be multiples of {stride}")
-    inputs = _select_inputs(options)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{checkpoint.stem}_{options.height}x{options.width}"
-    params = count_parameters(model)
-    report = _new_report(checkpoint, ckpt, params, options, inputs)
+    """Convert a model file (a mobiledepth checkpoint, ONNX, TorchScript or torch.export ``.pt2``) or, from
+    Python, an ``nn.Module`` (``mobiledepth.convert(module, "out", ConvertOptions(height=.., width=..))``)."""
+    if isinstance(checkpoint, torch.nn.Module):
+        return convert_module(checkpoint, out_dir, options, type(checkpoint).__name__.lower(), progress)
+    checkpoint = Path(checkpoint)
+    source = load_source(checkpoint, (options.height, options.width), options.preprocess)
+    return convert(source, out_dir, options, progress, stem=checkpoint.stem)
 
-    progress("exporting ONNX")
-    onnx_path = export_onnx(model, out_dir / f"{stem}.onnx", options.height, options.width)
-    progress("running onnx2tf")
+
+def convert_module(module: torch.nn.Module, out_dir: str | Path, options: ConvertOptions = ConvertOptions(),
+                   name: str = "model", progress: Callable[[str], None] = lambda message: None) -> ConvertReport:
+    """Python API: an ``nn.Module`` taking N x 3 x H x W (after ``options.preprocess``), one map out."""
+    source = from_module(module, (options.height, options.width), options.preprocess, name)
+    return convert(source, out_dir, options, progress, stem=name)
+
+
+def _onnx2tf_files(source: SourceModel, onnx_path: Path, inputs: _Inputs, options: ConvertOptions, out_dir: Path,
+                   stem: str, report: ConvertReport, progress: Callable[[str], None]):
     calibrated = any(PRECISIONS[p].calibrated for p in options.precisions)
     calibration = calibration_images(inputs.calib_paths, options.height, options.width) if calibrated else None
-    result = run_onnx2tf(onnx_path, calibration, INPUT_NAME)
+    pre = options.preprocess
+    progress("running onnx2tf")
+    result = run_onnx2tf(onnx_path, None if calibration is None else calibration * pre.pixel_scale, onnx_input_name(onnx_path),
+                         mean=pre.mean, std=pre.std)
     try:
         with atomic_path(out_dir / "onnx2tf.log") as tmp:
             tmp.write_text(result.log)
-        written = _write_files(onnx_path, result, out_dir, stem, options.precisions, checkpoint)
+        written = _write_files(onnx_path, result, out_dir, stem, options.precisions, Path(source.block.get("path") or stem))
         if "int8" in options.precisions:
             progress("diagnosing int8 per tensor")
             report.int8_diagnosis = _diagnose_int8(result, inputs, options)
     finally:
         shutil.rmtree(result.workdir, ignore_errors=True)
+    return written, calibration
+
+
+def onnx_input_name(path: Path) -> str:
+    import onnx
+
+    return onnx.load(str(path), load_external_data=False).graph.input[0].name
+
+
+def convert(source: SourceModel, out_dir: str | Path, options: ConvertOptions = ConvertOptions(),
+            progress: Callable[[str], None] = lambda message: None, stem: str | None = None) -> ConvertReport:
+    """Write ONNX + TFLite files for ``source`` and check each against it (parity, task WHDR, gates)."""
+    out_dir = Path(out_dir)
+    inputs = _select_inputs(options)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{stem or source.name}_{options.height}x{options.width}"
+    report = _new_report(source, options, inputs)
+    progress("exporting ONNX")
+    onnx_path = source.write_onnx(out_dir / f"{stem}.onnx")
+    written, calibration = _onnx2tf_files(source, onnx_path, inputs, options, out_dir, stem, report, progress)
 
     progress("checking parity and task accuracy")
     images = list(load_images(inputs.parity_paths, options.height, options.width))
-    predict = _torch_predict(model)
-    reference = [predict(img) for img in images]
-    source_results = pair_results(predict, inputs.task_entries, options.height, options.width) if inputs.task_entries else None
+    reference = [source.reference(img) for img in images]
+    source_results = (pair_results(source.reference, inputs.task_entries, options.height, options.width)
+                      if inputs.task_entries else None)
     if source_results is not None:
         report.task = {"images": len(inputs.task_entries), "pairs": int(source_results.size),
                        "source_whdr": float(1.0 - source_results.mean()), "max_int8_whdr_drop": options.max_int8_whdr_drop}
     for path, fmt, precision in written:
-        report.files.append(_check_file(path, fmt, precision, params, reference, images, inputs, source_results, options))
-    if calibration is not None and report.int8_diagnosis and inputs.task_entries:
+        report.files.append(_check_file(path, fmt, precision, source.params or 0, reference, images, inputs,
+                                        source_results, options))
+    if calibration is not None and report.int8_diagnosis and inputs.task_entries and source.module is not None:
         progress("int8 cost of each part (simulated, kept in float)")
-        report.int8_diagnosis["float_parts"] = _float_parts(model, calibration, inputs, options)
+        report.int8_diagnosis["float_parts"] = _float_parts(source.module, calibration, inputs, options)
     write_json(out_dir / "convert_report.json", report.to_dict())
     return report

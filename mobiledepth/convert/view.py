@@ -24,8 +24,9 @@ def _gpu(f) -> str:
 def files_table(report: ConvertReport) -> Table:
     first = report.files[0]
     pairs = report.task.get("pairs", 0)
-    title = (f"Conversion at {report.input['height']}x{report.input['width']}: parity vs PyTorch on {first.parity.n_images} "
-             f"held-out images; task WHDR on {pairs} held-out pairs (PyTorch {report.task.get('source_whdr', float('nan')):.4f})")
+    ref = "ONNX Runtime on the source" if report.source.get("kind") == "onnx" else "PyTorch"
+    title = (f"Conversion at {report.input['height']}x{report.input['width']}: parity vs {ref} on {first.parity.n_images} "
+             f"held-out images; task WHDR on {pairs} held-out pairs (source {report.task.get('source_whdr', float('nan')):.4f})")
     table = Table(title=title)
     for col in ("File", "Precision", "Size MB", "Max abs err", "Rel L2 err", "Order err", "Ties", "Task WHDR", "Drop", "GPU delegate", "Status"):
         table.add_column(col)

@@ -55,7 +55,7 @@ def convert_section(records: list[dict[str, Any]]) -> str:
             rows.append([Path(f["path"]).name, f["precision"], f.get("status", "ok"),
                          "" if task.get("whdr") is None else f"{task['whdr']:.4f}",
                          "" if task.get("drop") is None else f"{task['drop']:+.4f}", f.get("problem", "")])
-    head = ["File", "Precision", "Gate", "Task WHDR", "Drop vs PyTorch", "Problem"]
+    head = ["File", "Precision", "Gate", "Task WHDR", "Drop vs source", "Problem"]
     return f"<h2>Conversion gates</h2>{_table(head, rows)}" if rows else ""
 
 
