@@ -28,11 +28,13 @@ API: dict[str, tuple[str, str]] = {
     "PredictOptions": ("mobiledepth.visual.predict", "PredictOptions"),
     "profile": ("mobiledepth.profile.host", "profile_host"),
     "ProfileOptions": ("mobiledepth.profile.host", "ProfileOptions"),
+    "prune": ("mobiledepth.prune.any_model", "prune"),
+    "AnyPruneOptions": ("mobiledepth.prune.any_model", "AnyPruneOptions"),
     "report": ("mobiledepth.report.table", "build_rows"),
     "write_report": ("mobiledepth.report.outputs", "write_report"),
     "ReportOutputs": ("mobiledepth.report.outputs", "ReportOutputs"),
 }
-SUBMODULE_NAMES = ("convert", "bench", "evaluate", "profile", "report")  # API names that are also modules
+SUBMODULE_NAMES = ("convert", "bench", "evaluate", "profile", "report", "prune")  # API names that are also modules
 
 
 def target(name: str) -> Any:

@@ -231,3 +231,54 @@ def test_convert_refuses_what_it_cannot_read_in_one_line(unet_files, tmp_path):
     result = runner.invoke(app, ["convert", str(junk), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1 and result.output.strip().startswith(
         f"error: {junk}: not a model this tool converts (neither a zip archive nor ONNX; starts b'\\x00\\x01garbage'); accepted:")
+
+
+class SkipNet(torch.nn.Module):
+    """Two convolutions joined by a concatenation and a residual add: channels coupled across layers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.a = torch.nn.Conv2d(3, 16, 3, padding=1)
+        self.b = torch.nn.Conv2d(16, 16, 3, padding=1)
+        self.c = torch.nn.Conv2d(32, 8, 3, padding=1)
+        self.head = torch.nn.Conv2d(8, 1, 1)
+
+    def forward(self, x):
+        a = torch.relu(self.a(x))
+        b = torch.relu(self.b(a)) + a
+        return self.head(torch.relu(self.c(torch.cat([a, b], 1))))
+
+
+def test_dependency_graph_groups_and_coupled_pruning():
+    from mobiledepth.prune.any_model import conv_groups, pruned_copy
+
+    net, x = SkipNet().eval(), torch.zeros(1, 3, 32, 48)
+    groups = dict(conv_groups(net, x))
+    assert groups == {"a": 16, "b": 16, "c": 8}  # the 1-channel head is never a group
+    smaller = pruned_copy(net, x, "a", 4)
+    # a's 4 channels leave a, b's input, b's output (the residual add couples them) and both halves of c's input
+    assert (smaller.a.out_channels, smaller.b.in_channels, smaller.b.out_channels, smaller.c.in_channels) == (12, 12, 12, 24)
+    assert smaller(x).shape == (1, 1, 32, 48) and net.a.out_channels == 16  # the original is untouched
+
+
+@pytest.mark.slow
+def test_prune_any_module_reaches_a_paired_target():
+    import mobiledepth as md
+
+    net, x = SkipNet().eval(), torch.zeros(1, 3, 64, 96)
+    probe = torch.rand(4, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        reference = net(probe)
+
+    def evaluate(model):  # distance to the unpruned output: lower is better
+        return float((model(probe) - reference).abs().mean())
+
+    options = md.AnyPruneOptions(step=0.5, max_iterations=4, finetune_steps=0, candidates=3, rounds=8)
+    result = md.prune(net, x, lambda model: None, evaluate, target=0.85, options=options, log=lambda m: None)
+    assert result.iterations and all(it.ratio_to_current.high < 1.0 for it in result.iterations)
+    assert result.final_params < result.base_params and result.base_score == 0.0
+    assert result.status in ("reached", "not confirmed") or result.status.startswith("stopped:")
+    if result.status == "reached":
+        assert result.final_ratio.high <= 0.85
+    assert json.loads(json.dumps(result.to_dict()))["iterations"][0]["group"] in ("a", "b", "c")

@@ -99,7 +99,7 @@ def paired_host(paths: Sequence[str], options: PairedOptions = PairedOptions(), 
     """Paired timing of model files on this host, all loaded in this process (LiteRT, ONNX Runtime, PyTorch)."""
     from ..runtime.predictors import load_predictor
 
-    predictors = [load_predictor(p, input_hw, threads=options.threads) for p in paths]
+    predictors = [load_predictor(p, input_hw, threads=options.threads, spinning=False) for p in paths]
     feeds = [p.feed() for p in predictors]
     runners = [(lambda p=p, f=f: p.run(f)) for p, f in zip(predictors, feeds)]
     return run_paired(labels(paths), runners, options)

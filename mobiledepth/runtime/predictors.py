@@ -123,10 +123,12 @@ class OnnxPredictor:
     format = "onnx"
 
     def __init__(self, path: Path, preprocess: Preprocess = Preprocess(), threads: int | None = None,
-                 dynamic_hw: tuple[int, int] | None = None) -> None:
+                 dynamic_hw: tuple[int, int] | None = None, spinning: bool = True) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
+        if not spinning:  # sessions timed in turn: idle threads of one must not spin on the cores the other runs on
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
@@ -225,6 +227,7 @@ def load_predictor(
     preprocess: Preprocess = Preprocess(),
     threads: int | None = None,
     dynamic_hw: tuple[int, int] | None = None,
+    spinning: bool = True,
 ) -> Predictor:
     """Open any supported model file. ``input_hw`` is required for checkpoints (their size is free) and
     checked against fixed-size files; ``dynamic_hw`` sizes only files whose input size is left free."""
@@ -235,7 +238,7 @@ def load_predictor(
     if fmt == "pytorch":
         return TorchPredictor(path, input_hw or (256, 256), threads)
     if fmt == "onnx":
-        predictor: Predictor = OnnxPredictor(path, preprocess, threads, dynamic_hw or input_hw)
+        predictor: Predictor = OnnxPredictor(path, preprocess, threads, dynamic_hw or input_hw, spinning)
     else:
         predictor = TFLitePredictor(path, preprocess, threads)
     if input_hw is not None and tuple(input_hw) != tuple(predictor.input_hw):
