@@ -286,13 +286,15 @@ def bench(
         raise MobileDepthError("bench: give at least one model file (or --from-log FILE)")
     if runs < 1 or warmup < 0 or (threads is not None and threads < 1) or (rounds is not None and rounds < 2):
         raise MobileDepthError("--runs must be >= 1, --warmup >= 0, --threads >= 1 and --rounds >= 2")
+    if device != "host":
+        options = _phone_options(delegate, threads or 4, warmup, warmup_seconds or 1.0, runs, min_seconds or 1.0, gpu_precision_loss,
+                                 nnapi_accelerator, require_full_delegation, affinity, repeats, cooldown, max_temp, thermal_timeout,
+                                 run_timeout, op_profiling)
+        if paired:
+            return _bench_phones_paired(models, device, options, rounds, json_path, adb_host, adb_port, benchmark_binary, devices_file)
+        return _bench_phones(models, device, options, json_path, adb_host, adb_port, benchmark_binary, devices_file)
     if paired:
         return _bench_paired(models, device, threads, warmup, runs, rounds, size, json_path)
-    if device != "host":
-        _bench_phones(models, device, delegate, threads or 4, warmup, warmup_seconds or 1.0, runs, min_seconds or 1.0, json_path, adb_host, adb_port,
-                      benchmark_binary, gpu_precision_loss, nnapi_accelerator, require_full_delegation, affinity, repeats, cooldown, max_temp,
-                      thermal_timeout, run_timeout, op_profiling, devices_file)
-        return
     from .bench.host import HostBenchOptions, bench_host
 
     if delegate != "cpu":
@@ -331,8 +333,6 @@ def _bench_paired(models: List[Path], device: str, threads: Optional[int], warmu
     from .bench.host import bench_host_paired
     from .bench.paired import PairedOptions
 
-    if device != "host":
-        raise MobileDepthError("--paired: phones are measured unpaired for now; run --paired on the host (see README, Paired measurement)")
     if len(models) < 2:
         raise MobileDepthError("--paired needs two or more model files (the first is the baseline of the ratios)")
     given = {"rounds": rounds, "threads": threads, "warmup_runs": warmup}
@@ -358,17 +358,36 @@ def _print_paired(records: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def _bench_phones(models, device, delegate, threads, warmup, warmup_seconds, runs, min_seconds, json_path, adb_host, adb_port, binary,
-                  gpu_precision_loss, nnapi_accelerator, require_full_delegation, affinity, repeats, cooldown, max_temp, thermal_timeout,
-                  run_timeout, op_profiling, devices_file) -> None:
+def _phone_options(delegate, threads, warmup, warmup_seconds, runs, min_seconds, gpu_precision_loss, nnapi_accelerator,
+                   require_full_delegation, affinity, repeats, cooldown, max_temp, thermal_timeout, run_timeout, op_profiling):
     from android_bench.runner import PhoneBenchOptions
 
+    return PhoneBenchOptions(delegate=delegate, gpu_precision_loss=gpu_precision_loss, nnapi_accelerator=nnapi_accelerator,
+                             require_full_delegation=require_full_delegation, threads=threads, affinity=affinity, warmup_runs=warmup,
+                             warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds, repeats=repeats, cooldown_s=cooldown,
+                             max_temp_c=max_temp, thermal_timeout_s=thermal_timeout, run_timeout_s=run_timeout, op_profiling=op_profiling)
+
+
+def _bench_phones_paired(models, device, options, rounds, json_path, adb_host, adb_port, binary, devices_file) -> None:
+    from .bench.phone import bench_phones_paired
+
+    if len(models) < 2:
+        raise MobileDepthError("--paired needs two or more model files (the first is the baseline of the ratios)")
+    n = rounds or 10
+    with err_console.status(f"paired benchmark on {device}: {len(models)} files x {n} alternating rounds") as status:
+        records = bench_phones_paired(models, device, options, n, adb_host, adb_port, binary, devices_file,
+                                      progress=lambda m: status.update(m))
+    _print_paired(records)
+    _write_records(json_path, records)
+    skipped = [r for r in records if r["status"] == "delegate-not-applied"]
+    if skipped:
+        raise MobileDepthError(f"{options.delegate.upper()} delegate NOT applied to "
+                               f"{', '.join(sorted({Path(r['model']['path']).name for r in skipped}))}: CPU timings (saved)")
+
+
+def _bench_phones(models, device, options, json_path, adb_host, adb_port, binary, devices_file) -> None:
     from .bench.phone import bench_phones
 
-    options = PhoneBenchOptions(delegate=delegate, gpu_precision_loss=gpu_precision_loss, nnapi_accelerator=nnapi_accelerator,
-                                require_full_delegation=require_full_delegation, threads=threads, affinity=affinity, warmup_runs=warmup,
-                                warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds, repeats=repeats, cooldown_s=cooldown,
-                                max_temp_c=max_temp, thermal_timeout_s=thermal_timeout, run_timeout_s=run_timeout, op_profiling=op_profiling)
     with err_console.status("benchmarking on phones") as status:
         result = bench_phones(models, device, options, adb_host, adb_port, binary, devices_file, json_path, progress=lambda m: status.update(m))
     if result.records:

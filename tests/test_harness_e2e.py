@@ -155,6 +155,24 @@ def test_phone_without_shell_v2_runs_over_the_legacy_shell(adb_port, binary, sma
         subprocess.run([adb.adb_path(), "-P", str(adb_port), "disconnect", phone.serial], capture_output=True, timeout=30)
 
 
+def test_paired_on_a_phone_alternates_files_and_reports_ratios(adb_port, phones, binary, small_converted, tmp_path):
+    out = small_converted[0]
+    files = [out / "small_64x96_fp32.tflite", out / "small_64x96_int8.tflite"]
+    result = bench([*files, "--device", "S10+", "--paired", "--rounds", "3"], adb_port, binary, tmp_path / "paired.json")
+    assert result.exit_code == 0, result.output
+    fp32, int8 = json.loads((tmp_path / "paired.json").read_text())
+    assert fp32["paired"]["baseline"] == str(files[0]) and fp32["paired"]["ratio_to_baseline"] is None
+    assert len(int8["paired"]["round_medians_ms"]) == 3 and int8["device"]["name"] == "S10+"
+    r = int8["paired"]["ratio_to_baseline"]
+    assert r["low"] <= r["median"] <= r["high"] and r["median"] == pytest.approx(
+        sorted(b / a for a, b in zip(fp32["paired"]["round_medians_ms"], int8["paired"]["round_medians_ms"]))[1])
+    assert int8["latency_ms"]["median"] == pytest.approx(sorted(int8["paired"]["round_medians_ms"])[1])
+    # the runs alternated, order flipped every round: fp32 int8 | int8 fp32 | fp32 int8
+    ran = [c for c in phones["S10+"].state.history if "--graph=" in c]
+    graphs = [c.split("--graph=")[1].split()[0] for c in ran][-6:]
+    assert [g.endswith("fp32.tflite") for g in graphs] == [True, False, False, True, True, False]
+
+
 def test_gpu_on_phone_without_gpu_is_a_clear_delegate_failure(adb_port, phones, binary, small_converted, tmp_path):
     model = small_converted[0] / "small_64x96_fp16.tflite"
     result = bench([model, "--device", "S21", "--delegate", "gpu"], adb_port, binary, tmp_path / "gpu.json")

@@ -121,6 +121,7 @@ class PhoneState:
     thermal: ThermalModel
     disconnect: Callable[[], None] = lambda: None
     running: dict[int, tuple[str, threading.Event]] = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)  # every command line run, in order (for tests)
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_pid: int = 4000
 
@@ -134,6 +135,7 @@ class MiniShell:
 
     # ---- parsing and control flow -------------------------------------------------------------
     def run(self, command: str, output: Output) -> int:
+        self.phone.history.append(command)
         try:
             tokens = tokenize(command)
         except SyntaxError as exc:

@@ -7,7 +7,7 @@ record is written to the JSON file at once, so a later failure loses nothing alr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,7 +15,7 @@ from android_bench import adb
 from android_bench.binary import local_binary
 from android_bench.devices import DeviceInfo, connected, load_registry, resolve
 from android_bench.errors import BenchError
-from android_bench.runner import PhoneBenchOptions, RunFailure, bench_devices
+from android_bench.runner import PhoneBenchOptions, RunFailure, bench_devices, central_ms
 
 from ..errors import MobileDepthError
 from ..fileio import write_json
@@ -69,3 +69,41 @@ def list_devices(adb_host: str = "127.0.0.1", adb_port: int = 5037, devices_file
         return connected(adb.client(adb_host, adb_port), registry)
     except BenchError as exc:
         raise MobileDepthError(str(exc)) from None
+
+
+def bench_phones_paired(models: list[Path], device_spec: str, options: PhoneBenchOptions, rounds: int = 10,
+                        adb_host: str = "127.0.0.1", adb_port: int = 5037, binary: Path | None = None,
+                        devices_file: Path | None = None, progress: Callable[[str], None] = lambda message: None,
+                        ) -> list[dict[str, Any]]:
+    """Paired on phones: the files' benchmark_model runs alternate, order flipped every round (A B, B A,
+    ...: neither file is always the one that runs warmer), the thermal guard waits before every run, and
+    each file's round value is its run's median. Per device: one record per file
+    with its median of round values and its ratio to the first file (bootstrap interval over rounds)."""
+    from .paired import bootstrap_ratio
+    from .stats import latency_stats
+
+    if len(models) < 2 or rounds < 2:
+        raise MobileDepthError("--paired needs two or more model files and at least 2 rounds")
+    sequence = [m for r in range(rounds) for m in (models if r % 2 == 0 else models[::-1])]
+    result = bench_phones(sequence, device_spec, replace(options, repeats=1), adb_host, adb_port, binary, devices_file,
+                          progress=progress)
+    if result.failures:
+        raise MobileDepthError(f"paired run incomplete: {result.failures[0].message}")
+    records = []
+    for serial in dict.fromkeys(r["device"]["serial"] for r in result.records):
+        runs = [r for r in result.records if r["device"]["serial"] == serial]
+        per_file: dict[str, list[float]] = {str(m): [] for m in models}
+        for r in runs:
+            per_file[r["model"]["path"]].append(central_ms(r["latency_ms"]))
+        base = per_file[str(models[0])]
+        for i, model in enumerate(models):
+            values = per_file[str(model)]
+            ratio = None if i == 0 else dict(zip(("median", "low", "high"), bootstrap_ratio(base, values)), confidence=0.95)
+            record = dict(next(r for r in reversed(runs) if r["model"]["path"] == str(model)))  # its last run's details
+            record["latency_ms"] = asdict(latency_stats(values)) | {"source": "median of per-round benchmark_model medians"}
+            record["fps"] = 1000.0 / record["latency_ms"]["median"]
+            record["paired"] = {"files": [str(m) for m in models], "label": str(model), "baseline": str(models[0]),
+                                "rounds": rounds, "round_medians_ms": values, "runs_per_round": options.runs,
+                                "latency_is": "median of per-round medians", "ratio_to_baseline": ratio}
+            records.append(record)
+    return records
