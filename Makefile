@@ -8,7 +8,7 @@ DEMO := build/demo
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MOBILEDEPTH_CACHE ?= $(CURDIR)/.cache/mobiledepth
 
-.PHONY: setup demo test test-fast test-tools bench train-demo clean
+.PHONY: setup demo test test-fast test-tools lint bench train-demo clean
 
 setup: $(STAMP)
 
@@ -43,6 +43,11 @@ test-tools:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium (HTML report test)"; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+# Style gate: ruff lint (pycodestyle, pyflakes, import order) and formatting, line length 120 (pyproject.toml).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: setup test-tools
 	$(PY) -m pytest -q

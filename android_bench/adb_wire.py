@@ -23,7 +23,16 @@ A_STLS = 0x534C5453
 A_VERSION = 0x01000001
 MAX_PAYLOAD = 256 * 1024
 HEADER = struct.Struct("<6I")
-NAMES = {A_SYNC: "SYNC", A_CNXN: "CNXN", A_AUTH: "AUTH", A_OPEN: "OPEN", A_OKAY: "OKAY", A_CLSE: "CLSE", A_WRTE: "WRTE", A_STLS: "STLS"}
+NAMES = {
+    A_SYNC: "SYNC",
+    A_CNXN: "CNXN",
+    A_AUTH: "AUTH",
+    A_OPEN: "OPEN",
+    A_OKAY: "OKAY",
+    A_CLSE: "CLSE",
+    A_WRTE: "WRTE",
+    A_STLS: "STLS",
+}
 
 
 class ProtocolError(Exception):
@@ -44,7 +53,10 @@ class Message:
 
 def pack(message: Message) -> bytes:
     check = sum(message.data) & 0xFFFFFFFF
-    return HEADER.pack(message.command, message.arg0, message.arg1, len(message.data), check, message.command ^ 0xFFFFFFFF) + message.data
+    return (
+        HEADER.pack(message.command, message.arg0, message.arg1, len(message.data), check, message.command ^ 0xFFFFFFFF)
+        + message.data
+    )
 
 
 def _read_exact(sock: socket.socket, n: int) -> bytes:

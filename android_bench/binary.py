@@ -69,7 +69,9 @@ def fetch_binary(abi: str, timeout: float = 120.0, sha256: str | None = None) ->
                 handle.write(block)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise BenchError(f"cannot download {url}: {exc}; download it elsewhere and pass --benchmark-binary FILE") from None
+        raise BenchError(
+            f"cannot download {url}: {exc}; download it elsewhere and pass --benchmark-binary FILE"
+        ) from None
     try:
         digest = check_pin(tmp, sha256)
     except BenchError:
@@ -89,7 +91,10 @@ def local_binary(explicit: str | os.PathLike | None, abi: str) -> Path:
         return path
     path = cached_binary(abi)
     if not path.is_file():
-        raise BenchError(f"no benchmark_model for {abi or 'this ABI'} in {path.parent}; run `mobiledepth devices fetch-binary --abi {abi or 'arm64-v8a'}` or pass --benchmark-binary FILE")
+        raise BenchError(
+            f"no benchmark_model for {abi or 'this ABI'} in {path.parent}; run `mobiledepth devices fetch-binary --abi "
+            f"{abi or 'arm64-v8a'}` or pass --benchmark-binary FILE"
+        )
     return path
 
 
@@ -125,7 +130,9 @@ def push_if_changed(device, local: Path, remote: str, mode: int = 0o644) -> Push
     shell.run(device, f"mkdir -p {shlex.quote(parent)}", timeout=30)
     device.sync.push(str(local), remote, mode=mode)
     if remote_md5(device, remote) != md5:
-        raise BenchError(f"{device.serial}: pushed {local.name} but the device copy's md5 differs (storage full or link failure?)")
+        raise BenchError(
+            f"{device.serial}: pushed {local.name} but the device copy's md5 differs (storage full or link failure?)"
+        )
     shell.run(device, f"chmod {mode:o} {shlex.quote(remote)}", timeout=30)
     return Pushed(remote, md5, True)
 

@@ -80,8 +80,18 @@ def describe(device, state: str = "device", registry: dict | None = None) -> Dev
     info = DeviceInfo(serial=device.serial, state=state)
     if state != "device":
         return info
-    p = _props(device, ["ro.product.model", "ro.product.manufacturer", "ro.soc.model", "ro.board.platform",
-                        "ro.build.version.release", "ro.build.version.sdk", "ro.product.cpu.abi"])
+    p = _props(
+        device,
+        [
+            "ro.product.model",
+            "ro.product.manufacturer",
+            "ro.soc.model",
+            "ro.board.platform",
+            "ro.build.version.release",
+            "ro.build.version.sdk",
+            "ro.product.cpu.abi",
+        ],
+    )
     info.model = p.get("ro.product.model", "")
     info.manufacturer = p.get("ro.product.manufacturer", "")
     info.soc = p.get("ro.soc.model") or p.get("ro.board.platform", "")
@@ -114,8 +124,13 @@ def _listing(devices: list[DeviceInfo]) -> str:
     if not devices:
         return "no devices connected"
     unreadable = [f"{d.serial}: properties unreadable ({d.problem})" for d in devices if d.state == "unreadable"]
-    return "connected: " + ", ".join(f"{d.serial} ({d.model or d.state})" if d.state == "device" else f"{d.serial} ({d.state})" for d in devices) + (
-        "; " + "; ".join(unreadable) if unreadable else "")
+    return (
+        "connected: "
+        + ", ".join(
+            f"{d.serial} ({d.model or d.state})" if d.state == "device" else f"{d.serial} ({d.state})" for d in devices
+        )
+        + ("; " + "; ".join(unreadable) if unreadable else "")
+    )
 
 
 def resolve(spec: str, devices: list[DeviceInfo], registry: dict[str, dict[str, Any]]) -> list[DeviceInfo]:
@@ -132,18 +147,30 @@ def resolve(spec: str, devices: list[DeviceInfo], registry: dict[str, dict[str, 
         if by_serial:
             d = by_serial[0]
             if d.state != "device":
-                raise BenchError(f"--device {item}: device is {d.state}" + (" (accept the USB debugging prompt on the phone)" if d.state == "unauthorized" else "") + f"; {_listing(devices)}")
+                raise BenchError(
+                    f"--device {item}: device is {d.state}"
+                    + (" (accept the USB debugging prompt on the phone)" if d.state == "unauthorized" else "")
+                    + f"; {_listing(devices)}"
+                )
             chosen.append(d)
             continue
         if item not in registry:
-            raise BenchError(f"--device {item}: neither a connected serial nor a known alias ({', '.join(sorted(registry))}); {_listing(devices)}")
+            raise BenchError(
+                f"--device {item}: neither a connected serial nor a known alias ({', '.join(sorted(registry))}); "
+                f"{_listing(devices)}"
+            )
         models = registry[item]["models"]
         matches = [d for d in usable if d.model in models]
         if not matches:
             blocked = [d for d in devices if d.state != "device"]
             hint = f" ({len(blocked)} device(s) offline or unauthorized)" if blocked else ""
-            raise BenchError(f"--device {item}: no connected {registry[item].get('name', item)} (models {', '.join(models)}){hint}; {_listing(devices)}")
+            raise BenchError(
+                f"--device {item}: no connected {registry[item].get('name', item)} (models {', '.join(models)}){hint}; "
+                f"{_listing(devices)}"
+            )
         if len(matches) > 1:
-            raise BenchError(f"--device {item}: {len(matches)} matching devices; pick one by serial; {_listing(devices)}")
+            raise BenchError(
+                f"--device {item}: {len(matches)} matching devices; pick one by serial; {_listing(devices)}"
+            )
         chosen.append(matches[0])
     return chosen

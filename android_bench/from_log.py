@@ -54,25 +54,45 @@ def record_from_log(log: Path, device: str = "log", model: Path | None = None) -
         detail = "; ".join(parsed.errors) or "no timed runs in it"
         raise BenchError(f"{log}: not a finished benchmark_model run ({detail})")
     stats = parsed.runs
-    repeat = {"median_ms": _us_to_ms(stats.median), "avg_ms": _us_to_ms(stats.avg), "min_ms": _us_to_ms(stats.min),
-              "max_ms": _us_to_ms(stats.max), "count": stats.count}
+    repeat = {
+        "median_ms": _us_to_ms(stats.median),
+        "avg_ms": _us_to_ms(stats.avg),
+        "min_ms": _us_to_ms(stats.min),
+        "max_ms": _us_to_ms(stats.max),
+        "count": stats.count,
+    }
     latency = latency_block([repeat], stats, 1)
-    model_block: dict[str, Any] = {"path": str(model or facts.graph or log), "format": "tflite",
-                                   "name": Path(model.name if model else (facts.graph or log.name)).stem}
+    model_block: dict[str, Any] = {
+        "path": str(model or facts.graph or log),
+        "format": "tflite",
+        "name": Path(model.name if model else (facts.graph or log.name)).stem,
+    }
     if model is not None:
         model_block.update(sha256=_sha256(model), size_bytes=model.stat().st_size)
     else:
         model_block["sha256"] = f"log:{log.name}"  # no file to hash: the row stands alone in the report
     return {
-        "record": "bench", "schema": 1, "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
+        "record": "bench",
+        "schema": 1,
+        "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "source": {"log": str(log), "format": "logcat" if "I tflite" in text else "benchmark_model"},
-        "model": model_block, "device": {"name": device}, "delegate": facts.delegate,
+        "model": model_block,
+        "device": {"name": device},
+        "delegate": facts.delegate,
         "delegation": asdict(parsed.delegation) | {"coverage": parsed.delegation.coverage},
-        "status": _status(parsed, facts.delegate), "threads": facts.threads,
-        "latency_ms": latency, "fps": 1000.0 / central_ms(latency),
-        "init_ms": _us_to_ms(parsed.init_us), "first_inference_ms": _us_to_ms(parsed.first_inference_us),
+        "status": _status(parsed, facts.delegate),
+        "threads": facts.threads,
+        "latency_ms": latency,
+        "fps": 1000.0 / central_ms(latency),
+        "init_ms": _us_to_ms(parsed.init_us),
+        "first_inference_ms": _us_to_ms(parsed.first_inference_us),
         "warmup_avg_ms": _us_to_ms(parsed.warmup_avg_us),
-        "memory_mb": {"init": parsed.memory_init_mb, "overall": parsed.memory_overall_mb, "peak": parsed.peak_memory_mb},
-        "op_profile": [asdict(o) for o in parsed.op_profile], "op_nodes": [asdict(o) for o in parsed.op_nodes],
+        "memory_mb": {
+            "init": parsed.memory_init_mb,
+            "overall": parsed.memory_overall_mb,
+            "peak": parsed.peak_memory_mb,
+        },
+        "op_profile": [asdict(o) for o in parsed.op_profile],
+        "op_nodes": [asdict(o) for o in parsed.op_nodes],
     }

@@ -132,13 +132,19 @@ def normalize_lines(text: str) -> list[str]:
 
 def _timings(out: BenchmarkOutput, line: str) -> bool:
     """The summary line, in the current form or TF 1.x's (where ``no stats:`` is the inference average)."""
-    m = re.search(rf"Inference timings in us: Init: {_NUMBER}, First inference: {_NUMBER}, Warmup \(avg\): {_NUMBER}, "
-                  rf"Inference \(avg\): {_NUMBER}", line)
+    m = re.search(
+        rf"Inference timings in us: Init: {_NUMBER}, First inference: {_NUMBER}, Warmup \(avg\): {_NUMBER}, "
+        rf"Inference \(avg\): {_NUMBER}",
+        line,
+    )
     if m:
         out.init_us, out.first_inference_us, out.warmup_avg_us, out.inference_avg_us = (_num(v) for v in m.groups())
         return True
-    m = re.search(rf"Average inference timings in us: Warmup: {_NUMBER}, (?:Init: {_NUMBER}, )?"
-                  rf"(?:no stats|Inference): {_NUMBER}", line)
+    m = re.search(
+        rf"Average inference timings in us: Warmup: {_NUMBER}, (?:Init: {_NUMBER}, )?"
+        rf"(?:no stats|Inference): {_NUMBER}",
+        line,
+    )
     if m:
         out.warmup_avg_us, out.inference_avg_us = _num(m.group(1)), _num(m.group(3))
         out.init_us = _num(m.group(2)) if m.group(2) else None
@@ -147,8 +153,11 @@ def _timings(out: BenchmarkOutput, line: str) -> bool:
 
 
 def _memory_and_size(out: BenchmarkOutput, line: str) -> bool:
-    m = re.search(rf"(?:Memory footprint delta from the start of the tool|^Peak memory footprint) \(MB\): "
-                  rf"init={_NUMBER} overall={_NUMBER}", line)
+    m = re.search(
+        rf"(?:Memory footprint delta from the start of the tool|^Peak memory footprint) \(MB\): "
+        rf"init={_NUMBER} overall={_NUMBER}",
+        line,
+    )
     if m:  # 'Peak memory footprint (MB): init= overall=' is older builds' name for the same deltas
         out.memory_init_mb, out.memory_overall_mb = _num(m.group(1)), _num(m.group(2))
         return True
@@ -175,7 +184,9 @@ def _accelerators(d: Delegation, line: str) -> None:
 
 def _delegation(d: Delegation, name: str, line: str) -> bool:
     """Judge delegation from the tool's own words; True while the GPU's unsupported-op list continues."""
-    m = re.search(r"Replacing (\d+) out of (\d+) node\(s\) with delegate \(([^)]*)\) node, yielding (\d+) partitions", line)
+    m = re.search(
+        r"Replacing (\d+) out of (\d+) node\(s\) with delegate \(([^)]*)\) node, yielding (\d+) partitions", line
+    )
     if m and (name == "GPU" and "Gpu" in m.group(3) or name == "NNAPI" and "Nnapi" in m.group(3)):
         d.delegated_nodes, d.total_nodes, d.partitions = int(m.group(1)), int(m.group(2)), int(m.group(4))
     if f"Explicitly applied {name} delegate" in line:
@@ -307,8 +318,14 @@ def parse_run_order(text: str) -> list[OpNodeRow]:
                 columns = None if "=====" in line else columns
                 continue
             try:
-                rows.append(OpNodeRow(cells[columns["[node type]"]], float(cells[columns["[avg ms]"]]),
-                                      float(cells[columns["[%]"]].rstrip("%")), cells[columns.get("[name]", len(cells) - 1)]))
+                rows.append(
+                    OpNodeRow(
+                        cells[columns["[node type]"]],
+                        float(cells[columns["[avg ms]"]]),
+                        float(cells[columns["[%]"]].rstrip("%")),
+                        cells[columns.get("[name]", len(cells) - 1)],
+                    )
+                )
             except (ValueError, IndexError, KeyError):
                 return rows
     return rows

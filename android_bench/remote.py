@@ -28,8 +28,13 @@ class RemoteResult:
     seconds: float
 
 
-def run_with_deadline(device, command: str, timeout_s: float, kill_pattern: str | None = None,
-                      on_output: Callable[[str], None] = lambda text: None) -> RemoteResult:
+def run_with_deadline(
+    device,
+    command: str,
+    timeout_s: float,
+    kill_pattern: str | None = None,
+    on_output: Callable[[str], None] = lambda text: None,
+) -> RemoteResult:
     """Run ``command`` with a total time limit; shell v2 where offered, else the legacy raw shell."""
     start = time.monotonic()
     v2 = shell.offers_shell_v2(device)
@@ -69,14 +74,18 @@ class _Stream:
                         shell.run(self.device, f"pkill -f {shlex.quote(self.kill_pattern)}", timeout=15)
                     except Exception:
                         pass
-                raise BenchError(f"{self.device.serial}: run exceeded its timeout of {self.timeout_s:.0f} s and was killed")
+                raise BenchError(
+                    f"{self.device.serial}: run exceeded its timeout of {self.timeout_s:.0f} s and was killed"
+                )
             try:
                 return self.sock.recv(65536)
             except socket.timeout:
                 continue
             except OSError as exc:
-                raise BenchError(f"{self.device.serial}: connection lost during the run ({exc.__class__.__name__}); "
-                                 "device disconnected?") from None
+                raise BenchError(
+                    f"{self.device.serial}: connection lost during the run ({exc.__class__.__name__}); "
+                    "device disconnected?"
+                ) from None
 
 
 def _read_v2(stream: _Stream, on_output: Callable[[str], None]) -> tuple[int, str, str]:
@@ -84,14 +93,16 @@ def _read_v2(stream: _Stream, on_output: Callable[[str], None]) -> tuple[int, st
     while True:
         chunk = stream.recv()
         if not chunk:
-            raise BenchError(f"{stream.device.serial}: connection lost during the run (no exit status); device disconnected?")
+            raise BenchError(
+                f"{stream.device.serial}: connection lost during the run (no exit status); device disconnected?"
+            )
         buffer.extend(chunk)
         while len(buffer) >= 5:
             kind, length = buffer[0], int.from_bytes(buffer[1:5], "little")
             if len(buffer) < 5 + length:
                 break
-            data = bytes(buffer[5:5 + length])
-            del buffer[:5 + length]
+            data = bytes(buffer[5 : 5 + length])
+            del buffer[: 5 + length]
             if kind == EXIT:
                 return (data[0] if data else 255), out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
             (out if kind == STDOUT else err).extend(data)
@@ -107,5 +118,7 @@ def _read_legacy(stream: _Stream, on_output: Callable[[str], None]) -> tuple[int
         on_output(chunk.decode("utf-8", "replace"))
     body, code = shell.split_marker(raw.decode("utf-8", "replace"))
     if code is None:
-        raise BenchError(f"{stream.device.serial}: connection lost during the run (no exit status); device disconnected?")
+        raise BenchError(
+            f"{stream.device.serial}: connection lost during the run (no exit status); device disconnected?"
+        )
     return code, body, ""

@@ -75,8 +75,12 @@ def build_command(remote_model: str, options: PhoneBenchOptions, run_id: str | N
     ``--benchmark_name`` flag, so a timed-out run can be killed by ITS command line (``pkill -f RUN_ID``)
     without touching anyone else's benchmark_model on a shared lab phone."""
     flags = [
-        f"--graph={remote_model}", f"--num_threads={options.threads}", f"--warmup_runs={options.warmup_runs}",
-        f"--warmup_min_secs={options.warmup_seconds:g}", f"--num_runs={options.runs}", f"--min_secs={options.min_seconds:g}",
+        f"--graph={remote_model}",
+        f"--num_threads={options.threads}",
+        f"--warmup_runs={options.warmup_runs}",
+        f"--warmup_min_secs={options.warmup_seconds:g}",
+        f"--num_runs={options.runs}",
+        f"--min_secs={options.min_seconds:g}",
         f"--max_secs={options.max_seconds:g}",
     ]
     if options.delegate == "cpu":  # GPU/NNAPI runs keep XNNPACK for any ops that fall back to the CPU
@@ -95,7 +99,9 @@ def build_command(remote_model: str, options: PhoneBenchOptions, run_id: str | N
         flags.append("--report_peak_memory_footprint=true")
     if run_id:
         flags.append(f"--benchmark_name={run_id}")
-    argv = (["taskset", options.affinity.lower().removeprefix("0x")] if options.affinity else []) + [REMOTE_BINARY] + flags
+    argv = (
+        (["taskset", options.affinity.lower().removeprefix("0x")] if options.affinity else []) + [REMOTE_BINARY] + flags
+    )
     return " ".join(shlex.quote(a) for a in argv)
 
 
@@ -119,7 +125,10 @@ def _failure_message(serial: str, model: Path, code: int, parsed: BenchmarkOutpu
     if code in (139, 134, 135, 136):
         sig = {139: "SIGSEGV", 134: "SIGABRT", 135: "SIGBUS", 136: "SIGFPE"}[code]
         return f"{serial}: benchmark_model crashed ({sig}, exit {code}) running {model.name}"
-    detail = "; ".join(e for e in parsed.errors if "Benchmarking failed" not in e) or (text.strip().splitlines() or ["no output"])[-1]
+    detail = (
+        "; ".join(e for e in parsed.errors if "Benchmarking failed" not in e)
+        or (text.strip().splitlines() or ["no output"])[-1]
+    )
     return f"{serial}: benchmark_model failed on {model.name} (exit {code}): {detail[:300]}"
 
 
@@ -135,8 +144,11 @@ def latency_block(repeats: list[dict[str, Any]], last: Stat, n_repeats: int) -> 
         "mean": statistics.fmean(r["avg_ms"] for r in repeats),
         "central": "median" if has_median else "mean (the tool printed no median)",
         "p90": None,  # benchmark_model reports p5/median/p95, not p90
-        "p95": _us_to_ms(last.p95), "p5": _us_to_ms(last.p5),
-        "std": _us_to_ms(last.std), "min": min(r["min_ms"] for r in repeats), "max": max(r["max_ms"] for r in repeats),
+        "p95": _us_to_ms(last.p95),
+        "p5": _us_to_ms(last.p5),
+        "std": _us_to_ms(last.std),
+        "min": min(r["min_ms"] for r in repeats),
+        "max": max(r["max_ms"] for r in repeats),
         "samples": medians if n_repeats > 1 and has_median else [],  # no per-run samples printed; per-repeat medians
         "source": "benchmark_model stats (per-run samples not printed by the tool)",
     }
@@ -148,12 +160,26 @@ def central_ms(latency: dict[str, Any]) -> float:
 
 
 def _device_block(info: DeviceInfo, label: str) -> dict[str, Any]:
-    return {"name": label, "serial": info.serial, "model": info.model, "manufacturer": info.manufacturer, "soc": info.soc,
-            "os": f"Android {info.android} (SDK {info.sdk})", "abi": info.abi}
+    return {
+        "name": label,
+        "serial": info.serial,
+        "model": info.model,
+        "manufacturer": info.manufacturer,
+        "soc": info.soc,
+        "os": f"Android {info.android} (SDK {info.sdk})",
+        "abi": info.abi,
+    }
 
 
-def bench_model(device, info: DeviceInfo, model: Path, options: PhoneBenchOptions, binary: Pushed, label: str,
-                progress: Callable[[str], None] = lambda message: None) -> dict[str, Any]:
+def bench_model(
+    device,
+    info: DeviceInfo,
+    model: Path,
+    options: PhoneBenchOptions,
+    binary: Pushed,
+    label: str,
+    progress: Callable[[str], None] = lambda message: None,
+) -> dict[str, Any]:
     """Benchmark one model on one phone; returns a bench record or raises :class:`BenchError`."""
     if not model.is_file():
         raise BenchError(f"{model}: no such model file")
@@ -166,53 +192,106 @@ def bench_model(device, info: DeviceInfo, model: Path, options: PhoneBenchOption
         if r and options.cooldown_s:
             progress(f"{info.serial}: cool-down {options.cooldown_s:.0f} s")
             time.sleep(options.cooldown_s)
-        cool = wait_until_cool(device, options.max_temp_c, options.thermal_timeout_s,
-                               progress=lambda t, w: progress(f"{info.serial}: waiting to cool, {t:.1f} °C ≥ {options.max_temp_c:.1f} °C ({w:.0f} s)"))
+        cool = wait_until_cool(
+            device,
+            options.max_temp_c,
+            options.thermal_timeout_s,
+            progress=lambda t, w: progress(
+                f"{info.serial}: waiting to cool, {t:.1f} °C ≥ {options.max_temp_c:.1f} °C ({w:.0f} s)"
+            ),
+        )
         progress(f"{info.serial}: {model.name} on {options.delegate}, run {r + 1}/{options.repeats}")
         run_id = f"mobiledepth-{uuid.uuid4().hex[:12]}"
-        result = run_with_deadline(device, build_command(remote, options, run_id), options.run_timeout_s, kill_pattern=run_id)
+        result = run_with_deadline(
+            device, build_command(remote, options, run_id), options.run_timeout_s, kill_pattern=run_id
+        )
         after = read_temperatures(device)
         text = result.stdout + result.stderr
         parsed = parse_benchmark_output(text, options.delegate)
         if result.returncode != 0 or parsed.failed:
             raise BenchError(_failure_message(info.serial, model, result.returncode, parsed, text))
         stats = parsed.runs
-        repeats.append({
-            "median_ms": _us_to_ms(stats.median),  # None when the tool printed no median: never the mean in disguise
-            "avg_ms": _us_to_ms(stats.avg), "std_ms": _us_to_ms(stats.std), "min_ms": _us_to_ms(stats.min), "max_ms": _us_to_ms(stats.max),
-            "p5_ms": _us_to_ms(stats.p5), "p95_ms": _us_to_ms(stats.p95), "count": stats.count,
-            "temperature_before": cool.before.to_dict(), "temperature_after": after.to_dict(),
-            "waited_to_cool_s": cool.waited_s, "thermal_timeout": cool.timed_out, "wall_s": result.seconds,
-        })
+        repeats.append(
+            {
+                "median_ms": _us_to_ms(
+                    stats.median
+                ),  # None when the tool printed no median: never the mean in disguise
+                "avg_ms": _us_to_ms(stats.avg),
+                "std_ms": _us_to_ms(stats.std),
+                "min_ms": _us_to_ms(stats.min),
+                "max_ms": _us_to_ms(stats.max),
+                "p5_ms": _us_to_ms(stats.p5),
+                "p95_ms": _us_to_ms(stats.p95),
+                "count": stats.count,
+                "temperature_before": cool.before.to_dict(),
+                "temperature_after": after.to_dict(),
+                "waited_to_cool_s": cool.waited_s,
+                "thermal_timeout": cool.timed_out,
+                "wall_s": result.seconds,
+            }
+        )
     assert parsed is not None
     latency = latency_block(repeats, parsed.runs, options.repeats)
     delegation = parsed.to_dict()["delegation"]
-    status = "ok" if options.delegate == "cpu" or (parsed.delegation.applied and parsed.delegation.mode == "full") else (
-        "delegate-partial" if parsed.delegation.applied else "delegate-not-applied")
+    status = (
+        "ok"
+        if options.delegate == "cpu" or (parsed.delegation.applied and parsed.delegation.mode == "full")
+        else ("delegate-partial" if parsed.delegation.applied else "delegate-not-applied")
+    )
     record = {
-        "record": "bench", "schema": 1, "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
+        "record": "bench",
+        "schema": 1,
+        "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "model": {"path": str(model), "name": model.stem, "format": "tflite", "sha256": sha, "size_bytes": model.stat().st_size},
-        "device": _device_block(info, label), "delegate": options.delegate, "delegation": delegation, "status": status,
-        "threads": options.threads, "affinity": options.affinity,
+        "model": {
+            "path": str(model),
+            "name": model.stem,
+            "format": "tflite",
+            "sha256": sha,
+            "size_bytes": model.stat().st_size,
+        },
+        "device": _device_block(info, label),
+        "delegate": options.delegate,
+        "delegation": delegation,
+        "status": status,
+        "threads": options.threads,
+        "affinity": options.affinity,
         "settings": {k: v for k, v in asdict(options).items()},
-        "latency_ms": latency, "fps": 1000.0 / central_ms(latency),
-        "init_ms": _us_to_ms(parsed.init_us), "first_inference_ms": _us_to_ms(parsed.first_inference_us),
+        "latency_ms": latency,
+        "fps": 1000.0 / central_ms(latency),
+        "init_ms": _us_to_ms(parsed.init_us),
+        "first_inference_ms": _us_to_ms(parsed.first_inference_us),
         "warmup_avg_ms": _us_to_ms(parsed.warmup_avg_us),
-        "memory_mb": {"init": parsed.memory_init_mb, "overall": parsed.memory_overall_mb, "peak": parsed.peak_memory_mb},
+        "memory_mb": {
+            "init": parsed.memory_init_mb,
+            "overall": parsed.memory_overall_mb,
+            "peak": parsed.peak_memory_mb,
+        },
         "peak_memory_mb": parsed.peak_memory_mb,
         "op_profile": [asdict(o) for o in parsed.op_profile],
         "op_nodes": [asdict(o) for o in parsed.op_nodes],
         "repeats": repeats,
         "temperatures": {"before": repeats[0]["temperature_before"], "after": repeats[-1]["temperature_after"]},
-        "binary": {"remote": binary.remote, "md5": binary.md5, "sha256": binary.sha256, "pushed_this_session": binary.pushed},
+        "binary": {
+            "remote": binary.remote,
+            "md5": binary.md5,
+            "sha256": binary.sha256,
+            "pushed_this_session": binary.pushed,
+        },
     }
     return record
 
 
-def bench_devices(client, devices: list[DeviceInfo], models: list[Path], options: PhoneBenchOptions, binary_for: Callable[[DeviceInfo], Path],
-                  on_record: Callable[[dict[str, Any]], None], progress: Callable[[str], None] = lambda m: None,
-                  labels: dict[str, str] | None = None) -> list[RunFailure]:
+def bench_devices(
+    client,
+    devices: list[DeviceInfo],
+    models: list[Path],
+    options: PhoneBenchOptions,
+    binary_for: Callable[[DeviceInfo], Path],
+    on_record: Callable[[dict[str, Any]], None],
+    progress: Callable[[str], None] = lambda m: None,
+    labels: dict[str, str] | None = None,
+) -> list[RunFailure]:
     """All models on all devices, one worker thread per device. Returns the failures."""
     options.validate()
     failures: list[RunFailure] = []
@@ -229,7 +308,9 @@ def bench_devices(client, devices: list[DeviceInfo], models: list[Path], options
             return
         except Exception as exc:  # adb errors: the device went away before we started
             with lock:
-                failures.extend(RunFailure(info.serial, str(m), f"{info.serial}: {exc.__class__.__name__}: {exc}") for m in models)
+                failures.extend(
+                    RunFailure(info.serial, str(m), f"{info.serial}: {exc.__class__.__name__}: {exc}") for m in models
+                )
             return
         for i, model in enumerate(models):
             try:
@@ -239,12 +320,17 @@ def bench_devices(client, devices: list[DeviceInfo], models: list[Path], options
                     failures.append(RunFailure(info.serial, str(model), str(exc)))
                 if "connection lost" in str(exc) or "cannot start a shell" in str(exc):
                     with lock:
-                        failures.extend(RunFailure(info.serial, str(m), f"{info.serial}: skipped after the device was lost") for m in models[i + 1:])
+                        failures.extend(
+                            RunFailure(info.serial, str(m), f"{info.serial}: skipped after the device was lost")
+                            for m in models[i + 1 :]
+                        )
                     return
                 continue
             except Exception as exc:
                 with lock:
-                    failures.append(RunFailure(info.serial, str(model), f"{info.serial}: {exc.__class__.__name__}: {exc}"))
+                    failures.append(
+                        RunFailure(info.serial, str(model), f"{info.serial}: {exc.__class__.__name__}: {exc}")
+                    )
                 continue
             with lock:
                 on_record(record)

@@ -30,7 +30,9 @@ def offers_shell_v2(device) -> bool:
         try:
             _V2[device.serial] = "shell_v2" in device.get_features().split(",")
         except Exception as exc:  # adbutils raises several types for a device that went away
-            raise BenchError(f"{device.serial}: cannot read the device's adb features ({exc.__class__.__name__}: {exc})") from None
+            raise BenchError(
+                f"{device.serial}: cannot read the device's adb features ({exc.__class__.__name__}: {exc})"
+            ) from None
     return _V2[device.serial]
 
 
@@ -48,7 +50,7 @@ def split_marker(output: str) -> tuple[str, int | None]:
     m = _MARKER_LINE.search(output)
     if not m:
         return output, None
-    return output[:m.start()], int(m.group(1))  # the match took the newline our own 'echo' printed
+    return output[: m.start()], int(m.group(1))  # the match took the newline our own 'echo' printed
 
 
 def run(device, command: str, timeout: float = 30) -> ShellResult:

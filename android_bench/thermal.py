@@ -39,7 +39,9 @@ def _number(text: str) -> float | None:
 
 
 def battery_celsius(device) -> float | None:
-    out = shell.run(device, "cat /sys/class/power_supply/battery/temp 2>/dev/null || dumpsys battery", timeout=20).stdout
+    out = shell.run(
+        device, "cat /sys/class/power_supply/battery/temp 2>/dev/null || dumpsys battery", timeout=20
+    ).stdout
     for line in out.splitlines():
         line = line.strip()
         if line.startswith("temperature:"):
@@ -53,7 +55,10 @@ def battery_celsius(device) -> float | None:
 def read_temperatures(device, max_zones: int = 32) -> Temperatures:
     listing = shell.run(device, f"ls {ZONE_ROOT}", timeout=20).stdout.split()
     zones = sorted(z for z in listing if z.startswith("thermal_zone"))[:max_zones]
-    script = "; ".join(f"echo @@{z}; cat {shlex.quote(f'{ZONE_ROOT}/{z}/type')} {shlex.quote(f'{ZONE_ROOT}/{z}/temp')} 2>/dev/null" for z in zones)
+    script = "; ".join(
+        f"echo @@{z}; cat {shlex.quote(f'{ZONE_ROOT}/{z}/type')} {shlex.quote(f'{ZONE_ROOT}/{z}/temp')} 2>/dev/null"
+        for z in zones
+    )
     result: dict[str, float] = {}
     if script:
         current: list[str] = []
@@ -75,8 +80,13 @@ class CoolDown:
     timed_out: bool
 
 
-def wait_until_cool(device, threshold_c: float, timeout_s: float, poll_s: float = 2.0,
-                    progress: Callable[[float, float], None] = lambda temp, waited: None) -> CoolDown:
+def wait_until_cool(
+    device,
+    threshold_c: float,
+    timeout_s: float,
+    poll_s: float = 2.0,
+    progress: Callable[[float, float], None] = lambda temp, waited: None,
+) -> CoolDown:
     """Poll until the hottest reading is below ``threshold_c`` or ``timeout_s`` passes."""
     start = time.monotonic()
     while True:

@@ -60,7 +60,9 @@ def main() -> int:
         time.sleep(0.5)
         registry = load_registry()
         chosen = resolve(phone.serial, connected(client, registry), registry)
-        options = PhoneBenchOptions(threads=args.threads, warmup_runs=5, warmup_seconds=0.0, runs=args.runs, min_seconds=0.0, max_temp_c=90.0)
+        options = PhoneBenchOptions(
+            threads=args.threads, warmup_runs=5, warmup_seconds=0.0, runs=args.runs, min_seconds=0.0, max_temp_c=90.0
+        )
         for _ in range(args.repeats):  # interleaved, so drift on the host hits both paths alike
             r = run_timed(str(model), HostBenchOptions(threads=args.threads, warmup_runs=5, runs=args.runs))
             direct.append(r["latency_ms"]["median"])
@@ -76,17 +78,33 @@ def main() -> int:
         adb.kill_server(port)
     d_med, h_med = statistics.median(direct), statistics.median(harness)
     result = {
-        "model": str(model), "repeats": args.repeats, "runs_per_repeat": args.runs, "threads": args.threads,
-        "direct_median_ms": direct, "harness_median_ms": harness, "harness_wall_s": wall,
-        "direct_median_of_medians_ms": d_med, "harness_median_of_medians_ms": h_med,
-        "difference_ms": h_med - d_med, "ratio": h_med / d_med, "direct_cv": cv(direct), "harness_cv": cv(harness),
+        "model": str(model),
+        "repeats": args.repeats,
+        "runs_per_repeat": args.runs,
+        "threads": args.threads,
+        "direct_median_ms": direct,
+        "harness_median_ms": harness,
+        "harness_wall_s": wall,
+        "direct_median_of_medians_ms": d_med,
+        "harness_median_of_medians_ms": h_med,
+        "difference_ms": h_med - d_med,
+        "ratio": h_med / d_med,
+        "direct_cv": cv(direct),
+        "harness_cv": cv(harness),
         "harness_wall_median_s": statistics.median(wall),
     }
-    table = Table(title=f"Harness overhead: {model.name}, {args.repeats} repeats x {args.runs} runs, {args.threads} threads")
+    table = Table(
+        title=f"Harness overhead: {model.name}, {args.repeats} repeats x {args.runs} runs, {args.threads} threads"
+    )
     for col in ("Path", "Median of medians ms", "CV of repeat medians", "Wall s per repeat"):
         table.add_column(col)
     table.add_row("LiteRT direct (host)", f"{d_med:.3f}", f"{100 * cv(direct):.1f}%", "")
-    table.add_row("adb -> emulated phone -> benchmark_model", f"{h_med:.3f}", f"{100 * cv(harness):.1f}%", f"{statistics.median(wall):.2f}")
+    table.add_row(
+        "adb -> emulated phone -> benchmark_model",
+        f"{h_med:.3f}",
+        f"{100 * cv(harness):.1f}%",
+        f"{statistics.median(wall):.2f}",
+    )
     console.print(table)
     console.print(f"difference (harness - direct): {h_med - d_med:+.3f} ms ({100 * (h_med / d_med - 1):+.1f}%)")
     write_json(args.out, result)

@@ -53,15 +53,27 @@ def main() -> int:
     ckpt = args.checkpoint or init_checkpoint("mobiledepth-base", work / "mobiledepth-base.pt", seed=0)
     peak = matmul_peak_gflops(args.threads)
     options_base = dict(threads=args.threads, warmup_runs=10, runs=args.runs)
-    results = {"device": host_device(), "threads": args.threads, "matmul_peak_gflops": peak, "checkpoint": str(ckpt), "sizes": []}
-    table = Table(title=f"Host latency, {args.threads} threads, median of {args.runs} runs (fp32 matmul peak {peak:.1f} GFLOP/s)")
+    results = {
+        "device": host_device(),
+        "threads": args.threads,
+        "matmul_peak_gflops": peak,
+        "checkpoint": str(ckpt),
+        "sizes": [],
+    }
+    table = Table(
+        title=f"Host latency, {args.threads} threads, median of {args.runs} runs (fp32 matmul peak {peak:.1f} GFLOP/s)"
+    )
     for col in ("Size", "Runtime", "Precision", "Median ms", "p90 ms", "vs PyTorch", "FPS", "GFLOP/s", "% of peak"):
         table.add_column(col)
     for size in args.sizes.split(","):
         h, w = (int(v) for v in size.split("x"))
         macs = count_macs(load_model(ckpt), h, w)
         conv = convert_checkpoint(ckpt, work / size, ConvertOptions(height=h, width=w, n_parity=2))
-        files = [("pytorch", "fp32", str(ckpt))] + [(("onnxruntime" if f.format == "onnx" else "litert"), f.precision, f.path) for f in conv.files if f.precision != "int8-dynamic"]
+        files = [("pytorch", "fp32", str(ckpt))] + [
+            (("onnxruntime" if f.format == "onnx" else "litert"), f.precision, f.path)
+            for f in conv.files
+            if f.precision != "int8-dynamic"
+        ]
         entry = {"size": [h, w], "macs": macs, "flops": 2 * macs, "runs": []}
         torch_median = None
         for runtime, precision, path in files:
@@ -69,15 +81,37 @@ def main() -> int:
             med = r["latency_ms"]["median"]
             torch_median = torch_median or med
             gflops = 2 * macs / (med / 1e3) / 1e9
-            entry["runs"].append({"runtime": runtime, "precision": precision, "path": path, "median_ms": med, "p90_ms": r["latency_ms"]["p90"],
-                                  "ratio_vs_pytorch": torch_median / med, "fps": 1000 / med, "achieved_gflops": gflops, "share_of_matmul_peak": gflops / peak,
-                                  "latency_ms": r["latency_ms"]})
-            table.add_row(size, runtime, precision, f"{med:.2f}", f"{r['latency_ms']['p90']:.2f}", f"{torch_median / med:.2f}x",
-                          f"{1000 / med:.1f}", f"{gflops:.1f}", f"{100 * gflops / peak:.0f}%")
+            entry["runs"].append(
+                {
+                    "runtime": runtime,
+                    "precision": precision,
+                    "path": path,
+                    "median_ms": med,
+                    "p90_ms": r["latency_ms"]["p90"],
+                    "ratio_vs_pytorch": torch_median / med,
+                    "fps": 1000 / med,
+                    "achieved_gflops": gflops,
+                    "share_of_matmul_peak": gflops / peak,
+                    "latency_ms": r["latency_ms"],
+                }
+            )
+            table.add_row(
+                size,
+                runtime,
+                precision,
+                f"{med:.2f}",
+                f"{r['latency_ms']['p90']:.2f}",
+                f"{torch_median / med:.2f}x",
+                f"{1000 / med:.1f}",
+                f"{gflops:.1f}",
+                f"{100 * gflops / peak:.0f}%",
+            )
         results["sizes"].append(entry)
         console.print(f"{size}: {macs / 1e9:.3f} GMACs ({2 * macs / 1e9:.3f} GFLOPs)")
     console.print(table)
-    console.print("'% of peak' compares each runtime's achieved FLOP rate (int8 included, counted as FLOPs) with fp32 GEMM peak.")
+    console.print(
+        "'% of peak' compares each runtime's achieved FLOP rate (int8 included, counted as FLOPs) with fp32 GEMM peak."
+    )
     write_json(args.out, results)
     console.print(f"wrote {args.out}")
     return 0

@@ -29,27 +29,48 @@ HELDOUT = SynthOptions(n=700, height=192, width=256, pairs_per_image=100, seed=7
 
 def measure(name: str, ckpt: Path, size: tuple[int, int], heldout: Path, work: Path, paired: PairedOptions) -> dict:
     h, w = size
-    report = convert_checkpoint(ckpt, work / f"{name}_{h}x{w}", ConvertOptions(precisions=("fp32", "int8"), height=h, width=w,
-                                                                              parity_data=heldout, n_parity=8))
+    report = convert_checkpoint(
+        ckpt,
+        work / f"{name}_{h}x{w}",
+        ConvertOptions(precisions=("fp32", "int8"), height=h, width=w, parity_data=heldout, n_parity=8),
+    )
     files = {f.precision: f for f in report.files if f.format == "tflite"}
     timing = paired_host([files["fp32"].path, files["int8"].path], paired)
     ratio = timing.ratios[0]
     fp32, int8 = files["fp32"], files["int8"]
     return {
-        "model": name, "checkpoint": str(ckpt), "size": [h, w], "pairs": int8.task.pairs,
-        "source_whdr": report.task["source_whdr"], "fp32_whdr": fp32.task.whdr, "int8_whdr": int8.task.whdr,
-        "int8_drop": int8.task.drop, "pairs_lost": int8.task.lost, "pairs_gained": int8.task.gained,
-        "order_err_vs_torch": int8.parity.whdr_vs_torch, "ties_vs_torch": int8.parity.ties_vs_torch, "gate": int8.status,
-        "fp32_ms": timing.median_ms[fp32.path], "int8_ms": timing.median_ms[int8.path],
-        "speedup": 1.0 / ratio.median, "speedup_low": 1.0 / ratio.high, "speedup_high": 1.0 / ratio.low,
-        "rounds": timing.rounds, "runs_per_round": timing.runs_per_round,
+        "model": name,
+        "checkpoint": str(ckpt),
+        "size": [h, w],
+        "pairs": int8.task.pairs,
+        "source_whdr": report.task["source_whdr"],
+        "fp32_whdr": fp32.task.whdr,
+        "int8_whdr": int8.task.whdr,
+        "int8_drop": int8.task.drop,
+        "pairs_lost": int8.task.lost,
+        "pairs_gained": int8.task.gained,
+        "order_err_vs_torch": int8.parity.whdr_vs_torch,
+        "ties_vs_torch": int8.parity.ties_vs_torch,
+        "gate": int8.status,
+        "fp32_ms": timing.median_ms[fp32.path],
+        "int8_ms": timing.median_ms[int8.path],
+        "speedup": 1.0 / ratio.median,
+        "speedup_low": 1.0 / ratio.high,
+        "speedup_high": 1.0 / ratio.low,
+        "rounds": timing.rounds,
+        "runs_per_round": timing.runs_per_round,
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks/int8_accuracy.json"))
-    parser.add_argument("--model", action="append", default=None, help="NAME=CHECKPOINT (repeatable); default: shipped=models/mobiledepth-base.pt")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        help="NAME=CHECKPOINT (repeatable); default: shipped=models/mobiledepth-base.pt",
+    )
     parser.add_argument("--sizes", default="256x256,224x448")
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
@@ -58,15 +79,47 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="int8_accuracy-"))
     heldout = write_synth_dataset(work / "heldout", HELDOUT)
     paired = PairedOptions(rounds=args.rounds)
-    rows = [measure(name, Path(path), tuple(int(v) for v in size.split("x")), heldout, work, paired)
-            for name, path in models for size in args.sizes.split(",")]
-    table = Table(title=f"int8 vs fp32 on {rows[0]['pairs']} held-out pairs; latency paired ({args.rounds} rounds), LiteRT + XNNPACK, 2 threads")
-    for col in ("Model", "Size", "fp32 WHDR", "int8 WHDR", "Drop", "Lost/gained", "Order err", "Ties", "Gate", "fp32 ms", "int8 ms", "Speed-up (95% CI)"):
+    rows = [
+        measure(name, Path(path), tuple(int(v) for v in size.split("x")), heldout, work, paired)
+        for name, path in models
+        for size in args.sizes.split(",")
+    ]
+    table = Table(
+        title=(
+            f"int8 vs fp32 on {rows[0]['pairs']} held-out pairs; latency paired ({args.rounds} rounds), LiteRT + "
+            "XNNPACK, 2 threads"
+        )
+    )
+    for col in (
+        "Model",
+        "Size",
+        "fp32 WHDR",
+        "int8 WHDR",
+        "Drop",
+        "Lost/gained",
+        "Order err",
+        "Ties",
+        "Gate",
+        "fp32 ms",
+        "int8 ms",
+        "Speed-up (95% CI)",
+    ):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["model"], "x".join(map(str, r["size"])), f"{r['fp32_whdr']:.4f}", f"{r['int8_whdr']:.4f}", f"{r['int8_drop']:+.4f}",
-                      f"{r['pairs_lost']}/{r['pairs_gained']}", f"{r['order_err_vs_torch']:.4f}", f"{r['ties_vs_torch']:.4f}", r["gate"],
-                      f"{r['fp32_ms']:.2f}", f"{r['int8_ms']:.2f}", f"{r['speedup']:.2f}x ({r['speedup_low']:.2f}-{r['speedup_high']:.2f})")
+        table.add_row(
+            r["model"],
+            "x".join(map(str, r["size"])),
+            f"{r['fp32_whdr']:.4f}",
+            f"{r['int8_whdr']:.4f}",
+            f"{r['int8_drop']:+.4f}",
+            f"{r['pairs_lost']}/{r['pairs_gained']}",
+            f"{r['order_err_vs_torch']:.4f}",
+            f"{r['ties_vs_torch']:.4f}",
+            r["gate"],
+            f"{r['fp32_ms']:.2f}",
+            f"{r['int8_ms']:.2f}",
+            f"{r['speedup']:.2f}x ({r['speedup_low']:.2f}-{r['speedup_high']:.2f})",
+        )
     console.print(table)
     write_json(args.out, {"device": host_device(), "heldout": {"scenes": 105, "seed": HELDOUT.seed}, "rows": rows})
     console.print(f"wrote {args.out}")

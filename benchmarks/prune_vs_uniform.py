@@ -38,14 +38,22 @@ def main() -> int:
     parser.add_argument("--long-steps", type=int, default=150)
     parser.add_argument("--max-proposals", type=int, default=6)
     parser.add_argument("--initial-ratio", type=float, default=0.1)
-    parser.add_argument("--netadapt-dir", type=Path, default=None, help="reuse a finished `mobiledepth prune` run (its history.json)")
+    parser.add_argument(
+        "--netadapt-dir", type=Path, default=None, help="reuse a finished `mobiledepth prune` run (its history.json)"
+    )
     args = parser.parse_args()
     console = Console(width=140)
     h, w = (int(v) for v in args.size.split("x"))
     t0 = time.time()
     measurer = Measurer(device="host", precision="fp32", height=h, width=w, threads=2, calib=args.data)
-    options = PruneOptions(target_ratio=args.target_ratio, data=args.data, initial_ratio=args.initial_ratio, max_proposals=args.max_proposals,
-                           short_steps=args.short_steps, long_steps=args.long_steps)
+    options = PruneOptions(
+        target_ratio=args.target_ratio,
+        data=args.data,
+        initial_ratio=args.initial_ratio,
+        max_proposals=args.max_proposals,
+        short_steps=args.short_steps,
+        long_steps=args.long_steps,
+    )
     na_dir = args.netadapt_dir or args.out / "netadapt"
     netadapt = NetAdapt(args.checkpoint, na_dir, options, measurer, echo=console.print)
     done = na_dir / "history.json"
@@ -76,16 +84,32 @@ def main() -> int:
     uni_whdr = netadapt.whdr(uni, netadapt.test_entries)
     base_whdr = netadapt.whdr(base, netadapt.test_entries)
     result = {
-        "target_ratio": args.target_ratio, "base_ms": history["base"]["measured_ms"], "base_test_whdr": base_whdr, "base_params": count_parameters(base),
-        "netadapt": {"measured_ms": na_ms, "test_whdr": na_whdr, "params": history["final"]["params"], "iterations": len(history["iterations"])},
+        "target_ratio": args.target_ratio,
+        "base_ms": history["base"]["measured_ms"],
+        "base_test_whdr": base_whdr,
+        "base_params": count_parameters(base),
+        "netadapt": {
+            "measured_ms": na_ms,
+            "test_whdr": na_whdr,
+            "params": history["final"]["params"],
+            "iterations": len(history["iterations"]),
+        },
         "uniform": {"scale": s, "measured_ms": uni_ms, "test_whdr": uni_whdr, "params": count_parameters(uni)},
-        "finetune_steps_each": steps, "wall_s": time.time() - t0,
+        "finetune_steps_each": steps,
+        "wall_s": time.time() - t0,
     }
     table = Table(title=f"NetAdapt vs uniform width scaling, host fp32 {h}x{w}, {steps} fine-tune steps each")
     for col in ("Model", "Params", "Measured ms", "Test WHDR"):
         table.add_column(col)
-    table.add_row("base (unpruned)", f"{count_parameters(base):,}", f"{history['base']['measured_ms']:.3f}", f"{base_whdr:.4f}")
-    table.add_row(f"NetAdapt ({len(history['iterations'])} iterations)", f"{history['final']['params']:,}", f"{na_ms:.3f}", f"{na_whdr:.4f}")
+    table.add_row(
+        "base (unpruned)", f"{count_parameters(base):,}", f"{history['base']['measured_ms']:.3f}", f"{base_whdr:.4f}"
+    )
+    table.add_row(
+        f"NetAdapt ({len(history['iterations'])} iterations)",
+        f"{history['final']['params']:,}",
+        f"{na_ms:.3f}",
+        f"{na_whdr:.4f}",
+    )
     table.add_row(f"uniform x{s:.3f}", f"{count_parameters(uni):,}", f"{uni_ms:.3f}", f"{uni_whdr:.4f}")
     console.print(table)
     write_json(args.out / "prune_vs_uniform.json", result)

@@ -29,20 +29,55 @@ from mobiledepth.records import host_device
 
 
 def one_run(ckpt: Path, data: Path, out: Path, ratio: float, size: str, seed: int) -> dict:
-    cmd = [sys.executable, "-m", "mobiledepth", "prune", str(ckpt), "-o", str(out), "--target-ratio", str(ratio), "--device", "host",
-           "--precision", "fp32", "--size", size, "--data", str(data), "--short-steps", "10", "--long-steps", "40", "--max-proposals", "4"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mobiledepth",
+        "prune",
+        str(ckpt),
+        "-o",
+        str(out),
+        "--target-ratio",
+        str(ratio),
+        "--device",
+        "host",
+        "--precision",
+        "fp32",
+        "--size",
+        size,
+        "--data",
+        str(data),
+        "--short-steps",
+        "10",
+        "--long-steps",
+        "40",
+        "--max-proposals",
+        "4",
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     history = json.loads((out / "history.json").read_text())
-    independent = bench_host_paired([history["base"]["tflite"], history["final"]["tflite"]], PairedOptions(rounds=40))[1]
+    independent = bench_host_paired([history["base"]["tflite"], history["final"]["tflite"]], PairedOptions(rounds=40))[
+        1
+    ]
     r = independent["paired"]["ratio_to_baseline"]
     confirmation = history.get("confirmation", {}).get("ratio") or {}
-    return {"seed": seed, "target_ratio": ratio, "exit": proc.returncode, "status": history["status"],
-            "confirmed_ratio": confirmation.get("median"), "confirmed_high": confirmation.get("high"),
-            "independent_ratio": r["median"], "independent_low": r["low"], "independent_high": r["high"],
-            "within_budget": r["high"] <= ratio, "iterations": len(history["iterations"]),
-            "rejected": sum(len(it.get("rejected", [])) for it in history["iterations"]), "wall_s": wall}
+    return {
+        "seed": seed,
+        "target_ratio": ratio,
+        "exit": proc.returncode,
+        "status": history["status"],
+        "confirmed_ratio": confirmation.get("median"),
+        "confirmed_high": confirmation.get("high"),
+        "independent_ratio": r["median"],
+        "independent_low": r["low"],
+        "independent_high": r["high"],
+        "within_budget": r["high"] <= ratio,
+        "iterations": len(history["iterations"]),
+        "rejected": sum(len(it.get("rejected", [])) for it in history["iterations"]),
+        "wall_s": wall,
+    }
 
 
 def main() -> int:
@@ -57,13 +92,32 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="pruning_trust-"))
     data = write_synth_dataset(work / "data", SynthOptions(n=120, seed=5, pairs_per_image=40))
     rows = [one_run(args.checkpoint, data, work / f"run{k}", args.ratio, args.size, k) for k in range(args.runs)]
-    table = Table(title=f"NetAdapt to {args.ratio}x on the host at {args.size}, then an independent paired check (40 rounds)")
-    for col in ("Run", "Status", "NetAdapt ratio (upper)", "Independent ratio (95% CI)", "Within budget", "Iterations", "Rejected", "Wall s"):
+    table = Table(
+        title=f"NetAdapt to {args.ratio}x on the host at {args.size}, then an independent paired check (40 rounds)"
+    )
+    for col in (
+        "Run",
+        "Status",
+        "NetAdapt ratio (upper)",
+        "Independent ratio (95% CI)",
+        "Within budget",
+        "Iterations",
+        "Rejected",
+        "Wall s",
+    ):
         table.add_column(col)
     for r in rows:
         confirmed = "" if r["confirmed_ratio"] is None else f"{r['confirmed_ratio']:.3f} ({r['confirmed_high']:.3f})"
-        table.add_row(str(r["seed"]), r["status"], confirmed, f"{r['independent_ratio']:.3f} ({r['independent_low']:.3f}-{r['independent_high']:.3f})",
-                      "yes" if r["within_budget"] else "NO", str(r["iterations"]), str(r["rejected"]), f"{r['wall_s']:.0f}")
+        table.add_row(
+            str(r["seed"]),
+            r["status"],
+            confirmed,
+            f"{r['independent_ratio']:.3f} ({r['independent_low']:.3f}-{r['independent_high']:.3f})",
+            "yes" if r["within_budget"] else "NO",
+            str(r["iterations"]),
+            str(r["rejected"]),
+            f"{r['wall_s']:.0f}",
+        )
     console.print(table)
     write_json(args.out, {"device": host_device(), "rows": rows})
     console.print(f"wrote {args.out}")

@@ -30,9 +30,20 @@ def measure(device: str, amp: bool, batch: int, size: tuple[int, int], steps: in
     scaler = torch.amp.GradScaler("cuda") if amp else None
     x = torch.rand(batch, 3, *size, device=device)
     g = torch.Generator().manual_seed(0)
-    pairs = torch.stack([torch.randint(0, size[0], (batch, 64), generator=g), torch.randint(0, size[1], (batch, 64), generator=g),
-                         torch.randint(0, size[0], (batch, 64), generator=g), torch.randint(0, size[1], (batch, 64), generator=g),
-                         torch.randint(0, 2, (batch, 64), generator=g) * 2 - 1], -1).float().to(device)
+    pairs = (
+        torch.stack(
+            [
+                torch.randint(0, size[0], (batch, 64), generator=g),
+                torch.randint(0, size[1], (batch, 64), generator=g),
+                torch.randint(0, size[0], (batch, 64), generator=g),
+                torch.randint(0, size[1], (batch, 64), generator=g),
+                torch.randint(0, 2, (batch, 64), generator=g) * 2 - 1,
+            ],
+            -1,
+        )
+        .float()
+        .to(device)
+    )
     mask = torch.ones(batch, 64, device=device)
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -50,10 +61,24 @@ def measure(device: str, amp: bool, batch: int, size: tuple[int, int], steps: in
         if i >= warmup:
             times.append(time.perf_counter() - t0)
     med = statistics.median(times)
-    peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"device": device, "amp": amp, "batch": batch, "size": list(size), "median_step_s": med, "images_per_s": batch / med,
-            "step_s": times, "peak_memory_mb": peak, "peak_memory_kind": "cuda max allocated" if device == "cuda" else "process max RSS",
-            "threads": torch.get_num_threads(), "gpu": torch.cuda.get_device_name() if device == "cuda" else None}
+    peak = (
+        torch.cuda.max_memory_allocated() / 2**20
+        if device == "cuda"
+        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
+    return {
+        "device": device,
+        "amp": amp,
+        "batch": batch,
+        "size": list(size),
+        "median_step_s": med,
+        "images_per_s": batch / med,
+        "step_s": times,
+        "peak_memory_mb": peak,
+        "peak_memory_kind": "cuda max allocated" if device == "cuda" else "process max RSS",
+        "threads": torch.get_num_threads(),
+        "gpu": torch.cuda.get_device_name() if device == "cuda" else None,
+    }
 
 
 def main() -> int:
@@ -66,12 +91,22 @@ def main() -> int:
     size = tuple(int(v) for v in args.size.split("x"))
     runs = [measure("cpu", False, args.batch, size, args.steps, 2)]
     if torch.cuda.is_available():
-        runs += [measure("cuda", False, args.batch, size, args.steps * 5, 5), measure("cuda", True, args.batch, size, args.steps * 5, 5)]
+        runs += [
+            measure("cuda", False, args.batch, size, args.steps * 5, 5),
+            measure("cuda", True, args.batch, size, args.steps * 5, 5),
+        ]
     table = Table(title=f"Training throughput, base model with heads, batch {args.batch}, {size[0]}x{size[1]}")
     for col in ("Device", "AMP", "Threads", "Median step s", "Images/s", "Peak MB"):
         table.add_column(col)
     for r in runs:
-        table.add_row(r["gpu"] or "cpu", str(r["amp"]), str(r["threads"]), f"{r['median_step_s']:.3f}", f"{r['images_per_s']:.1f}", f"{r['peak_memory_mb']:.0f}")
+        table.add_row(
+            r["gpu"] or "cpu",
+            str(r["amp"]),
+            str(r["threads"]),
+            f"{r['median_step_s']:.3f}",
+            f"{r['images_per_s']:.1f}",
+            f"{r['peak_memory_mb']:.0f}",
+        )
     Console(width=140).print(table)
     write_json(args.out, {"runs": runs})
     print(f"wrote {args.out}")

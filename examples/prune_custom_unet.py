@@ -61,8 +61,12 @@ class UNet(nn.Module):
 def load_split(data: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     entries = read_diw_csv(data / f"DIW_{split}.csv")
     images = np.stack([resize_rgb(load_rgb(e.path), H, W) for e in entries]).transpose(0, 3, 1, 2)
-    depth = np.stack([resize_rgb(np.repeat(np.load(data / "depth" / f"{e.path.stem}.npy")[..., None], 3, 2), H, W)[..., 0]
-                      for e in entries])
+    depth = np.stack(
+        [
+            resize_rgb(np.repeat(np.load(data / "depth" / f"{e.path.stem}.npy")[..., None], 3, 2), H, W)[..., 0]
+            for e in entries
+        ]
+    )
     return torch.from_numpy(images.astype(np.float32)), torch.from_numpy(np.log(depth.astype(np.float32))[:, None])
 
 
@@ -122,25 +126,43 @@ def main() -> None:
         if (i + 1) % 100 == 0:
             print(f"train step {i + 1}: loss {loss:.4f}")
     model.eval()
-    options = AnyPruneOptions(step=0.25, max_iterations=6, finetune_steps=15, candidates=5, rounds=12,
-                              final_finetune_steps=args.train_steps // 2)
+    options = AnyPruneOptions(
+        step=0.25,
+        max_iterations=6,
+        finetune_steps=15,
+        candidates=5,
+        rounds=12,
+        final_finetune_steps=args.train_steps // 2,
+    )
     result = md.prune(model, torch.zeros(1, 3, H, W), train_step, evaluate, target=args.target, options=options)
     test = make_evaluate(data, "test")  # val pairs steered the choices: report the untouched test pairs too
     print(f"\nstatus: {result.status} after {len(result.iterations)} iteration(s), {result.seconds:.0f} s")
     for it in result.iterations:
         r = it.ratio_to_current
-        print(f"  {it.iteration}: {it.group} {it.channels[0]} -> {it.channels[1]} channels, val WHDR {it.score:.4f}, "
-              f"paired vs previous {r.median:.3f} [{r.low:.3f}, {r.high:.3f}], params {it.params:,}")
+        print(
+            f"  {it.iteration}: {it.group} {it.channels[0]} -> {it.channels[1]} channels, val WHDR {it.score:.4f}, "
+            f"paired vs previous {r.median:.3f} [{r.low:.3f}, {r.high:.3f}], params {it.params:,}"
+        )
     ratio = result.final_ratio
     base_ms, final_ms = result_latency(model, result.model)
     base_test, final_test = test(model), test(result.model)
-    print(f"base:   {result.base_params:,} params, WHDR val {result.base_score:.4f} / test {base_test:.4f}, "
-          f"{base_ms:.3f} ms (paired median of round medians)")
-    print(f"pruned: {result.final_params:,} params, WHDR val {result.final_score:.4f} / test {final_test:.4f}, {final_ms:.3f} ms")
+    print(
+        f"base:   {result.base_params:,} params, WHDR val {result.base_score:.4f} / test {base_test:.4f}, "
+        f"{base_ms:.3f} ms (paired median of round medians)"
+    )
+    print(
+        f"pruned: {result.final_params:,} params, WHDR val {result.final_score:.4f} / test {final_test:.4f}, "
+        f"{final_ms:.3f} ms"
+    )
     if ratio is not None:
         print(f"pruned / base latency (paired): {ratio.median:.3f}, 95% interval [{ratio.low:.3f}, {ratio.high:.3f}]")
-    summary = result.to_dict() | {"base_ms": base_ms, "final_ms": final_ms, "base_test_whdr": base_test,
-                                  "final_test_whdr": final_test, "wall_s": time.perf_counter() - start}
+    summary = result.to_dict() | {
+        "base_ms": base_ms,
+        "final_ms": final_ms,
+        "base_test_whdr": base_test,
+        "final_test_whdr": final_test,
+        "wall_s": time.perf_counter() - start,
+    }
     (args.out / "result.json").write_text(json.dumps(summary, indent=2, default=str))
     print(f"wrote {args.out / 'result.json'} ({time.perf_counter() - start:.0f} s in all)")
 

@@ -22,7 +22,11 @@ from android_bench.errors import BenchError
 from .errors import MobileDepthError
 from .fileio import write_json
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Monocular relative depth from PyTorch to phones: convert, benchmark, evaluate, report.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Monocular relative depth from PyTorch to phones: convert, benchmark, evaluate, report.",
+)
 data_app = typer.Typer(no_args_is_help=True, help="Sample data.")
 app.add_typer(data_app, name="data")
 devices_app = typer.Typer(help="Phones over adb: list, fetch the benchmark binary, clean up.")
@@ -33,16 +37,29 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 # Which extra installs a module the core install leaves out (pyproject's optional-dependencies).
-EXTRA_OF_MODULE = {"onnx2tf": "convert", "tensorflow": "convert", "tf_keras": "convert", "onnxsim": "convert",
-                   "onnx_graphsurgeon": "convert", "adbutils": "phone", "torch_pruning": "prune", "imageio": "video",
-                   "imageio_ffmpeg": "video", "skimage": "demo"}
+EXTRA_OF_MODULE = {
+    "onnx2tf": "convert",
+    "tensorflow": "convert",
+    "tf_keras": "convert",
+    "onnxsim": "convert",
+    "onnx_graphsurgeon": "convert",
+    "adbutils": "phone",
+    "torch_pruning": "prune",
+    "imageio": "video",
+    "imageio_ffmpeg": "video",
+    "skimage": "demo",
+}
 
 
 def missing_extra(exc: ModuleNotFoundError) -> str | None:
     """'pip install ...' advice for a module that an extra provides, else None (a real bug: traceback)."""
     top = (exc.name or "").split(".")[0]
     extra = EXTRA_OF_MODULE.get(top)
-    return f"this needs the '{extra}' extra (module {top} is missing): pip install 'mobiledepth[{extra}]'" if extra else None
+    return (
+        f"this needs the '{extra}' extra (module {top} is missing): pip install 'mobiledepth[{extra}]'"
+        if extra
+        else None
+    )
 
 
 def user_errors(fn: Callable) -> Callable:
@@ -58,9 +75,14 @@ def user_errors(fn: Callable) -> Callable:
             raise typer.Exit(1) from None
         except OSError as exc:  # disk full, read-only folder, permission: one line naming the file
             where = exc.filename or "output"
-            reason = {errno.ENOSPC: "no space left on the disk", errno.EROFS: "read-only file system",
-                      errno.EACCES: "permission denied"}.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
-            err_console.print(Text("error: ", style="bold red") + Text(f"{where}: {reason}"), highlight=False, soft_wrap=True)
+            reason = {
+                errno.ENOSPC: "no space left on the disk",
+                errno.EROFS: "read-only file system",
+                errno.EACCES: "permission denied",
+            }.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
+            err_console.print(
+                Text("error: ", style="bold red") + Text(f"{where}: {reason}"), highlight=False, soft_wrap=True
+            )
             raise typer.Exit(1) from None
         except ModuleNotFoundError as exc:
             advice = missing_extra(exc)
@@ -69,12 +91,21 @@ def user_errors(fn: Callable) -> Callable:
             err_console.print(Text("error: ", style="bold red") + Text(advice), highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except Exception as exc:  # a bug, not a user error: one line, the traceback on request
-            if os.environ.get("MOBILEDEPTH_DEBUG") or type(exc).__module__.split(".")[0] in ("typer", "click", "_typer"):
+            if os.environ.get("MOBILEDEPTH_DEBUG") or type(exc).__module__.split(".")[0] in (
+                "typer",
+                "click",
+                "_typer",
+            ):
                 raise  # typer's own exits and usage errors pass through
             first = (str(exc).splitlines() or [""])[0][:200]
-            err_console.print(Text("error: ", style="bold red") + Text(
-                f"unexpected {exc.__class__.__name__}: {first} (a bug; MOBILEDEPTH_DEBUG=1 shows the traceback)"),
-                highlight=False, soft_wrap=True)
+            err_console.print(
+                Text("error: ", style="bold red")
+                + Text(
+                    f"unexpected {exc.__class__.__name__}: {first} (a bug; MOBILEDEPTH_DEBUG=1 shows the traceback)"
+                ),
+                highlight=False,
+                soft_wrap=True,
+            )
             raise typer.Exit(1) from None
 
     return wrapper
@@ -109,7 +140,14 @@ def parse_triple(text: str | None, name: str, default: tuple[float, float, float
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
 
 
 @app.command()
@@ -118,12 +156,16 @@ def init(
     variant: str = typer.Argument(..., help="Named variant, e.g. mobiledepth-base (see `mobiledepth variants`)."),
     output: Path = typer.Option(..., "-o", "--output", help="Checkpoint file to write."),
     seed: int = typer.Option(0, help="Seed for the initial weights."),
-    encoder_weights: Optional[Path] = typer.Option(None, help="Local torchvision MobileNetV2 ImageNet state dict (features.* keys)."),
+    encoder_weights: Optional[Path] = typer.Option(
+        None, help="Local torchvision MobileNetV2 ImageNet state dict (features.* keys)."
+    ),
 ) -> None:
     """Write a seeded, untrained checkpoint of a named variant."""
     from .model.checkpoint import init_checkpoint, load_checkpoint
 
-    path = init_checkpoint(variant, output, seed=seed, encoder_weights=str(encoder_weights) if encoder_weights else None)
+    path = init_checkpoint(
+        variant, output, seed=seed, encoder_weights=str(encoder_weights) if encoder_weights else None
+    )
     params = load_checkpoint(path).metadata["params"]
     console.print(f"wrote {path} ({variant}, seed {seed}, {params:,} parameters, untrained)")
 
@@ -136,7 +178,9 @@ def variants() -> None:
     table = Table("Variant", "Params (export)", "Decoder widths")
     for name in VARIANTS:
         config = get_config(name)
-        table.add_row(name, f"{count_parameters(MobileDepth(config)):,}", " ".join(str(s.out) for s in config.decoder.stages))
+        table.add_row(
+            name, f"{count_parameters(MobileDepth(config)):,}", " ".join(str(s.out) for s in config.decoder.stages)
+        )
     console.print(table)
 
 
@@ -161,18 +205,36 @@ def info(
     macs = count_macs(model.strip_heads(), h, w)
     meta = {k: v for k, v in ckpt.metadata.items() if not k.startswith("_")}
     if json_out:
-        print(json.dumps({"config": ckpt.config.to_dict(), "params": export_params, "params_with_heads": train_params,
-                          "macs": macs, "flops": 2 * macs, "size": [h, w], "metadata": meta}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "config": ckpt.config.to_dict(),
+                    "params": export_params,
+                    "params_with_heads": train_params,
+                    "macs": macs,
+                    "flops": 2 * macs,
+                    "size": [h, w],
+                    "metadata": meta,
+                },
+                indent=2,
+            )
+        )
         return
     table = Table(title=f"{checkpoint}", show_header=False)
     table.add_row("variant", ckpt.config.name)
     table.add_row("parameters (exported, heads stripped)", f"{export_params:,}")
     table.add_row("parameters (training, with heads)", f"{train_params:,}")
     table.add_row(f"MACs at {h}x{w}", f"{macs / 1e9:.3f} G  ({2 * macs / 1e9:.3f} GFLOPs)")
-    table.add_row("encoder", f"MobileNetV2 stem {ckpt.config.encoder.stem}, {len(ckpt.config.encoder.blocks)} blocks, skips from features.{list(ckpt.config.encoder.skip_taps)}")
+    table.add_row(
+        "encoder",
+        f"MobileNetV2 stem {ckpt.config.encoder.stem}, {len(ckpt.config.encoder.blocks)} blocks, skips from "
+        f"features.{list(ckpt.config.encoder.skip_taps)}",
+    )
     for i, s in enumerate(ckpt.config.decoder.stages, 1):
         aux = "  + aux head" if i in ckpt.config.decoder.aux_after else ""
-        table.add_row(f"decoder stage {i}", f"hidden {s.hidden}, out {s.out}, k{s.kernel}{', x2 up' if s.upsample else ''}{aux}")
+        table.add_row(
+            f"decoder stage {i}", f"hidden {s.hidden}, out {s.out}, k{s.kernel}{', x2 up' if s.upsample else ''}{aux}"
+        )
     table.add_row("trained", str(meta.get("trained")))
     for key in ("trained_on", "metrics", "seed", "created"):
         if meta.get(key) not in (None, {}, ""):
@@ -200,19 +262,34 @@ def data_synth(
 @app.command()
 @user_errors
 def convert(
-    checkpoint: Path = typer.Argument(..., help="A mobiledepth checkpoint, an ONNX file (fixed or dynamic shape), a "
-                                                "TorchScript archive or a torch.export program (.pt2)."),
+    checkpoint: Path = typer.Argument(
+        ...,
+        help="A mobiledepth checkpoint, an ONNX file (fixed or dynamic shape), a "
+        "TorchScript archive or a torch.export program (.pt2).",
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
-    precision: Optional[str] = typer.Option(None, help="Comma list of fp32, fp16, int8, int8-dynamic. [default: fp32,fp16,int8]"),
+    precision: Optional[str] = typer.Option(
+        None, help="Comma list of fp32, fp16, int8, int8-dynamic. [default: fp32,fp16,int8]"
+    ),
     size: Optional[str] = typer.Option(None, help="Fixed input HEIGHTxWIDTH of the exported files. [default: 256x256]"),
-    calib: Optional[Path] = typer.Option(None, help="Calibration images: DIW folder (train split) or image folder. Default: bundled sample set."),
-    parity_data: Optional[Path] = typer.Option(None, help="Held-out DIW folder (test split) for parity and task WHDR. Default: bundled sample set."),
+    calib: Optional[Path] = typer.Option(
+        None, help="Calibration images: DIW folder (train split) or image folder. Default: bundled sample set."
+    ),
+    parity_data: Optional[Path] = typer.Option(
+        None, help="Held-out DIW folder (test split) for parity and task WHDR. Default: bundled sample set."
+    ),
     n_calib: Optional[int] = typer.Option(None, help="Calibration images to use. [default: 32]"),
     n_parity: Optional[int] = typer.Option(None, help="Held-out images for the parity check. [default: 8]"),
-    max_int8_whdr_drop: Optional[float] = typer.Option(None, help="Fail when the int8 file loses more task WHDR than this. [default: 0.005]"),
-    mean: Optional[str] = typer.Option(None, help="Foreign models: R,G,B mean subtracted after scaling (kept in the files' input)."),
+    max_int8_whdr_drop: Optional[float] = typer.Option(
+        None, help="Fail when the int8 file loses more task WHDR than this. [default: 0.005]"
+    ),
+    mean: Optional[str] = typer.Option(
+        None, help="Foreign models: R,G,B mean subtracted after scaling (kept in the files' input)."
+    ),
     std: Optional[str] = typer.Option(None, help="Foreign models: R,G,B std divided after scaling."),
-    pixel_scale: Optional[float] = typer.Option(None, help="Foreign models: multiply [0,1] pixels by this first (255: 0..255 input)."),
+    pixel_scale: Optional[float] = typer.Option(
+        None, help="Foreign models: multiply [0,1] pixels by this first (255: 0..255 input)."
+    ),
 ) -> None:
     """Model -> ONNX -> TFLite via onnx2tf, with parity and task accuracy against the source for every file."""
     from .convert.pipeline import ConvertOptions, convert_checkpoint, parse_precisions
@@ -220,10 +297,20 @@ def convert(
     from .runtime.predictors import Preprocess
 
     base = Preprocess()
-    pre = Preprocess(parse_triple(mean, "--mean", base.mean), parse_triple(std, "--std", base.std),
-                     base.pixel_scale if pixel_scale is None else pixel_scale)
-    given = {"precisions": parse_precisions(precision) if precision else None, "calib": calib, "parity_data": parity_data,
-             "n_calib": n_calib, "n_parity": n_parity, "max_int8_whdr_drop": max_int8_whdr_drop, "preprocess": pre}
+    pre = Preprocess(
+        parse_triple(mean, "--mean", base.mean),
+        parse_triple(std, "--std", base.std),
+        base.pixel_scale if pixel_scale is None else pixel_scale,
+    )
+    given = {
+        "precisions": parse_precisions(precision) if precision else None,
+        "calib": calib,
+        "parity_data": parity_data,
+        "n_calib": n_calib,
+        "n_parity": n_parity,
+        "max_int8_whdr_drop": max_int8_whdr_drop,
+        "preprocess": pre,
+    }
     if size is not None:
         given["height"], given["width"] = parse_size(size)
     options = ConvertOptions(**{k: v for k, v in given.items() if v is not None})
@@ -247,9 +334,12 @@ def _write_records(path: Optional[Path], records: list[dict[str, Any]]) -> None:
 @app.command()
 @user_errors
 def bench(
-    models: Optional[List[Path]] = typer.Argument(None, help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) "
-                                                             "files; phones take .tflite."),
-    device: str = typer.Option("host", help="'host' (this computer), or phones: serial, alias (S21), comma list, or 'all'."),
+    models: Optional[List[Path]] = typer.Argument(
+        None, help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) files; phones take .tflite."
+    ),
+    device: str = typer.Option(
+        "host", help="'host' (this computer), or phones: serial, alias (S21), comma list, or 'all'."
+    ),
     delegate: str = typer.Option("cpu", help="cpu (XNNPACK), gpu or nnapi (phones); host: cpu."),
     threads: Optional[int] = typer.Option(None, help="Interpreter threads (default: 2 on host, 4 on phones)."),
     warmup: int = typer.Option(5, help="Warm-up runs."),
@@ -257,27 +347,43 @@ def bench(
     runs: int = typer.Option(50, help="Timed runs."),
     min_seconds: float = typer.Option(0.0, help="Also time for at least this long (phones: default 1 s)."),
     size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH for checkpoints (files have a fixed size)."),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here (phones: after every finished run)."),
+    json_path: Optional[Path] = typer.Option(
+        None, "--json", help="Write the result record(s) here (phones: after every finished run)."
+    ),
     adb_host: str = typer.Option("127.0.0.1", help="adb server host (a device lab's shared server)."),
     adb_port: int = typer.Option(5037, help="adb server port."),
-    benchmark_binary: Optional[Path] = typer.Option(None, help="benchmark_model for the phone (default: the cache from `devices fetch-binary`)."),
-    gpu_precision_loss: bool = typer.Option(True, "--gpu-fp16/--gpu-fp32", help="GPU: allow fp16 (precision loss) or force fp32."),
+    benchmark_binary: Optional[Path] = typer.Option(
+        None, help="benchmark_model for the phone (default: the cache from `devices fetch-binary`)."
+    ),
+    gpu_precision_loss: bool = typer.Option(
+        True, "--gpu-fp16/--gpu-fp32", help="GPU: allow fp16 (precision loss) or force fp32."
+    ),
     nnapi_accelerator: Optional[str] = typer.Option(None, help="NNAPI accelerator name (e.g. a vendor NPU)."),
     require_full_delegation: bool = typer.Option(False, help="Fail when any op falls back to the CPU."),
     affinity: Optional[str] = typer.Option(None, help="taskset CPU mask in hex (e.g. f0 = big cores on many SoCs)."),
     repeats: int = typer.Option(1, help="Phones: repeat the whole run (with cool-down) and take the median."),
     cooldown: float = typer.Option(0.0, help="Phones: seconds to rest between repeats."),
     max_temp: float = typer.Option(40.0, help="Phones: wait until every sensor reads below this (°C) before a run."),
-    thermal_timeout: float = typer.Option(300.0, help="Phones: give up waiting to cool after this many seconds (recorded)."),
+    thermal_timeout: float = typer.Option(
+        300.0, help="Phones: give up waiting to cool after this many seconds (recorded)."
+    ),
     run_timeout: float = typer.Option(600.0, help="Phones: kill a run that takes longer than this (seconds)."),
     op_profiling: bool = typer.Option(False, help="Phones: per-op profile (benchmark_model --enable_op_profiling)."),
     devices_file: Optional[Path] = typer.Option(None, help="Extra device aliases (JSON)."),
-    paired: bool = typer.Option(False, "--paired", help="Host: time the files interleaved in one process (rounds), with each "
-                                                        "file's ratio to the first and its 95% interval. Use it to compare files."),
+    paired: bool = typer.Option(
+        False,
+        "--paired",
+        help="Host: time the files interleaved in one process (rounds), with each "
+        "file's ratio to the first and its 95% interval. Use it to compare files.",
+    ),
     rounds: Optional[int] = typer.Option(None, help="--paired: alternating rounds. [default: 20]"),
-    from_log: Optional[List[Path]] = typer.Option(None, "--from-log", help="Parse a saved benchmark_model output or the APK's "
-                                                  "`adb logcat` into a record (repeatable); MODELS, if given, are the local "
-                                                  "files they ran, in order; --device names the phone."),
+    from_log: Optional[List[Path]] = typer.Option(
+        None,
+        "--from-log",
+        help="Parse a saved benchmark_model output or the APK's "
+        "`adb logcat` into a record (repeatable); MODELS, if given, are the local "
+        "files they ran, in order; --device names the phone.",
+    ),
 ) -> None:
     """Benchmark models: median / p90 latency, FPS, peak memory; on this computer or on phones over adb."""
     if from_log:
@@ -287,25 +393,54 @@ def bench(
     if runs < 1 or warmup < 0 or (threads is not None and threads < 1) or (rounds is not None and rounds < 2):
         raise MobileDepthError("--runs must be >= 1, --warmup >= 0, --threads >= 1 and --rounds >= 2")
     if device != "host":
-        options = _phone_options(delegate, threads or 4, warmup, warmup_seconds or 1.0, runs, min_seconds or 1.0, gpu_precision_loss,
-                                 nnapi_accelerator, require_full_delegation, affinity, repeats, cooldown, max_temp, thermal_timeout,
-                                 run_timeout, op_profiling)
+        options = _phone_options(
+            delegate,
+            threads or 4,
+            warmup,
+            warmup_seconds or 1.0,
+            runs,
+            min_seconds or 1.0,
+            gpu_precision_loss,
+            nnapi_accelerator,
+            require_full_delegation,
+            affinity,
+            repeats,
+            cooldown,
+            max_temp,
+            thermal_timeout,
+            run_timeout,
+            op_profiling,
+        )
         if paired:
-            return _bench_phones_paired(models, device, options, rounds, json_path, adb_host, adb_port, benchmark_binary, devices_file)
+            return _bench_phones_paired(
+                models, device, options, rounds, json_path, adb_host, adb_port, benchmark_binary, devices_file
+            )
         return _bench_phones(models, device, options, json_path, adb_host, adb_port, benchmark_binary, devices_file)
     if paired:
         return _bench_paired(models, device, threads, warmup, runs, rounds, size, json_path)
     from .bench.host import HostBenchOptions, bench_host
 
     if delegate != "cpu":
-        raise MobileDepthError(f"--delegate {delegate}: the host runs the CPU (XNNPACK) path only; GPU and NNAPI need a phone (--device)")
+        raise MobileDepthError(
+            f"--delegate {delegate}: the host runs the CPU (XNNPACK) path only; GPU and NNAPI need a phone (--device)"
+        )
     h, w = parse_size(size)
-    options = HostBenchOptions(threads=threads or 2, warmup_runs=warmup, warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds, height=h, width=w)
+    options = HostBenchOptions(
+        threads=threads or 2,
+        warmup_runs=warmup,
+        warmup_seconds=warmup_seconds,
+        runs=runs,
+        min_seconds=min_seconds,
+        height=h,
+        width=w,
+    )
     records = []
     with _progress() as progress:
         for model in models:
             task = progress.add_task(f"bench {model.name}", total=runs)
-            records.append(bench_host(model, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t)))
+            records.append(
+                bench_host(model, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t))
+            )
     _print_bench(records)
     _write_records(json_path, records)
 
@@ -315,7 +450,9 @@ def _bench_from_logs(logs: List[Path], models: List[Path], device: str, json_pat
     from android_bench.from_log import record_from_log
 
     if models and len(models) != len(logs):
-        raise MobileDepthError(f"--from-log: {len(logs)} log(s) but {len(models)} model file(s); give one file per log or none")
+        raise MobileDepthError(
+            f"--from-log: {len(logs)} log(s) but {len(models)} model file(s); give one file per log or none"
+        )
     for path in [*logs, *models]:
         if not path.is_file():
             raise MobileDepthError(f"{path}: no such file")
@@ -328,8 +465,16 @@ def _bench_from_logs(logs: List[Path], models: List[Path], device: str, json_pat
     _write_records(json_path, records)
 
 
-def _bench_paired(models: List[Path], device: str, threads: Optional[int], warmup: int, runs: int, rounds: Optional[int],
-                  size: str, json_path: Optional[Path]) -> None:
+def _bench_paired(
+    models: List[Path],
+    device: str,
+    threads: Optional[int],
+    warmup: int,
+    runs: int,
+    rounds: Optional[int],
+    size: str,
+    json_path: Optional[Path],
+) -> None:
     from .bench.host import bench_host_paired
     from .bench.paired import PairedOptions
 
@@ -346,26 +491,64 @@ def _bench_paired(models: List[Path], device: str, threads: Optional[int], warmu
 
 def _print_paired(records: list[dict[str, Any]]) -> None:
     first = records[0]["paired"]
-    table = Table(title=f"Paired benchmark: {first['rounds']} interleaved rounds x {first['runs_per_round']} runs; "
-                        f"ratio = file / {Path(first['baseline']).name}, per-round, 95% bootstrap interval")
+    table = Table(
+        title=f"Paired benchmark: {first['rounds']} interleaved rounds x {first['runs_per_round']} runs; "
+        f"ratio = file / {Path(first['baseline']).name}, per-round, 95% bootstrap interval"
+    )
     for col in ("Model", "Precision", "Median of rounds ms", "p90 ms", "FPS", "Ratio", "95% interval"):
         table.add_column(col)
     for r in records:
         ratio = r["paired"]["ratio_to_baseline"]
-        table.add_row(Path(r["model"]["path"]).name, r["model"].get("precision", ""), f"{r['latency_ms']['median']:.3f}",
-                      f"{r['latency_ms']['p90']:.3f}", f"{r['fps']:.1f}", "1 (baseline)" if ratio is None else f"{ratio['median']:.3f}",
-                      "" if ratio is None else f"{ratio['low']:.3f}-{ratio['high']:.3f}")
+        table.add_row(
+            Path(r["model"]["path"]).name,
+            r["model"].get("precision", ""),
+            f"{r['latency_ms']['median']:.3f}",
+            f"{r['latency_ms']['p90']:.3f}",
+            f"{r['fps']:.1f}",
+            "1 (baseline)" if ratio is None else f"{ratio['median']:.3f}",
+            "" if ratio is None else f"{ratio['low']:.3f}-{ratio['high']:.3f}",
+        )
     console.print(table)
 
 
-def _phone_options(delegate, threads, warmup, warmup_seconds, runs, min_seconds, gpu_precision_loss, nnapi_accelerator,
-                   require_full_delegation, affinity, repeats, cooldown, max_temp, thermal_timeout, run_timeout, op_profiling):
+def _phone_options(
+    delegate,
+    threads,
+    warmup,
+    warmup_seconds,
+    runs,
+    min_seconds,
+    gpu_precision_loss,
+    nnapi_accelerator,
+    require_full_delegation,
+    affinity,
+    repeats,
+    cooldown,
+    max_temp,
+    thermal_timeout,
+    run_timeout,
+    op_profiling,
+):
     from android_bench.runner import PhoneBenchOptions
 
-    return PhoneBenchOptions(delegate=delegate, gpu_precision_loss=gpu_precision_loss, nnapi_accelerator=nnapi_accelerator,
-                             require_full_delegation=require_full_delegation, threads=threads, affinity=affinity, warmup_runs=warmup,
-                             warmup_seconds=warmup_seconds, runs=runs, min_seconds=min_seconds, repeats=repeats, cooldown_s=cooldown,
-                             max_temp_c=max_temp, thermal_timeout_s=thermal_timeout, run_timeout_s=run_timeout, op_profiling=op_profiling)
+    return PhoneBenchOptions(
+        delegate=delegate,
+        gpu_precision_loss=gpu_precision_loss,
+        nnapi_accelerator=nnapi_accelerator,
+        require_full_delegation=require_full_delegation,
+        threads=threads,
+        affinity=affinity,
+        warmup_runs=warmup,
+        warmup_seconds=warmup_seconds,
+        runs=runs,
+        min_seconds=min_seconds,
+        repeats=repeats,
+        cooldown_s=cooldown,
+        max_temp_c=max_temp,
+        thermal_timeout_s=thermal_timeout,
+        run_timeout_s=run_timeout,
+        op_profiling=op_profiling,
+    )
 
 
 def _bench_phones_paired(models, device, options, rounds, json_path, adb_host, adb_port, binary, devices_file) -> None:
@@ -375,21 +558,34 @@ def _bench_phones_paired(models, device, options, rounds, json_path, adb_host, a
         raise MobileDepthError("--paired needs two or more model files (the first is the baseline of the ratios)")
     n = rounds or 10
     with err_console.status(f"paired benchmark on {device}: {len(models)} files x {n} alternating rounds") as status:
-        records = bench_phones_paired(models, device, options, n, adb_host, adb_port, binary, devices_file,
-                                      progress=lambda m: status.update(m))
+        records = bench_phones_paired(
+            models, device, options, n, adb_host, adb_port, binary, devices_file, progress=lambda m: status.update(m)
+        )
     _print_paired(records)
     _write_records(json_path, records)
     skipped = [r for r in records if r["status"] == "delegate-not-applied"]
     if skipped:
-        raise MobileDepthError(f"{options.delegate.upper()} delegate NOT applied to "
-                               f"{', '.join(sorted({Path(r['model']['path']).name for r in skipped}))}: CPU timings (saved)")
+        raise MobileDepthError(
+            f"{options.delegate.upper()} delegate NOT applied to "
+            f"{', '.join(sorted({Path(r['model']['path']).name for r in skipped}))}: CPU timings (saved)"
+        )
 
 
 def _bench_phones(models, device, options, json_path, adb_host, adb_port, binary, devices_file) -> None:
     from .bench.phone import bench_phones
 
     with err_console.status("benchmarking on phones") as status:
-        result = bench_phones(models, device, options, adb_host, adb_port, binary, devices_file, json_path, progress=lambda m: status.update(m))
+        result = bench_phones(
+            models,
+            device,
+            options,
+            adb_host,
+            adb_port,
+            binary,
+            devices_file,
+            json_path,
+            progress=lambda m: status.update(m),
+        )
     if result.records:
         _print_bench(result.records)
         if json_path:
@@ -398,41 +594,84 @@ def _bench_phones(models, device, options, json_path, adb_host, adb_port, binary
     for r in result.records:
         d = r["delegation"]
         if r["status"] == "delegate-not-applied":
-            problems.append(f"{r['device']['name']}: {r['delegate'].upper()} delegate NOT applied to {Path(r['model']['path']).name} "
-                            f"({d['reason']}); the {r['latency_ms']['median']:.2f} ms measured are CPU timings, saved with status delegate-not-applied")
+            problems.append(
+                f"{r['device']['name']}: {r['delegate'].upper()} delegate NOT applied to "
+                f"{Path(r['model']['path']).name} "
+                f"({d['reason']}); the {r['latency_ms']['median']:.2f} ms measured are CPU timings, saved with status "
+                "delegate-not-applied"
+            )
         elif r["status"] == "delegate-partial":
-            err_console.print(f"[yellow]warning:[/] {r['device']['name']}: {r['delegate'].upper()} delegate took {d['delegated_nodes']} of {d['total_nodes']} nodes "
-                              f"of {Path(r['model']['path']).name}; timings include CPU fallback", highlight=False)
+            err_console.print(
+                f"[yellow]warning:[/] {r['device']['name']}: {r['delegate'].upper()} delegate took "
+                f"{d['delegated_nodes']} of {d['total_nodes']} nodes "
+                f"of {Path(r['model']['path']).name}; timings include CPU fallback",
+                highlight=False,
+            )
     if problems:
         raise MobileDepthError(f"{len(problems)} problem(s): " + " | ".join(problems))
 
 
 def _print_bench(records: list[dict[str, Any]]) -> None:
     table = Table(title="Benchmark (latency in ms)")
-    for col in ("Model", "Precision", "Device", "Delegate", "Threads", "Median", "Mean", "p90", "Std", "Min", "Max", "FPS", "Peak MB", "Status"):
+    for col in (
+        "Model",
+        "Precision",
+        "Device",
+        "Delegate",
+        "Threads",
+        "Median",
+        "Mean",
+        "p90",
+        "Std",
+        "Min",
+        "Max",
+        "FPS",
+        "Peak MB",
+        "Status",
+    ):
         table.add_column(col)
     for r in records:
         lat = r["latency_ms"]
-        table.add_row(Path(r["model"]["path"]).name, r["model"].get("precision", ""), r["device"]["name"], r["delegate"], str(r["threads"]),
-                      *(f"{lat[k]:.2f}" if lat.get(k) is not None else "-" for k in ("median", "mean", "p90", "std", "min", "max")), f"{r['fps']:.1f}",
-                      f"{r['peak_memory_mb']:.0f}" if r.get("peak_memory_mb") is not None else "", r.get("status", "ok"))
+        table.add_row(
+            Path(r["model"]["path"]).name,
+            r["model"].get("precision", ""),
+            r["device"]["name"],
+            r["delegate"],
+            str(r["threads"]),
+            *(
+                f"{lat[k]:.2f}" if lat.get(k) is not None else "-"
+                for k in ("median", "mean", "p90", "std", "min", "max")
+            ),
+            f"{r['fps']:.1f}",
+            f"{r['peak_memory_mb']:.0f}" if r.get("peak_memory_mb") is not None else "",
+            r.get("status", "ok"),
+        )
     console.print(table)
 
 
 @app.command("eval")
 @user_errors
 def eval_command(
-    models: List[Path] = typer.Argument(..., help="Checkpoint, .onnx or .tflite files (any one-image-in, one-map-out model)."),
-    data: Optional[Path] = typer.Option(None, help="DIW CSV or folder with DIW_<split>.csv. Default: bundled sample set."),
+    models: List[Path] = typer.Argument(
+        ..., help="Checkpoint, .onnx or .tflite files (any one-image-in, one-map-out model)."
+    ),
+    data: Optional[Path] = typer.Option(
+        None, help="DIW CSV or folder with DIW_<split>.csv. Default: bundled sample set."
+    ),
     split: str = typer.Option("test", help="Which DIW_<split>.csv to use in a folder."),
     size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH for checkpoints."),
     disparity: bool = typer.Option(False, "--disparity", help="The model's output grows with nearness."),
     mean: Optional[str] = typer.Option(None, help="Foreign models: R,G,B mean subtracted after scaling."),
     std: Optional[str] = typer.Option(None, help="Foreign models: R,G,B std divided after scaling."),
-    pixel_scale: float = typer.Option(1.0, help="Foreign models: multiply [0,1] pixels by this first (255 for 0..255 input)."),
+    pixel_scale: float = typer.Option(
+        1.0, help="Foreign models: multiply [0,1] pixels by this first (255 for 0..255 input)."
+    ),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here."),
-    resize: Optional[str] = typer.Option(None, help="Resize back to the image: torch7 (the DIW reference evaluation) or bilinear "
-                                                     "(PyTorch, align_corners=False). [default: torch7]"),
+    resize: Optional[str] = typer.Option(
+        None,
+        help="Resize back to the image: torch7 (the DIW reference evaluation) or bilinear "
+        "(PyTorch, align_corners=False). [default: torch7]",
+    ),
 ) -> None:
     """WHDR on DIW-format pairs (+ RMSE, delta1, SI-RMSE when dense depth exists)."""
     from .data.sample import default_sample_dir
@@ -440,7 +679,9 @@ def eval_command(
     from .runtime.predictors import Preprocess
 
     h, w = parse_size(size)
-    pre = Preprocess(parse_triple(mean, "--mean", (0.0, 0.0, 0.0)), parse_triple(std, "--std", (1.0, 1.0, 1.0)), pixel_scale)
+    pre = Preprocess(
+        parse_triple(mean, "--mean", (0.0, 0.0, 0.0)), parse_triple(std, "--std", (1.0, 1.0, 1.0)), pixel_scale
+    )
     options = EvalOptions(split=split, height=h, width=w, disparity=disparity, preprocess=pre)
     if resize is not None:
         from .data.images import RESIZE_METHODS
@@ -453,14 +694,23 @@ def eval_command(
     with _progress() as progress:
         for model in models:
             task = progress.add_task(f"eval {model.name}", total=None)
-            records.append(evaluate(model, data, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t)))
+            records.append(
+                evaluate(
+                    model, data, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t)
+                )
+            )
     table = Table(title=f"Evaluation on {records[0]['dataset']['csv']}")
     for col in ("Model", "Precision", "Pairs", "WHDR", "RMSE", "delta1", "SI-RMSE"):
         table.add_column(col)
     for r in records:
         d = r["dense"] or {}
-        table.add_row(Path(r["model"]["path"]).name, r["model"]["precision"], str(r["dataset"]["pairs"]), f"{r['whdr']:.4f}",
-                      *(f"{d[k]:.4f}" if k in d else "" for k in ("rmse", "delta1", "si_rmse")))
+        table.add_row(
+            Path(r["model"]["path"]).name,
+            r["model"]["precision"],
+            str(r["dataset"]["pairs"]),
+            f"{r['whdr']:.4f}",
+            *(f"{d[k]:.4f}" if k in d else "" for k in ("rmse", "delta1", "si_rmse")),
+        )
     console.print(table)
     _write_records(json_path, records)
 
@@ -473,9 +723,15 @@ def report(
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="Write CSV."),
     md_path: Optional[Path] = typer.Option(None, "--md", help="Write Markdown."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write latency-vs-WHDR and size-vs-WHDR plots (PNG)."),
-    html_path: Optional[Path] = typer.Option(None, "--html", help="Write one self-contained page: tables, plots, depth maps "
-                                                                   "(predict.json) and per-layer tables (profile JSON)."),
-    paper: bool = typer.Option(True, "--paper/--no-paper", help="Draw the paper's reference points (in their own panel)."),
+    html_path: Optional[Path] = typer.Option(
+        None,
+        "--html",
+        help="Write one self-contained page: tables, plots, depth maps "
+        "(predict.json) and per-layer tables (profile JSON).",
+    ),
+    paper: bool = typer.Option(
+        True, "--paper/--no-paper", help="Draw the paper's reference points (in their own panel)."
+    ),
 ) -> None:
     """Join results into one FPS + WHDR table."""
     from .records import load_records
@@ -513,24 +769,36 @@ def train(
 @user_errors
 def prune(
     checkpoint: Path = typer.Argument(..., help="A trained mobiledepth checkpoint."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output folder (checkpoints, history.json, latency cache, log)."),
-    target_ms: Optional[float] = typer.Option(None, help="Latency budget in ms, measured on --device/--delegate/--precision."),
-    target_ratio: Optional[float] = typer.Option(None, help="Budget as a share of the starting model's measured latency (e.g. 0.7)."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Output folder (checkpoints, history.json, latency cache, log)."
+    ),
+    target_ms: Optional[float] = typer.Option(
+        None, help="Latency budget in ms, measured on --device/--delegate/--precision."
+    ),
+    target_ratio: Optional[float] = typer.Option(
+        None, help="Budget as a share of the starting model's measured latency (e.g. 0.7)."
+    ),
     device: str = typer.Option("host", help="'host' or a phone (serial / alias), as for `bench`."),
     delegate: str = typer.Option("cpu", help="cpu, gpu or nnapi (phones)."),
     precision: str = typer.Option("fp32", help="fp32, fp16 or int8: the file whose latency counts."),
     size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH of the measured file."),
-    data: Path = typer.Option(Path("build/synth_train"), help="Fine-tuning data: a synth folder or DIW folder (train / val / test splits)."),
+    data: Path = typer.Option(
+        Path("build/synth_train"), help="Fine-tuning data: a synth folder or DIW folder (train / val / test splits)."
+    ),
     data_kind: str = typer.Option("synth", help="synth or diw."),
     threads: int = typer.Option(2, help="Benchmark threads."),
-    initial_ratio: float = typer.Option(0.05, help="Per-iteration latency reduction as a share of the starting latency."),
+    initial_ratio: float = typer.Option(
+        0.05, help="Per-iteration latency reduction as a share of the starting latency."
+    ),
     decay: float = typer.Option(0.96, help="Per-iteration decay of that reduction."),
     max_iterations: int = typer.Option(20),
     max_proposals: int = typer.Option(8, help="Channel groups fine-tuned and scored per iteration."),
     short_steps: int = typer.Option(20, help="Short-term fine-tune steps per proposal."),
     long_steps: int = typer.Option(200, help="Long-term fine-tune steps at the end."),
     keep: Optional[str] = typer.Option(None, help="Milestones to save, e.g. 1.9M,1.5M,1M or 30ms,25ms."),
-    margin: float = typer.Option(0.03, help="Stop only once the measured latency is this share below the target (timing noise)."),
+    margin: float = typer.Option(
+        0.03, help="Stop only once the measured latency is this share below the target (timing noise)."
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue after the last finished iteration in OUTDIR."),
     adb_host: str = typer.Option("127.0.0.1"),
     adb_port: int = typer.Option(5037),
@@ -545,32 +813,91 @@ def prune(
     h, w = parse_size(size)
     keeps = tuple(k.strip() for k in keep.split(",")) if keep else ()
     parse_keep(list(keeps))
-    options = PruneOptions(target_ms=target_ms, target_ratio=target_ratio, data=data, data_kind=data_kind, initial_ratio=initial_ratio, decay=decay,
-                           max_iterations=max_iterations, max_proposals=max_proposals, short_steps=short_steps, long_steps=long_steps, keep=keeps, margin=margin)
-    measurer = Measurer(device=device, delegate=delegate, precision=precision, height=h, width=w, threads=threads, adb_host=adb_host, adb_port=adb_port,
-                        benchmark_binary=benchmark_binary, calib=data)
-    history = NetAdapt(checkpoint, output, options, measurer, resume, echo=lambda line: err_console.print(line, highlight=False)).run()
-    table = Table(title=f"NetAdapt on {device}/{delegate}/{precision} {h}x{w}: target {history['target_ms']:.3f} ms ({history['status']})")
-    for col in ("Iter", "Group", "Width", "Params", "Predicted ms", "Measured ms", "Ratio to base (95% CI)", "Val WHDR"):
+    options = PruneOptions(
+        target_ms=target_ms,
+        target_ratio=target_ratio,
+        data=data,
+        data_kind=data_kind,
+        initial_ratio=initial_ratio,
+        decay=decay,
+        max_iterations=max_iterations,
+        max_proposals=max_proposals,
+        short_steps=short_steps,
+        long_steps=long_steps,
+        keep=keeps,
+        margin=margin,
+    )
+    measurer = Measurer(
+        device=device,
+        delegate=delegate,
+        precision=precision,
+        height=h,
+        width=w,
+        threads=threads,
+        adb_host=adb_host,
+        adb_port=adb_port,
+        benchmark_binary=benchmark_binary,
+        calib=data,
+    )
+    history = NetAdapt(
+        checkpoint, output, options, measurer, resume, echo=lambda line: err_console.print(line, highlight=False)
+    ).run()
+    table = Table(
+        title=(
+            f"NetAdapt on {device}/{delegate}/{precision} {h}x{w}: target {history['target_ms']:.3f} ms "
+            f"({history['status']})"
+        )
+    )
+    for col in (
+        "Iter",
+        "Group",
+        "Width",
+        "Params",
+        "Predicted ms",
+        "Measured ms",
+        "Ratio to base (95% CI)",
+        "Val WHDR",
+    ):
         table.add_column(col)
     b = history["base"]
     table.add_row("0", "", "", f"{b['params']:,}", "", f"{b['measured_ms']:.3f}", "1", f"{b['whdr']:.4f}")
     for it in history["iterations"]:
         r = (it.get("verification") or {}).get("base")
-        table.add_row(str(it["iteration"]), it["group"], f"{it['from']} -> {it['to']}", f"{it['params']:,}", f"{it['predicted_ms']:.3f}",
-                      f"{it['measured_ms']:.3f}", "unpaired" if not r else f"{r['median']:.3f} ({r['low']:.3f}-{r['high']:.3f})", f"{it['whdr']:.4f}")
+        table.add_row(
+            str(it["iteration"]),
+            it["group"],
+            f"{it['from']} -> {it['to']}",
+            f"{it['params']:,}",
+            f"{it['predicted_ms']:.3f}",
+            f"{it['measured_ms']:.3f}",
+            "unpaired" if not r else f"{r['median']:.3f} ({r['low']:.3f}-{r['high']:.3f})",
+            f"{it['whdr']:.4f}",
+        )
     f = history["final"]
     c = history.get("confirmation", {}).get("ratio")
-    table.add_row("final", "long-term fine-tune", "", f"{f['params']:,}", "", f"{f['measured_ms']:.3f}",
-                  "unpaired" if not c else f"{c['median']:.3f} ({c['low']:.3f}-{c['high']:.3f})", f"{f['whdr']:.4f}")
+    table.add_row(
+        "final",
+        "long-term fine-tune",
+        "",
+        f"{f['params']:,}",
+        "",
+        f"{f['measured_ms']:.3f}",
+        "unpaired" if not c else f"{c['median']:.3f} ({c['low']:.3f}-{c['high']:.3f})",
+        f"{f['whdr']:.4f}",
+    )
     console.print(table)
     from .report.prune_plot import plot_prune
 
     plot_prune(history, output / "prune.png")
-    console.print(f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}; "
-                  f"plot: {output / 'prune.png'}")
+    console.print(
+        f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}; "
+        f"plot: {output / 'prune.png'}"
+    )
     if history["status"] != "reached":
-        raise MobileDepthError(f"target {history['target_ms']:.3f} ms {history['status']}: {history['reason']}; best model kept in {f['checkpoint']}")
+        raise MobileDepthError(
+            f"target {history['target_ms']:.3f} ms {history['status']}: {history['reason']}; best model kept in "
+            f"{f['checkpoint']}"
+        )
 
 
 @devices_app.callback(invoke_without_command=True)
@@ -591,8 +918,16 @@ def devices(
     for col in ("Serial", "State", "Alias", "Model", "SoC", "Android", "ABI", "Battery °C"):
         table.add_column(col)
     for d in found:
-        table.add_row(d.serial, d.state, d.alias, d.model, d.soc, f"{d.android} (SDK {d.sdk})" if d.android else "", d.abi,
-                      f"{d.battery_c:.1f}" if d.battery_c is not None else "")
+        table.add_row(
+            d.serial,
+            d.state,
+            d.alias,
+            d.model,
+            d.soc,
+            f"{d.android} (SDK {d.sdk})" if d.android else "",
+            d.abi,
+            f"{d.battery_c:.1f}" if d.battery_c is not None else "",
+        )
     console.print(table if found else "no devices connected")
 
 
@@ -600,7 +935,9 @@ def devices(
 @user_errors
 def devices_fetch_binary(
     abi: str = typer.Option("arm64-v8a", help="Android ABI: arm64-v8a, armeabi-v7a, x86_64, x86."),
-    sha256: Optional[str] = typer.Option(None, help="Pin: the download must have this sha256 (a nightly changes daily)."),
+    sha256: Optional[str] = typer.Option(
+        None, help="Pin: the download must have this sha256 (a nightly changes daily)."
+    ),
 ) -> None:
     """Download TensorFlow's nightly benchmark_model for an ABI into the local cache (needs internet)."""
     from android_bench.binary import fetch_binary
@@ -630,8 +967,11 @@ def devices_clean(
 
 @devices_app.command("connect")
 @user_errors
-def devices_connect(address: str = typer.Argument(..., help="HOST:PORT of a TCP device (Wi-Fi debugging or an emulated phone)."),
-                    adb_host: str = typer.Option("127.0.0.1"), adb_port: int = typer.Option(5037)) -> None:
+def devices_connect(
+    address: str = typer.Argument(..., help="HOST:PORT of a TCP device (Wi-Fi debugging or an emulated phone)."),
+    adb_host: str = typer.Option("127.0.0.1"),
+    adb_port: int = typer.Option(5037),
+) -> None:
     """`adb connect` through the chosen adb server."""
     from android_bench import adb
 
@@ -654,4 +994,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -17,8 +17,11 @@ from .fileio import write_json
 @app.command()
 @user_errors
 def predict(
-    models: List[Path] = typer.Argument(..., help="One or more model files (checkpoint, .onnx, .tflite); the first is the "
-                                                   "reference of the difference panels."),
+    models: List[Path] = typer.Argument(
+        ...,
+        help="One or more model files (checkpoint, .onnx, .tflite); the first is the "
+        "reference of the difference panels.",
+    ),
     inputs: List[Path] = typer.Option(..., "--input", "-i", help="Image, folder of images, or video (repeatable)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the pictures, videos and predict.json."),
     size: Optional[str] = typer.Option(None, help="Input HEIGHTxWIDTH for checkpoints. [default: 256x256]"),
@@ -29,11 +32,15 @@ def predict(
 ) -> None:
     """Colourised depth maps (several models: side-by-side grid with difference panels); a video gives a video."""
     from .runtime.predictors import Preprocess
-    from .visual.predict import PredictOptions, predict as run_predict
+    from .visual.predict import PredictOptions
+    from .visual.predict import predict as run_predict
 
     base = PredictOptions()
-    pre = Preprocess(parse_triple(mean, "--mean", base.preprocess.mean), parse_triple(std, "--std", base.preprocess.std),
-                     base.preprocess.pixel_scale if pixel_scale is None else pixel_scale)
+    pre = Preprocess(
+        parse_triple(mean, "--mean", base.preprocess.mean),
+        parse_triple(std, "--std", base.preprocess.std),
+        base.preprocess.pixel_scale if pixel_scale is None else pixel_scale,
+    )
     options = PredictOptions(size=parse_size(size) if size else base.size, preprocess=pre, max_frames=max_frames)
     with err_console.status("predicting"):
         result = run_predict(models, inputs, out, options)
@@ -51,18 +58,27 @@ def predict(
 @app.command()
 @user_errors
 def profile(
-    models: List[Path] = typer.Argument(..., help="Host: .onnx or checkpoint; phones: .tflite. Two files: side by side."),
+    models: List[Path] = typer.Argument(
+        ..., help="Host: .onnx or checkpoint; phones: .tflite. Two files: side by side."
+    ),
     device: str = typer.Option("host", help="'host' (ONNX Runtime's profiler) or a phone (serial, alias)."),
     size: Optional[str] = typer.Option(None, help="Input HEIGHTxWIDTH for checkpoints. [default: 256x256]"),
     runs: Optional[int] = typer.Option(None, help="Profiled runs. [default: 30 host, 50 phone]"),
     threads: Optional[int] = typer.Option(None, help="Threads. [default: 2 host, 4 phone]"),
-    xnnpack: bool = typer.Option(True, "--xnnpack/--no-xnnpack", help="Phones: XNNPACK is one node in the profile; "
-                                                                       "--no-xnnpack breaks the CPU time down per op."),
+    xnnpack: bool = typer.Option(
+        True,
+        "--xnnpack/--no-xnnpack",
+        help="Phones: XNNPACK is one node in the profile; --no-xnnpack breaks the CPU time down per op.",
+    ),
     top: int = typer.Option(20, help="Rows to print."),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the per-layer records here."),
-    chart: Optional[Path] = typer.Option(None, "--chart", help="Write a bar chart (PNG) of the slowest layers (first model)."),
+    chart: Optional[Path] = typer.Option(
+        None, "--chart", help="Write a bar chart (PNG) of the slowest layers (first model)."
+    ),
     adb_port: int = typer.Option(5037, help="Phones: the adb server's port."),
-    benchmark_binary: Optional[Path] = typer.Option(None, help="Phones: a local benchmark_model to push instead of the fetched one."),
+    benchmark_binary: Optional[Path] = typer.Option(
+        None, help="Phones: a local benchmark_model to push instead of the fetched one."
+    ),
 ) -> None:
     """Per-layer latency: layer, module, op, ms, share and cumulative share; sum checked against end to end."""
     from .profile.chart import plot_profile
@@ -86,15 +102,30 @@ def profile(
         console.print(f"wrote {chart}")
 
 
-def _profiles(models: List[Path], device: str, size: Optional[str], runs: Optional[int], threads: Optional[int], xnnpack: bool,
-              adb_port: int, binary: Optional[Path]):
+def _profiles(
+    models: List[Path],
+    device: str,
+    size: Optional[str],
+    runs: Optional[int],
+    threads: Optional[int],
+    xnnpack: bool,
+    adb_port: int,
+    binary: Optional[Path],
+):
     if device == "host":
         from .profile.host import ProfileOptions, profile_host
 
         base = ProfileOptions()
-        options = ProfileOptions(runs=runs or base.runs, threads=threads or base.threads, size=parse_size(size) if size else base.size)
+        options = ProfileOptions(
+            runs=runs or base.runs, threads=threads or base.threads, size=parse_size(size) if size else base.size
+        )
         return [profile_host(m, options) for m in models]
     from .profile.phone import profile_phone
 
-    return [p for m in models for p in profile_phone(m, device, threads=threads or 4, runs=runs or 50, use_xnnpack=xnnpack,
-                                                     adb_port=adb_port, binary=binary)]
+    return [
+        p
+        for m in models
+        for p in profile_phone(
+            m, device, threads=threads or 4, runs=runs or 50, use_xnnpack=xnnpack, adb_port=adb_port, binary=binary
+        )
+    ]

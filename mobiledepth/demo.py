@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"using trained checkpoint {checkpoint}")
     else:
         checkpoint = init_checkpoint("mobiledepth-base", out / "mobiledepth-base.pt", seed=0)
-        console.print(f"no trained checkpoint in models/: using a seeded, UNTRAINED base model ({checkpoint}); its WHDR is chance level")
+        console.print(
+            f"no trained checkpoint in models/: using a seeded, UNTRAINED base model ({checkpoint}); its WHDR is "
+            "chance level"
+        )
 
     console.rule("3/7 convert")
     conv = out / "converted"
@@ -65,20 +68,54 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(conv.glob("*.tflite")) + sorted(conv.glob("*.onnx"))
 
     console.rule("4/7 benchmark and evaluate on the host CPU")
-    bench([*files, checkpoint], "host", "cpu", 2, 5, 0.0, args.runs, 0.0, args.size, out / "bench.json", None, 5037, None, True, None, False, None, 1, 0.0, 40.0, 300.0, 600.0,
-          False, None, False, None)
+    bench(
+        [*files, checkpoint],
+        "host",
+        "cpu",
+        2,
+        5,
+        0.0,
+        args.runs,
+        0.0,
+        args.size,
+        out / "bench.json",
+        None,
+        5037,
+        None,
+        True,
+        None,
+        False,
+        None,
+        1,
+        0.0,
+        40.0,
+        300.0,
+        600.0,
+        False,
+        None,
+        False,
+        None,
+    )
     eval_command([*files, checkpoint], data, "test", args.size, False, None, None, 1.0, out / "eval.json", None)
 
     depth_maps(checkpoint, files, (h, w), out)
     layer_profile(checkpoint, (h, w), out)
 
     console.rule("7/7 report")
-    records = load_records([out / "bench.json", out / "eval.json", conv / "convert_report.json",
-                            out / "depth" / "predict.json", out / "profile.json"])
+    records = load_records(
+        [
+            out / "bench.json",
+            out / "eval.json",
+            conv / "convert_report.json",
+            out / "depth" / "predict.json",
+            out / "profile.json",
+        ]
+    )
     rows = build_rows(records)
     console.print(rows_table(rows))
-    outputs = ReportOutputs(out / "report.json", out / "report.csv", out / "report.md", out / "report.png",
-                            out / "report.html")
+    outputs = ReportOutputs(
+        out / "report.json", out / "report.csv", out / "report.md", out / "report.png", out / "report.html"
+    )
     for p in write_report(rows, records, outputs):
         console.print(f"wrote {p}", highlight=False)
     elapsed = time.perf_counter() - start
@@ -97,8 +134,11 @@ def depth_maps(checkpoint: Path, files: list[Path], size: tuple[int, int], out: 
     tflite = [f for f in files if f.suffix == ".tflite"]
     result = predict([checkpoint, *tflite], demo_photos(), out / "depth", PredictOptions(size=size))
     for d in result.differences:
-        console.print(f"{d.image}: {d.model} differs from PyTorch by {d.mean_abs_percent:.2f}% of the depth range "
-                      f"(p95 {d.p95_abs_percent:.2f}%)", highlight=False)
+        console.print(
+            f"{d.image}: {d.model} differs from PyTorch by {d.mean_abs_percent:.2f}% of the depth range "
+            f"(p95 {d.p95_abs_percent:.2f}%)",
+            highlight=False,
+        )
     for p in result.pictures:
         console.print(f"wrote {p}", highlight=False)
 

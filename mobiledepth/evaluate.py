@@ -36,15 +36,24 @@ class EvalOptions:
     resize: str = DEFAULT_RESIZE
 
 
-def score_entries(predict: Callable[[np.ndarray], np.ndarray], entries: list[DIWImage], h: int, w: int, disparity: bool = False,
-                  depth_dir: Path | None = None, progress: Callable[[int, int], None] = lambda done, total: None,
-                  resize: str = DEFAULT_RESIZE) -> tuple[WHDRCount, list[tuple[float, float, float]]]:
+def score_entries(
+    predict: Callable[[np.ndarray], np.ndarray],
+    entries: list[DIWImage],
+    h: int,
+    w: int,
+    disparity: bool = False,
+    depth_dir: Path | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+    resize: str = DEFAULT_RESIZE,
+) -> tuple[WHDRCount, list[tuple[float, float, float]]]:
     """The protocol itself, for any ``predict(image at h x w) -> map`` (files, or a model in training)."""
     counts = WHDRCount()
     dense: list[tuple[float, float, float]] = []
     for i, entry in enumerate(entries):
         prediction = predict(resize_rgb(load_rgb(entry.path), h, w))
-        counts.add(whdr_for_image(prediction, entry.width, entry.height, entry.pairs, disparity=disparity, resize=resize))
+        counts.add(
+            whdr_for_image(prediction, entry.width, entry.height, entry.pairs, disparity=disparity, resize=resize)
+        )
         gt_path = depth_dir / f"{entry.path.stem}.npy" if depth_dir is not None else None
         if gt_path is not None and gt_path.is_file():
             gt = np.load(gt_path)
@@ -54,8 +63,12 @@ def score_entries(predict: Callable[[np.ndarray], np.ndarray], entries: list[DIW
     return counts, dense
 
 
-def evaluate(model_path: str | os.PathLike, data: str | os.PathLike, options: EvalOptions = EvalOptions(),
-             progress: Callable[[int, int], None] = lambda done, total: None) -> dict[str, Any]:
+def evaluate(
+    model_path: str | os.PathLike,
+    data: str | os.PathLike,
+    options: EvalOptions = EvalOptions(),
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> dict[str, Any]:
     """Evaluate one model file; returns an eval record."""
     model_path = Path(model_path)
     csv = find_csv(data, options.split)
@@ -64,10 +77,20 @@ def evaluate(model_path: str | os.PathLike, data: str | os.PathLike, options: Ev
         entries = entries[: options.limit]
     info = describe_model(model_path)
     size = (options.height, options.width)
-    predictor = load_predictor(model_path, size if info.format == "pytorch" else None, options.preprocess, dynamic_hw=size)
+    predictor = load_predictor(
+        model_path, size if info.format == "pytorch" else None, options.preprocess, dynamic_hw=size
+    )
     h, w = predictor.input_hw
-    counts, dense = score_entries(predictor.predict, entries, h, w, options.disparity, options.depth_dir or csv.parent / "depth", progress,
-                                  options.resize)
+    counts, dense = score_entries(
+        predictor.predict,
+        entries,
+        h,
+        w,
+        options.disparity,
+        options.depth_dir or csv.parent / "depth",
+        progress,
+        options.resize,
+    )
     record = record_header("eval")
     record.update(
         model=info.to_dict(),
@@ -78,7 +101,9 @@ def evaluate(model_path: str | os.PathLike, data: str | os.PathLike, options: Ev
         preprocess=asdict(options.preprocess),
         whdr=counts.whdr,
         wrong_pairs=counts.wrong,
-        dense=None if not dense else {
+        dense=None
+        if not dense
+        else {
             "images": len(dense),
             "rmse": float(np.mean([d[0] for d in dense])),
             "delta1": float(np.mean([d[1] for d in dense])),

@@ -48,7 +48,12 @@ def _from_convert_report(path: Path, sha: str) -> dict[str, Any] | None:
         return None
     for entry in files:
         if isinstance(entry, dict) and entry.get("sha256") == sha and isinstance(data.get("source"), dict):
-            return {"name": data.get("source", {}).get("name"), "precision": entry.get("precision"), "params": entry.get("params"), "trained": data.get("source", {}).get("trained")}
+            return {
+                "name": data.get("source", {}).get("name"),
+                "precision": entry.get("precision"),
+                "params": entry.get("params"),
+                "trained": data.get("source", {}).get("trained"),
+            }
     return None
 
 
@@ -92,7 +97,9 @@ def describe_model(path: str | os.PathLike) -> ModelInfo:
     if not path.is_file():  # checked before hashing: a missing file or a folder named x.tflite is one line
         raise MobileDepthError(f"{path}: {'is a folder, not a model file' if path.is_dir() else 'no such model file'}")
     sha = sha256_file(path)
-    info = ModelInfo(path=str(path), name=path.stem, format=fmt, precision="fp32", sha256=sha, size_bytes=path.stat().st_size)
+    info = ModelInfo(
+        path=str(path), name=path.stem, format=fmt, precision="fp32", sha256=sha, size_bytes=path.stat().st_size
+    )
     if fmt == "pytorch":
         from .model.checkpoint import load_checkpoint
 

@@ -38,7 +38,14 @@ def host_device() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"name": "host", "model": cpu, "soc": cpu, "os": platform.platform(), "abi": platform.machine(), "cores": os.cpu_count()}
+    return {
+        "name": "host",
+        "model": cpu,
+        "soc": cpu,
+        "os": platform.platform(),
+        "abi": platform.machine(),
+        "cores": os.cpu_count(),
+    }
 
 
 def load_records(paths: list[str | os.PathLike]) -> list[dict[str, Any]]:
@@ -50,7 +57,9 @@ def load_records(paths: list[str | os.PathLike]) -> list[dict[str, Any]]:
         except FileNotFoundError:
             raise MobileDepthError(f"{path}: no such result file") from None
         except (OSError, ValueError) as exc:
-            raise MobileDepthError(f"{path}: not a JSON result file ({exc.__class__.__name__}: {str(exc)[:100]})") from None
+            raise MobileDepthError(
+                f"{path}: not a JSON result file ({exc.__class__.__name__}: {str(exc)[:100]})"
+            ) from None
         items = data if isinstance(data, list) else [data]
         for item in items:
             if not isinstance(item, dict) or item.get("record") not in REQUIRED:
@@ -64,7 +73,13 @@ def load_records(paths: list[str | os.PathLike]) -> list[dict[str, Any]]:
 # What `report` reads from each kind of record (field -> type, dotted for nested blocks; 'a|b': a, else b,
 # as a phone log without a median gives its mean, labelled).
 REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "bench": {"model": dict, "model.sha256": str, "latency_ms": dict, "latency_ms.median|mean": (int, float), "device": dict},
+    "bench": {
+        "model": dict,
+        "model.sha256": str,
+        "latency_ms": dict,
+        "latency_ms.median|mean": (int, float),
+        "device": dict,
+    },
     "eval": {"model": dict, "model.sha256": str, "whdr": (int, float)},
     "convert": {"files": list, "source": dict},
     "profile": {"model": str, "layers": list, "end_to_end_ms": (int, float)},

@@ -21,7 +21,9 @@ def _isolated_cache(tmp_path_factory):
 def synth_dir(tmp_path_factory) -> Path:
     from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 
-    return write_synth_dataset(tmp_path_factory.mktemp("data") / "synth", SynthOptions(n=20, height=96, width=128, pairs_per_image=15, seed=3))
+    return write_synth_dataset(
+        tmp_path_factory.mktemp("data") / "synth", SynthOptions(n=20, height=96, width=128, pairs_per_image=15, seed=3)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -37,7 +39,14 @@ def small_converted(small_ckpt, synth_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("conv_small")
     from mobiledepth.convert import ConvertOptions, convert_checkpoint
 
-    options = ConvertOptions(precisions=("fp32", "fp16", "int8", "int8-dynamic"), height=64, width=96, calib=synth_dir,
-                             parity_data=synth_dir, n_calib=12, n_parity=3)
+    options = ConvertOptions(
+        precisions=("fp32", "fp16", "int8", "int8-dynamic"),
+        height=64,
+        width=96,
+        calib=synth_dir,
+        parity_data=synth_dir,
+        n_calib=12,
+        n_parity=3,
+    )
     report = convert_checkpoint(small_ckpt, out, options)
     return out, report

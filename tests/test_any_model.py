@@ -28,13 +28,16 @@ class TinyNHWC(torch.nn.Module):
         return self.conv(x.permute(0, 3, 1, 2) / 255.0).permute(0, 2, 3, 1)
 
 
-@pytest.mark.parametrize("shape, hw, expected", [
-    ([1, 3, "H", "W"], (64, 96), [1, 3, 64, 96]),
-    (["N", 3, "height", "width"], (32, 32), [1, 3, 32, 32]),
-    (["batch", "H", "W", 3], (64, 96), [1, 64, 96, 3]),
-    ([1, 3, 128, "W"], (64, 96), [1, 3, 128, 96]),  # a fixed side stays as the file says
-    ([1, 3, 64, 96], None, [1, 3, 64, 96]),
-])
+@pytest.mark.parametrize(
+    "shape, hw, expected",
+    [
+        ([1, 3, "H", "W"], (64, 96), [1, 3, 64, 96]),
+        (["N", 3, "height", "width"], (32, 32), [1, 3, 32, 32]),
+        (["batch", "H", "W", 3], (64, 96), [1, 64, 96, 3]),
+        ([1, 3, 128, "W"], (64, 96), [1, 3, 128, 96]),  # a fixed side stays as the file says
+        ([1, 3, 64, 96], None, [1, 3, 64, 96]),
+    ],
+)
 def test_fixed_shape(shape, hw, expected):
     assert fixed_shape(Path("m.onnx"), shape, hw) == expected
 
@@ -48,18 +51,40 @@ def test_fixed_shape_needs_a_size():
 @pytest.fixture(scope="module")
 def dynamic_nhwc(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("foreign") / "tiny_nhwc.onnx"
-    torch.onnx.export(TinyNHWC().eval(), (torch.zeros(1, 48, 64, 3),), str(path), input_names=["image"],
-                      output_names=["depth"], dynamic_axes={"image": {0: "n", 1: "h", 2: "w"}}, dynamo=False)
+    torch.onnx.export(
+        TinyNHWC().eval(),
+        (torch.zeros(1, 48, 64, 3),),
+        str(path),
+        input_names=["image"],
+        output_names=["depth"],
+        dynamic_axes={"image": {0: "n", 1: "h", 2: "w"}},
+        dynamo=False,
+    )
     return path
 
 
 def test_dynamic_onnx_benches_and_evaluates_at_the_given_size(dynamic_nhwc, synth_dir, tmp_path):
-    bench = runner.invoke(app, ["bench", str(dynamic_nhwc), "--size", "64x96", "--runs", "3", "--json", str(tmp_path / "b.json")])
+    bench = runner.invoke(
+        app, ["bench", str(dynamic_nhwc), "--size", "64x96", "--runs", "3", "--json", str(tmp_path / "b.json")]
+    )
     assert bench.exit_code == 0, bench.output
     rec = json.loads((tmp_path / "b.json").read_text())
     assert rec["latency_ms"]["median"] > 0 and rec["model"]["format"] == "onnx"
-    ev = runner.invoke(app, ["eval", str(dynamic_nhwc), "--data", str(synth_dir), "--size", "64x96", "--pixel-scale", "255",
-                             "--json", str(tmp_path / "e.json")])
+    ev = runner.invoke(
+        app,
+        [
+            "eval",
+            str(dynamic_nhwc),
+            "--data",
+            str(synth_dir),
+            "--size",
+            "64x96",
+            "--pixel-scale",
+            "255",
+            "--json",
+            str(tmp_path / "e.json"),
+        ],
+    )
     assert ev.exit_code == 0, ev.output
     e = json.loads((tmp_path / "e.json").read_text())
     assert e["input_hw"] == [64, 96] and 0.0 <= e["whdr"] <= 1.0 and e["dataset"]["pairs"] > 0
@@ -69,8 +94,11 @@ def test_missing_extra_names_the_extra():
     from mobiledepth.cli import missing_extra
 
     assert missing_extra(ModuleNotFoundError("No module named 'onnx2tf'", name="onnx2tf")) == (
-        "this needs the 'convert' extra (module onnx2tf is missing): pip install 'mobiledepth[convert]'")
-    assert missing_extra(ModuleNotFoundError("x", name="torch_pruning.pruner")).endswith("pip install 'mobiledepth[prune]'")
+        "this needs the 'convert' extra (module onnx2tf is missing): pip install 'mobiledepth[convert]'"
+    )
+    assert missing_extra(ModuleNotFoundError("x", name="torch_pruning.pruner")).endswith(
+        "pip install 'mobiledepth[prune]'"
+    )
     assert missing_extra(ModuleNotFoundError("x", name="numpy")) is None  # not an extra: a real bug, traceback kept
 
 
@@ -87,28 +115,46 @@ def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
     from android_bench import adb
 
     repo = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(repo)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(repo)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     [wheel] = (tmp_path / "dist").glob("mobiledepth-*.whl")
     fresh = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", str(fresh)], check=True, timeout=300)
-    subprocess.run([str(fresh / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)], check=True, capture_output=True,
-                   timeout=300)
+    subprocess.run(
+        [str(fresh / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     site = next((fresh / "lib").glob("python*/site-packages"))
     (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # nested .pth files (the editable) stay off
     work = tmp_path / "elsewhere"
     work.mkdir()
-    env = {"PATH": f"{fresh / 'bin'}:{Path(shutil.which('adb')).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "MOBILEDEPTH_CACHE": str(tmp_path / "cache")}
+    env = {
+        "PATH": f"{fresh / 'bin'}:{Path(shutil.which('adb')).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "MOBILEDEPTH_CACHE": str(tmp_path / "cache"),
+    }
 
     def run(*args: str) -> str:
-        done = subprocess.run([str(fresh / "bin" / "mobiledepth"), *args], cwd=work, env=env, capture_output=True, text=True,
-                              timeout=600)
+        done = subprocess.run(
+            [str(fresh / "bin" / "mobiledepth"), *args], cwd=work, env=env, capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
-    where = subprocess.run([str(fresh / "bin" / "python"), "-c", "import mobiledepth; print(mobiledepth.__file__)"],
-                           cwd=work, env=env, capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(fresh / "bin" / "python"), "-c", "import mobiledepth; print(mobiledepth.__file__)"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert where.startswith(str(site))  # the wheel's copy, not the repo's
     port = adb.free_local_port()
     adb.start_server(port)
@@ -126,8 +172,10 @@ def test_public_api_is_lazy_and_complete():
     import subprocess
     import sys
 
-    code = ("import sys, mobiledepth as md; assert 'torch' not in sys.modules; "
-            "names = [n for n in md.__all__ if not callable(getattr(md, n))]; print(names)")
+    code = (
+        "import sys, mobiledepth as md; assert 'torch' not in sys.modules; "
+        "names = [n for n in md.__all__ if not callable(getattr(md, n))]; print(names)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
@@ -155,10 +203,15 @@ class TinyUNet(torch.nn.Module):
     def __init__(self) -> None:
         super().__init__()
         torch.manual_seed(0)
-        self.down = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.ReLU(),
-                                        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU())
-        self.up = torch.nn.Sequential(torch.nn.Upsample(scale_factor=2, mode="bilinear"), torch.nn.Conv2d(16, 8, 3, padding=1),
-                                      torch.nn.ReLU())
+        self.down = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, stride=2, padding=1),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(8, 16, 3, padding=1),
+            torch.nn.ReLU(),
+        )
+        self.up = torch.nn.Sequential(
+            torch.nn.Upsample(scale_factor=2, mode="bilinear"), torch.nn.Conv2d(16, 8, 3, padding=1), torch.nn.ReLU()
+        )
         self.head = torch.nn.Conv2d(11, 1, 1)
 
     def forward(self, x):
@@ -173,12 +226,23 @@ IMAGENET = ["--mean", "0.485,0.456,0.406", "--std", "0.229,0.224,0.225"]
 def unet_files(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("unet")
     net, x = TinyUNet().eval(), torch.rand(1, 3, 64, 96)
-    files = {"torchscript": folder / "unet_ts.pt", "export": folder / "unet.pt2", "onnx": folder / "unet_dyn.onnx",
-             "state_dict": folder / "unet_state.pt"}
+    files = {
+        "torchscript": folder / "unet_ts.pt",
+        "export": folder / "unet.pt2",
+        "onnx": folder / "unet_dyn.onnx",
+        "state_dict": folder / "unet_state.pt",
+    }
     torch.jit.save(torch.jit.trace(net, x), str(files["torchscript"]))
     torch.export.save(torch.export.export(net, (x,)), str(files["export"]))
-    torch.onnx.export(net, (x,), str(files["onnx"]), input_names=["input"], output_names=["depth", "features"],
-                      dynamic_axes={"input": {0: "n", 2: "h", 3: "w"}}, dynamo=False)
+    torch.onnx.export(
+        net,
+        (x,),
+        str(files["onnx"]),
+        input_names=["input"],
+        output_names=["depth", "features"],
+        dynamic_axes={"input": {0: "n", 2: "h", 3: "w"}},
+        dynamo=False,
+    )
     torch.save(net.state_dict(), files["state_dict"])
     return files
 
@@ -188,14 +252,36 @@ def unet_files(tmp_path_factory) -> dict[str, Path]:
 def test_convert_foreign_model_files(kind, unet_files, synth_dir, tmp_path):
     precisions = "fp32,int8" if kind == "onnx" else "fp32"
     out = tmp_path / "out"
-    result = runner.invoke(app, ["convert", str(unet_files[kind]), "--precision", precisions, "--size", "64x96", "-o", str(out),
-                                 "--calib", str(synth_dir), "--parity-data", str(synth_dir), *IMAGENET])
+    result = runner.invoke(
+        app,
+        [
+            "convert",
+            str(unet_files[kind]),
+            "--precision",
+            precisions,
+            "--size",
+            "64x96",
+            "-o",
+            str(out),
+            "--calib",
+            str(synth_dir),
+            "--parity-data",
+            str(synth_dir),
+            *IMAGENET,
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads((out / "convert_report.json").read_text())
     assert report["source"]["kind"] == kind
-    assert report["input"]["preprocess"] == {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225], "pixel_scale": 1.0}
+    assert report["input"]["preprocess"] == {
+        "mean": [0.485, 0.456, 0.406],
+        "std": [0.229, 0.224, 0.225],
+        "pixel_scale": 1.0,
+    }
     fp32 = next(f for f in report["files"] if f["precision"] == "fp32" and f["format"] == "tflite")
-    assert fp32["parity"]["rel_l2"] < 1e-4 and fp32["status"] == "ok"  # parity against the source, preprocessing applied
+    assert (
+        fp32["parity"]["rel_l2"] < 1e-4 and fp32["status"] == "ok"
+    )  # parity against the source, preprocessing applied
     if kind == "onnx":
         int8 = next(f for f in report["files"] if f["precision"] == "int8")
         assert int8["parity"]["rel_l2"] < 0.1
@@ -211,10 +297,18 @@ def test_convert_nn_module_through_the_python_api(synth_dir, tmp_path):
     import mobiledepth as md
     from mobiledepth.runtime.predictors import Preprocess
 
-    options = md.ConvertOptions(precisions=("fp32",), height=64, width=96, calib=synth_dir, parity_data=synth_dir,
-                                preprocess=Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)))
+    options = md.ConvertOptions(
+        precisions=("fp32",),
+        height=64,
+        width=96,
+        calib=synth_dir,
+        parity_data=synth_dir,
+        preprocess=Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+    )
     report = md.convert(TinyUNet(), tmp_path / "out", options)
-    assert report.source["kind"] == "module" and report.source["params"] == sum(p.numel() for p in TinyUNet().parameters())
+    assert report.source["kind"] == "module" and report.source["params"] == sum(
+        p.numel() for p in TinyUNet().parameters()
+    )
     assert [f.parity.rel_l2 < 1e-4 for f in report.files] == [True, True]
     assert (tmp_path / "out" / "tinyunet_64x96_fp32.tflite").is_file()
 
@@ -223,14 +317,19 @@ def test_convert_refuses_what_it_cannot_read_in_one_line(unet_files, tmp_path):
     state = unet_files["state_dict"]
     result = runner.invoke(app, ["convert", str(state), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1 and result.output.strip() == (
-        f"error: {state}: a PyTorch file but not a mobiledepth checkpoint (a state dict or pickled module needs its Python "
-        "class): load it in Python and call mobiledepth.convert(module, out_dir, ConvertOptions(height=H, width=W)), or save "
-        "it as TorchScript, torch.export (.pt2) or ONNX")
+        f"error: {state}: a PyTorch file but not a mobiledepth checkpoint (a state dict or pickled module needs its "
+        "Python "
+        "class): load it in Python and call mobiledepth.convert(module, out_dir, ConvertOptions(height=H, width=W)), "
+        "or save "
+        "it as TorchScript, torch.export (.pt2) or ONNX"
+    )
     junk = tmp_path / "weights.bin"
     junk.write_bytes(b"\x00\x01garbage")
     result = runner.invoke(app, ["convert", str(junk), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1 and result.output.strip().startswith(
-        f"error: {junk}: not a model this tool converts (neither a zip archive nor ONNX; starts b'\\x00\\x01garbage'); accepted:")
+        f"error: {junk}: not a model this tool converts (neither a zip archive nor ONNX; starts b'\\x00\\x01garbage'); "
+        "accepted:"
+    )
 
 
 class SkipNet(torch.nn.Module):
@@ -258,7 +357,12 @@ def test_dependency_graph_groups_and_coupled_pruning():
     assert groups == {"a": 16, "b": 16, "c": 8}  # the 1-channel head is never a group
     smaller = pruned_copy(net, x, "a", 4)
     # a's 4 channels leave a, b's input, b's output (the residual add couples them) and both halves of c's input
-    assert (smaller.a.out_channels, smaller.b.in_channels, smaller.b.out_channels, smaller.c.in_channels) == (12, 12, 12, 24)
+    assert (smaller.a.out_channels, smaller.b.in_channels, smaller.b.out_channels, smaller.c.in_channels) == (
+        12,
+        12,
+        12,
+        24,
+    )
     assert smaller(x).shape == (1, 1, 32, 48) and net.a.out_channels == 16  # the original is untouched
 
 

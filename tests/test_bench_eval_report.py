@@ -68,7 +68,12 @@ def test_report_joins_records(small_converted, tmp_path):
     fp16 = out / "small_64x96_fp16.tflite"
     bench = bench_host(int8, HostBenchOptions(runs=3, warmup_runs=1))
     ev_int8 = {"record": "eval", "model": bench["model"], "whdr": 0.25}
-    ev_fp16_model = dict(bench["model"], sha256=next(f.sha256 for f in report.files if f.precision == "fp16"), path=str(fp16), size_bytes=fp16.stat().st_size)
+    ev_fp16_model = dict(
+        bench["model"],
+        sha256=next(f.sha256 for f in report.files if f.precision == "fp16"),
+        path=str(fp16),
+        size_bytes=fp16.stat().st_size,
+    )
     ev_fp16 = {"record": "eval", "model": ev_fp16_model, "whdr": 0.125}
     (tmp_path / "b.json").write_text(json.dumps(bench))
     (tmp_path / "e.json").write_text(json.dumps([ev_int8, ev_fp16]))
@@ -80,15 +85,30 @@ def test_report_joins_records(small_converted, tmp_path):
     assert timed.median_ms == bench["latency_ms"]["median"] and timed.fps == pytest.approx(1000 / timed.median_ms)
     int8_drop = next(f.task.drop for f in report.files if f.precision == "int8")
     assert timed.params == report.source["params"]
-    assert timed.note == f"untrained, convert gate unverified (WHDR drop {int8_drop:+.4f})"  # 45 held-out pairs: no verdict
+    assert (
+        timed.note == f"untrained, convert gate unverified (WHDR drop {int8_drop:+.4f})"
+    )  # 45 held-out pairs: no verdict
     assert (untimed.precision, untimed.whdr, untimed.median_ms) == ("fp16", 0.125, None)
     parsed = list(csv.DictReader(io.StringIO(to_csv(rows))))
     assert parsed[0]["whdr"] == "0.25" and parsed[1]["median_ms"] == ""
     md = to_markdown(rows).splitlines()
     assert md[0].startswith("| Model | Precision | Params | Size MB | WHDR |") and "| 0.2500 |" in md[2]
     runner = CliRunner()
-    result = runner.invoke(app, ["report", str(tmp_path / "b.json"), str(tmp_path / "e.json"), str(out / "convert_report.json"),
-                                 "--plot", str(tmp_path / "r.png"), "--md", str(tmp_path / "r.md"), "--json", str(tmp_path / "r.json")])
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            str(tmp_path / "b.json"),
+            str(tmp_path / "e.json"),
+            str(out / "convert_report.json"),
+            "--plot",
+            str(tmp_path / "r.png"),
+            "--md",
+            str(tmp_path / "r.md"),
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads((tmp_path / "r.json").read_text())[0]["whdr"] == 0.25

@@ -1,5 +1,5 @@
-import torch
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from mobiledepth.cli import app
@@ -28,7 +28,9 @@ def test_garbage_truncated_and_foreign_files(tmp_path):
     good = init_checkpoint("mobiledepth-small", tmp_path / "good.pt")
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(MobileDepthError, match=r"truncated\.pt: not a readable mobiledepth checkpoint \(corrupt or truncated"):
+    with pytest.raises(
+        MobileDepthError, match=r"truncated\.pt: not a readable mobiledepth checkpoint \(corrupt or truncated"
+    ):
         load_checkpoint(truncated)
     foreign = tmp_path / "foreign.pt"
     torch.save({"weights": torch.zeros(3)}, foreign)
@@ -43,7 +45,9 @@ def test_weights_that_do_not_match_config(tmp_path):
     payload = torch.load(path, weights_only=True)
     payload["config"]["decoder"]["stages"][0]["out"] = 72  # config now says 72 channels, weights have 64
     torch.save(payload, tmp_path / "mismatch.pt")
-    with pytest.raises(MobileDepthError, match=r"mismatch\.pt: weights do not match the architecture in its config: .*wrong shape"):
+    with pytest.raises(
+        MobileDepthError, match=r"mismatch\.pt: weights do not match the architecture in its config: .*wrong shape"
+    ):
         load_checkpoint(tmp_path / "mismatch.pt")
 
 
@@ -59,7 +63,10 @@ def test_encoder_weights_from_torchvision_style_state_dict(tmp_path):
     assert load_encoder_weights(target, tmp_path / "mobilenet_v2.pth") == len(donor.encoder.state_dict())
     assert torch.equal(target.encoder.features[5].conv[1][0].weight, donor.encoder.features[5].conv[1][0].weight)
     small = MobileDepth(get_config("mobiledepth-small"))
-    with pytest.raises(MobileDepthError, match=r"mobilenet_v2\.pth: features\.0\.0\.weight has shape \(32, 3, 3, 3\), encoder expects \(16, 3, 3, 3\)"):
+    with pytest.raises(
+        MobileDepthError,
+        match=r"mobilenet_v2\.pth: features\.0\.0\.weight has shape \(32, 3, 3, 3\), encoder expects \(16, 3, 3, 3\)",
+    ):
         load_encoder_weights(small, tmp_path / "mobilenet_v2.pth")
 
 

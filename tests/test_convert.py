@@ -24,7 +24,13 @@ def test_every_written_file_is_reported(small_converted):
     data = json.loads((out / "convert_report.json").read_text())
     written = sorted(p.name for p in out.iterdir() if p.suffix in (".onnx", ".tflite"))
     assert sorted(Path(f["path"]).name for f in data["files"]) == written
-    assert written == ["small_64x96.onnx", "small_64x96_fp16.tflite", "small_64x96_fp32.tflite", "small_64x96_int8.tflite", "small_64x96_int8_dynamic.tflite"]
+    assert written == [
+        "small_64x96.onnx",
+        "small_64x96_fp16.tflite",
+        "small_64x96_fp32.tflite",
+        "small_64x96_int8.tflite",
+        "small_64x96_int8_dynamic.tflite",
+    ]
     for f in data["files"]:
         assert f["size_bytes"] == (out / Path(f["path"]).name).stat().st_size
         assert f["parity"]["n_images"] == 3 and f["parity"]["n_pairs"] > 1000
@@ -55,7 +61,9 @@ def test_int8_file_is_diagnosed_per_tensor(small_converted):
     diagnosis = report.int8_diagnosis
     assert diagnosis["images"] == 3 and len(diagnosis["tensors"]) > 40
     first = diagnosis["tensors"][0]
-    assert {"tensor", "scale", "zero_point", "quant_min", "quant_max", "rmse", "relative", "steps", "clipped"} <= set(first)
+    assert {"tensor", "scale", "zero_point", "quant_min", "quant_max", "rmse", "relative", "steps", "clipped"} <= set(
+        first
+    )
     for t in diagnosis["tensors"]:
         assert t["scale"] > 0 and t["quant_min"] <= 0 <= t["quant_max"]
         assert t["rmse"] >= 0 and t["steps"] == pytest.approx(t["rmse"] / t["scale"])
@@ -95,7 +103,8 @@ def test_analyzer_parser_flags_incompatible_ops():
         "  Op#0 CONV_2D(T#0, T#1, T#2) -> [T#3]\n"
         "  Op#1 CUMSUM(T#3, T#4) -> [T#5]\n"
         "GPU COMPATIBILITY WARNING: Not supported op CUMSUM\n"
-        "\nGPU COMPATIBILITY WARNING: Subgraph#0 has GPU delegate compatibility issues at nodes 1 with TFLite runtime version 2.21.0\n"
+        "\nGPU COMPATIBILITY WARNING: Subgraph#0 has GPU delegate compatibility issues at nodes 1 with TFLite runtime "
+        "version 2.21.0\n"
     )
     result = parse_analyzer_output(text)
     assert result.ops == {"CONV_2D": 1, "CUMSUM": 1}
@@ -105,7 +114,13 @@ def test_analyzer_parser_flags_incompatible_ops():
 
 def test_base_model_square_fp32_fp16(tmp_path, synth_dir):
     ckpt = init_checkpoint("mobiledepth-base", tmp_path / "base.pt", seed=0)
-    report = convert_checkpoint(ckpt, tmp_path / "out", ConvertOptions(precisions=("fp32", "fp16"), height=64, width=64, calib=synth_dir, parity_data=synth_dir, n_parity=2))
+    report = convert_checkpoint(
+        ckpt,
+        tmp_path / "out",
+        ConvertOptions(
+            precisions=("fp32", "fp16"), height=64, width=64, calib=synth_dir, parity_data=synth_dir, n_parity=2
+        ),
+    )
     t = by_precision(report)
     assert set(t) == {"fp32", "fp16"}
     assert t["fp32"].parity.rel_l2 < 1e-5 and t["fp16"].parity.rel_l2 < 5e-3
@@ -123,7 +138,9 @@ def test_corrupt_tflite_and_wrong_shapes(small_converted, tmp_path):
     with pytest.raises(MobileDepthError, match=r"corrupt\.tflite: not a valid TFLite model"):
         describe_model(bad)
     predictor = load_predictor(out / "small_64x96_fp32.tflite")
-    with pytest.raises(MobileDepthError, match=r"small_64x96_fp32\.tflite: input has shape \(96, 64, 3\), expected 64x96x3"):
+    with pytest.raises(
+        MobileDepthError, match=r"small_64x96_fp32\.tflite: input has shape \(96, 64, 3\), expected 64x96x3"
+    ):
         predictor.predict(np.zeros((96, 64, 3), np.float32))
     with pytest.raises(MobileDepthError, match=r"fixed input of 64x96, not 128x128"):
         load_predictor(out / "small_64x96_fp32.tflite", (128, 128))
@@ -133,9 +150,12 @@ def test_non_image_model_is_refused(tmp_path):
     import onnx
     from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 10])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])])
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "vector.onnx")
     with pytest.raises(MobileDepthError, match=r"vector\.onnx: input shape \[1, 10\] is not one RGB image"):
         load_predictor(tmp_path / "vector.onnx")

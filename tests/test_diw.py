@@ -37,11 +37,17 @@ def test_reads_real_format_one_based(diw_root):
     "text, message",
     [
         ("./imgs/a.thumb\n1,1,4,6,>,6\n", r"DIW_test\.csv:2: expected 7 comma-separated fields"),
-        ("./imgs/a.thumb\n1,1,4,6,>,6,4\n./imgs/missing.png\n1,1,2,2,<,6,4\n", r"DIW_test\.csv:3: image not found: .*missing\.png"),
+        (
+            "./imgs/a.thumb\n1,1,4,6,>,6,4\n./imgs/missing.png\n1,1,2,2,<,6,4\n",
+            r"DIW_test\.csv:3: image not found: .*missing\.png",
+        ),
         ("./imgs/a.thumb\n1,1,5,6,>,6,4\n", r"DIW_test\.csv:2: y_B=5 is outside 1\.\.4 \(coordinates are 1-based\)"),
         ("./imgs/a.thumb\n0,1,4,6,>,6,4\n", r"DIW_test\.csv:2: y_A=0 is outside 1\.\.4"),
         ("./imgs/a.thumb\n1,1,4,6,?,6,4\n", r"DIW_test\.csv:2: ordinal must be one of > < =, got '\?'"),
-        ("./imgs/a.thumb\n1,x,4,6,>,6,4\n", r"DIW_test\.csv:2: non-numeric or non-finite coordinate or size in .1,x,4,6,>,6,4."),
+        (
+            "./imgs/a.thumb\n1,x,4,6,>,6,4\n",
+            r"DIW_test\.csv:2: non-numeric or non-finite coordinate or size in .1,x,4,6,>,6,4.",
+        ),
         ("./imgs/a.thumb\n1,1,4,6,>,6,4\n./imgs/b.png\n", r"DIW_test\.csv:3: image path without an annotation line"),
     ],
 )

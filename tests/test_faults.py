@@ -15,7 +15,9 @@ import pytest
 
 
 def run(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mobiledepth", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mobiledepth", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
 
 
 def one_error_line(proc: subprocess.CompletedProcess) -> str:
@@ -27,8 +29,14 @@ def one_error_line(proc: subprocess.CompletedProcess) -> str:
 
 
 def test_missing_files_and_folders(tmp_path):
-    assert one_error_line(run("bench", str(tmp_path / "missing.tflite"))) == f"error: {tmp_path / 'missing.tflite'}: no such model file"
-    assert one_error_line(run("eval", str(tmp_path / "missing.onnx"))) == f"error: {tmp_path / 'missing.onnx'}: no such model file"
+    assert (
+        one_error_line(run("bench", str(tmp_path / "missing.tflite")))
+        == f"error: {tmp_path / 'missing.tflite'}: no such model file"
+    )
+    assert (
+        one_error_line(run("eval", str(tmp_path / "missing.onnx")))
+        == f"error: {tmp_path / 'missing.onnx'}: no such model file"
+    )
     folder = tmp_path / "x.tflite"
     folder.mkdir()
     assert one_error_line(run("bench", str(folder))) == f"error: {folder}: is a folder, not a model file"
@@ -44,15 +52,18 @@ def test_bad_diw_values(tmp_path, synth_dir):
     csv = tmp_path / "DIW_test.csv"
     csv.write_text(f"{image}\ninf,1,1,2,>,64,64\n")
     assert one_error_line(run("eval", "models/mobiledepth-base.pt", "--data", str(csv))) == (
-        f"error: {csv}:2: non-numeric or non-finite coordinate or size in 'inf,1,1,2,>,64,64'")
+        f"error: {csv}:2: non-numeric or non-finite coordinate or size in 'inf,1,1,2,>,64,64'"
+    )
     csv.write_text(f"{image}\n1,1,1,2,>,1000000,1000000\n")
     assert one_error_line(run("eval", "models/mobiledepth-base.pt", "--data", str(csv))) == (
-        f"error: {csv}:2: image size 1000000x1000000 exceeds 16384 pixels per side")
+        f"error: {csv}:2: image size 1000000x1000000 exceeds 16384 pixels per side"
+    )
 
 
 def test_sizes_and_arguments_are_checked_first():
     assert one_error_line(run("info", "models/mobiledepth-base.pt", "--size", "8192x8192")) == (
-        "error: --size '8192x8192': sides are capped at 4096 pixels")
+        "error: --size '8192x8192': sides are capped at 4096 pixels"
+    )
     assert "--runs must be >= 1" in one_error_line(run("bench", "models/mobiledepth-base.pt", "--runs", "0"))
     assert "--threads >= 1" in one_error_line(run("bench", "models/mobiledepth-base.pt", "--threads", "-1"))
 
@@ -64,14 +75,17 @@ def test_report_rejects_incomplete_records_and_bad_plot_names(tmp_path):
     rec.write_text(json.dumps({"record": "eval", "model": {"sha256": "ab"}, "whdr": "low"}))
     assert one_error_line(run("report", str(rec))) == f"error: {rec}: eval record with a mistyped 'whdr'"
     assert one_error_line(run("report", str(rec), "--plot", str(tmp_path / "x.txt"))) == (
-        f"error: {tmp_path / 'x.txt'}: --plot writes .png, .svg or .pdf, not .txt")
+        f"error: {tmp_path / 'x.txt'}: --plot writes .png, .svg or .pdf, not .txt"
+    )
 
 
 def _mount_tmpfs(path: Path, options: str) -> bool:
     path.mkdir()
     if os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode == 0
+    return (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode == 0
+    )
 
 
 def test_disk_full_and_read_only_folder(tmp_path):
@@ -93,8 +107,23 @@ def test_sigterm_during_convert_leaves_no_scratch_and_no_child(tmp_path, small_c
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = dict(os.environ, TMPDIR=str(scratch))
-    cmd = [sys.executable, "-m", "mobiledepth", "convert", str(small_ckpt), "-o", str(tmp_path / "out"), "--size", "64x96",
-           "--calib", str(synth_dir), "--parity-data", str(synth_dir), "--precision", "fp32,int8"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mobiledepth",
+        "convert",
+        str(small_ckpt),
+        "-o",
+        str(tmp_path / "out"),
+        "--size",
+        "64x96",
+        "--calib",
+        str(synth_dir),
+        "--parity-data",
+        str(synth_dir),
+        "--precision",
+        "fp32,int8",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
     while time.time() < deadline and not list(scratch.glob("mobiledepth-onnx2tf-*/model.onnx")):
@@ -106,16 +135,21 @@ def test_sigterm_during_convert_leaves_no_scratch_and_no_child(tmp_path, small_c
     assert proc.returncode != 0
     time.sleep(1.0)
     assert not list(scratch.glob("mobiledepth-onnx2tf-*"))
-    leftover = subprocess.run(["pgrep", "-f", f"onnx2tf -i model.onnx"], capture_output=True, text=True).stdout.split()
-    assert not [pid for pid in leftover if Path(f"/proc/{pid}/cwd").exists() and str(scratch) in os.readlink(f"/proc/{pid}/cwd")]
+    leftover = subprocess.run(["pgrep", "-f", "onnx2tf -i model.onnx"], capture_output=True, text=True).stdout.split()
+    assert not [
+        pid for pid in leftover if Path(f"/proc/{pid}/cwd").exists() and str(scratch) in os.readlink(f"/proc/{pid}/cwd")
+    ]
 
 
-@pytest.mark.parametrize("line,message", [
-    ('epochs = "two"', "epochs = 'two' is not of type int"),
-    ("batch = 0", "batch must be positive, got 0"),
-    ('lr = "fast"', "lr = 'fast' is not of type float"),
-    ('size = "64x64"', "size = '64x64' is not of type tuple[int, int]"),
-])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ('epochs = "two"', "epochs = 'two' is not of type int"),
+        ("batch = 0", "batch must be positive, got 0"),
+        ('lr = "fast"', "lr = 'fast' is not of type float"),
+        ('size = "64x64"', "size = '64x64' is not of type tuple[int, int]"),
+    ],
+)
 def test_train_config_is_validated_before_any_work(tmp_path, line, message):
     config = tmp_path / "c.toml"
     config.write_text(f'[[stage]]\nname = "s"\ndata = "synth"\ntrain = "{tmp_path}"\n{line}\n')
@@ -125,7 +159,10 @@ def test_train_config_is_validated_before_any_work(tmp_path, line, message):
 def test_train_config_stage_must_be_tables(tmp_path):
     config = tmp_path / "c.toml"
     config.write_text("stage = 5\n")
-    assert one_error_line(run("train", "--config", str(config))) == f"error: {config}: 'stage' must be [[stage]] tables, got 5"
+    assert (
+        one_error_line(run("train", "--config", str(config)))
+        == f"error: {config}: 'stage' must be [[stage]] tables, got 5"
+    )
 
 
 def test_benchmark_binary_pin(tmp_path):
@@ -159,8 +196,9 @@ def test_unexpected_exception_is_one_line_unless_debugging(tmp_path, monkeypatch
     monkeypatch.setattr(table, "build_rows", broken)
     result = CliRunner().invoke(app, ["report", str(rec)])
     assert result.exit_code == 1
-    assert result.output.strip() == ("error: unexpected ZeroDivisionError: float division by zero "
-                                     "(a bug; MOBILEDEPTH_DEBUG=1 shows the traceback)")
+    assert result.output.strip() == (
+        "error: unexpected ZeroDivisionError: float division by zero (a bug; MOBILEDEPTH_DEBUG=1 shows the traceback)"
+    )
     monkeypatch.setenv("MOBILEDEPTH_DEBUG", "1")
     debug = CliRunner().invoke(app, ["report", str(rec)])
     assert isinstance(debug.exception, ZeroDivisionError)

@@ -89,15 +89,31 @@ def test_devices_lists_connected_phones(adb_port, phones):
 def test_cpu_run_end_to_end_and_report_beside_host(adb_port, phones, binary, small_converted, tmp_path):
     out, _ = small_converted
     model = out / "small_64x96_int8.tflite"
-    result = bench([model, "--device", "S21", "--delegate", "cpu", "--affinity", "f0", "--op-profiling"], adb_port, binary, tmp_path / "phone.json")
+    result = bench(
+        [model, "--device", "S21", "--delegate", "cpu", "--affinity", "f0", "--op-profiling"],
+        adb_port,
+        binary,
+        tmp_path / "phone.json",
+    )
     assert result.exit_code == 0, result.output
     [rec] = json.loads((tmp_path / "phone.json").read_text())
-    assert rec["device"] == {"name": "S21", "serial": phones["S21"].serial, "model": "SM-G991B", "manufacturer": "samsung",
-                             "soc": "Exynos 2100", "os": "Android 14 (SDK 34)", "abi": "arm64-v8a"}
+    assert rec["device"] == {
+        "name": "S21",
+        "serial": phones["S21"].serial,
+        "model": "SM-G991B",
+        "manufacturer": "samsung",
+        "soc": "Exynos 2100",
+        "os": "Android 14 (SDK 34)",
+        "abi": "arm64-v8a",
+    }
     assert (rec["status"], rec["delegate"], rec["affinity"], rec["threads"]) == ("ok", "cpu", "f0", 4)
     assert rec["model"]["precision"] == "int8" and rec["model"]["params"] > 0  # completed from convert_report.json
     lat = rec["latency_ms"]
-    assert lat["count"] >= 5 and lat["min"] <= lat["median"] <= lat["max"] and rec["fps"] == pytest.approx(1000 / lat["median"])
+    assert (
+        lat["count"] >= 5
+        and lat["min"] <= lat["median"] <= lat["max"]
+        and rec["fps"] == pytest.approx(1000 / lat["median"])
+    )
     assert rec["init_ms"] > 0 and rec["memory_mb"]["overall"] is not None
     assert {o["node_type"] for o in rec["op_profile"]} >= {"CONV_2D", "DEPTHWISE_CONV_2D"}
     assert 20 < rec["temperatures"]["before"]["max_c"] < 60 and "battery" in rec["temperatures"]["after"]["zones"]
@@ -108,17 +124,39 @@ def test_cpu_run_end_to_end_and_report_beside_host(adb_port, phones, binary, sma
     # phone and host rows side by side
     host = runner.invoke(app, ["bench", str(model), "--runs", "3", "--json", str(tmp_path / "host.json")])
     assert host.exit_code == 0, host.output
-    rep = runner.invoke(app, ["report", str(tmp_path / "phone.json"), str(tmp_path / "host.json"), "--json", str(tmp_path / "rows.json")])
+    rep = runner.invoke(
+        app,
+        ["report", str(tmp_path / "phone.json"), str(tmp_path / "host.json"), "--json", str(tmp_path / "rows.json")],
+    )
     assert rep.exit_code == 0, rep.output
     rows = json.loads((tmp_path / "rows.json").read_text())
-    assert {r["device"] for r in rows} == {"host", "S21 (SM-G991B)"} and {r["delegate"] for r in rows} == {"cpu", "xnnpack"}
+    assert {r["device"] for r in rows} == {"host", "S21 (SM-G991B)"} and {r["delegate"] for r in rows} == {
+        "cpu",
+        "xnnpack",
+    }
 
 
 def test_profile_on_phone_gives_per_layer_table(adb_port, phones, binary, small_converted, tmp_path):
     """`mobiledepth profile --device` over the real adb server: the Run Order rows become layers."""
     model = small_converted[0] / "small_64x96_int8.tflite"
-    result = runner.invoke(app, ["profile", str(model), "--device", "S21", "--no-xnnpack", "--runs", "5", "--adb-port",
-                                 str(adb_port), "--benchmark-binary", str(binary), "--json", str(tmp_path / "p.json")])
+    result = runner.invoke(
+        app,
+        [
+            "profile",
+            str(model),
+            "--device",
+            "S21",
+            "--no-xnnpack",
+            "--runs",
+            "5",
+            "--adb-port",
+            str(adb_port),
+            "--benchmark-binary",
+            str(binary),
+            "--json",
+            str(tmp_path / "p.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     [prof] = json.loads((tmp_path / "p.json").read_text())
     assert prof["record"] == "profile" and prof["device"] == "S21" and prof["runtime"] == "benchmark_model (cpu)"
@@ -135,7 +173,9 @@ def test_phone_without_shell_v2_runs_over_the_legacy_shell(adb_port, binary, sma
     over the raw shell, the exit status read from an echoed marker; a failing run still fails."""
     profile = cool_profile(galaxy_s21())
     profile.shell_v2 = False  # a Nexus 5 on Android 6: adbd without shell v2, and a model no alias matches
-    profile.props.update({"ro.product.model": "Nexus 5", "ro.build.version.release": "6.0.1", "ro.build.version.sdk": "23"})
+    profile.props.update(
+        {"ro.product.model": "Nexus 5", "ro.build.version.release": "6.0.1", "ro.build.version.sdk": "23"}
+    )
     phone = attach(adb_port, EmulatedPhone(profile).start())
     try:
         listed = runner.invoke(app, ["devices", "--adb-port", str(adb_port)])
@@ -152,20 +192,25 @@ def test_phone_without_shell_v2_runs_over_the_legacy_shell(adb_port, binary, sma
         assert bad.exit_code == 1 and "benchmark_model failed on corrupt.tflite (exit 1)" in bad.output
     finally:
         phone.stop()
-        subprocess.run([adb.adb_path(), "-P", str(adb_port), "disconnect", phone.serial], capture_output=True, timeout=30)
+        subprocess.run(
+            [adb.adb_path(), "-P", str(adb_port), "disconnect", phone.serial], capture_output=True, timeout=30
+        )
 
 
 def test_paired_on_a_phone_alternates_files_and_reports_ratios(adb_port, phones, binary, small_converted, tmp_path):
     out = small_converted[0]
     files = [out / "small_64x96_fp32.tflite", out / "small_64x96_int8.tflite"]
-    result = bench([*files, "--device", "S10+", "--paired", "--rounds", "3"], adb_port, binary, tmp_path / "paired.json")
+    result = bench(
+        [*files, "--device", "S10+", "--paired", "--rounds", "3"], adb_port, binary, tmp_path / "paired.json"
+    )
     assert result.exit_code == 0, result.output
     fp32, int8 = json.loads((tmp_path / "paired.json").read_text())
     assert fp32["paired"]["baseline"] == str(files[0]) and fp32["paired"]["ratio_to_baseline"] is None
     assert len(int8["paired"]["round_medians_ms"]) == 3 and int8["device"]["name"] == "S10+"
     r = int8["paired"]["ratio_to_baseline"]
     assert r["low"] <= r["median"] <= r["high"] and r["median"] == pytest.approx(
-        sorted(b / a for a, b in zip(fp32["paired"]["round_medians_ms"], int8["paired"]["round_medians_ms"]))[1])
+        sorted(b / a for a, b in zip(fp32["paired"]["round_medians_ms"], int8["paired"]["round_medians_ms"]))[1]
+    )
     assert int8["latency_ms"]["median"] == pytest.approx(sorted(int8["paired"]["round_medians_ms"])[1])
     # the runs alternated, order flipped every round: fp32 int8 | int8 fp32 | fp32 int8
     ran = [c for c in phones["S10+"].state.history if "--graph=" in c]
@@ -177,7 +222,10 @@ def test_gpu_on_phone_without_gpu_is_a_clear_delegate_failure(adb_port, phones, 
     model = small_converted[0] / "small_64x96_fp16.tflite"
     result = bench([model, "--device", "S21", "--delegate", "gpu"], adb_port, binary, tmp_path / "gpu.json")
     assert result.exit_code == 1
-    assert "GPU delegate NOT applied" in result.output and "GPU acceleration is unsupported on this platform" in result.output
+    assert (
+        "GPU delegate NOT applied" in result.output
+        and "GPU acceleration is unsupported on this platform" in result.output
+    )
     [rec] = json.loads((tmp_path / "gpu.json").read_text())
     assert rec["status"] == "delegate-not-applied" and rec["delegation"]["applied"] is False
     rep = runner.invoke(app, ["report", str(tmp_path / "gpu.json"), "--json", str(tmp_path / "rows.json")])
@@ -187,7 +235,9 @@ def test_gpu_on_phone_without_gpu_is_a_clear_delegate_failure(adb_port, phones, 
 
 def test_gpu_and_nnapi_on_a_phone_that_has_them(adb_port, phones, binary, small_converted, tmp_path):
     model = small_converted[0] / "small_64x96_fp16.tflite"
-    result = bench([model, "--device", "S10+", "--delegate", "gpu", "--gpu-fp32"], adb_port, binary, tmp_path / "g.json")
+    result = bench(
+        [model, "--device", "S10+", "--delegate", "gpu", "--gpu-fp32"], adb_port, binary, tmp_path / "g.json"
+    )
     assert result.exit_code == 0, result.output
     [rec] = json.loads((tmp_path / "g.json").read_text())
     d = rec["delegation"]
@@ -217,7 +267,12 @@ def test_hostile_model_names_are_quoted(adb_port, phones, binary, small_converte
 def test_thermal_guard_waits_for_cool_down(adb_port, phones, binary, small_converted, tmp_path):
     phone = phones["S21"]
     phone.thermal.set(46.0)  # cool_tau 1 s: below 40 °C after about 2.2 s
-    result = bench([small_converted[0] / "small_64x96_int8.tflite", "--device", "S21", "--max-temp", "40"], adb_port, binary, tmp_path / "t.json")
+    result = bench(
+        [small_converted[0] / "small_64x96_int8.tflite", "--device", "S21", "--max-temp", "40"],
+        adb_port,
+        binary,
+        tmp_path / "t.json",
+    )
     assert result.exit_code == 0, result.output
     rep = json.loads((tmp_path / "t.json").read_text())[0]["repeats"][0]
     assert rep["waited_to_cool_s"] > 1.0 and rep["temperature_before"]["max_c"] < 40 and rep["thermal_timeout"] is False
@@ -229,12 +284,19 @@ def test_faults_give_clear_errors_and_keep_measured_results(adb_port, phones, bi
     corrupt.write_bytes(good.read_bytes()[:2000])
     result = bench([good, corrupt, "--device", "S21"], adb_port, binary, tmp_path / "keep.json")
     assert result.exit_code == 1
-    assert "benchmark_model failed on corrupt.tflite (exit 1): The model is not a valid Flatbuffer buffer" in result.output
-    assert [Path(r["model"]["path"]).name for r in json.loads((tmp_path / "keep.json").read_text())] == ["small_64x96_int8.tflite"]
+    assert (
+        "benchmark_model failed on corrupt.tflite (exit 1): The model is not a valid Flatbuffer buffer" in result.output
+    )
+    assert [Path(r["model"]["path"]).name for r in json.loads((tmp_path / "keep.json").read_text())] == [
+        "small_64x96_int8.tflite"
+    ]
 
     phones["S21"].profile.faults.crash_benchmark = True
     crash = bench([good, "--device", "S21"], adb_port, binary)
-    assert crash.exit_code == 1 and "benchmark_model crashed (SIGSEGV, exit 139) running small_64x96_int8.tflite" in crash.output
+    assert (
+        crash.exit_code == 1
+        and "benchmark_model crashed (SIGSEGV, exit 139) running small_64x96_int8.tflite" in crash.output
+    )
     phones["S21"].profile.faults.crash_benchmark = False
 
     phones["S21"].profile.faults.hang_benchmark_s = 60
@@ -242,7 +304,10 @@ def test_faults_give_clear_errors_and_keep_measured_results(adb_port, phones, bi
 
     someone_else = threading.Event()  # another user's benchmark_model on a shared lab phone
     with phones["S21"].state.lock:
-        phones["S21"].state.running[99] = ("/data/local/tmp/theirs/benchmark_model --graph=/data/local/tmp/theirs/m.tflite", someone_else)
+        phones["S21"].state.running[99] = (
+            "/data/local/tmp/theirs/benchmark_model --graph=/data/local/tmp/theirs/m.tflite",
+            someone_else,
+        )
     t0 = time.monotonic()
     hang = bench([good, "--device", "S21", "--run-timeout", "3"], adb_port, binary)
     assert hang.exit_code == 1 and "run exceeded its timeout of 3 s and was killed" in hang.output
@@ -263,7 +328,10 @@ def test_several_phones_in_parallel_one_failing(adb_port, phones, binary, small_
     phones["S10+"].profile.faults.crash_benchmark = False
     both = bench([model, "--device", "all"], adb_port, binary, tmp_path / "all.json")
     assert both.exit_code == 0, both.output
-    assert sorted(r["device"]["model"] for r in json.loads((tmp_path / "all.json").read_text())) == ["SM-G975F", "SM-G991B"]
+    assert sorted(r["device"]["model"] for r in json.loads((tmp_path / "all.json").read_text())) == [
+        "SM-G975F",
+        "SM-G991B",
+    ]
 
 
 def test_disconnect_mid_run(adb_port, binary, small_converted):
@@ -286,11 +354,25 @@ def test_device_resolution_errors():
     offline = DeviceInfo("10.0.0.9:5555", "offline")
     assert [d.serial for d in resolve("S21", [s21, pixel], registry)] == ["R5CR1"]
     assert [d.serial for d in resolve("3A1,S21", [s21, pixel], registry)] == ["3A1", "R5CR1"]
-    with pytest.raises(BenchError, match=r"--device S21: 2 matching devices; pick one by serial; connected: R5CR1 \(SM-G991B\), R5CR2 \(SM-G991U\)"):
+    with pytest.raises(
+        BenchError,
+        match=(
+            r"--device S21: 2 matching devices; pick one by serial; connected: R5CR1 \(SM-G991B\), R5CR2 "
+            r"\(SM-G991U\)"
+        ),
+    ):
         resolve("S21", [s21, s21b], registry)
-    with pytest.raises(BenchError, match=r"--device S10\+: no connected Samsung Galaxy S10\+ .* \(1 device\(s\) offline or unauthorized\); connected: R5CR1 \(SM-G991B\), X99 \(unauthorized\)"):
+    with pytest.raises(
+        BenchError,
+        match=(
+            r"--device S10\+: no connected Samsung Galaxy S10\+ .* \(1 device\(s\) offline or unauthorized\); "
+            r"connected: R5CR1 \(SM-G991B\), X99 \(unauthorized\)"
+        ),
+    ):
         resolve("S10+", [s21, unauthorized], registry)
-    with pytest.raises(BenchError, match=r"--device X99: device is unauthorized \(accept the USB debugging prompt on the phone\)"):
+    with pytest.raises(
+        BenchError, match=r"--device X99: device is unauthorized \(accept the USB debugging prompt on the phone\)"
+    ):
         resolve("X99", [unauthorized], registry)
     with pytest.raises(BenchError, match=r"--device 10\.0\.0\.9:5555: device is offline"):
         resolve("10.0.0.9:5555", [offline], registry)
@@ -304,7 +386,10 @@ def test_user_registry_extends_aliases(tmp_path):
     extra = tmp_path / "lab.json"
     extra.write_text(json.dumps({"MyBoard": {"name": "Lab board", "models": ["RK3588-EVB"]}}))
     registry = load_registry(extra)
-    assert "S21" in registry and resolve("MyBoard", [DeviceInfo("b1", "device", model="RK3588-EVB")], registry)[0].serial == "b1"
+    assert (
+        "S21" in registry
+        and resolve("MyBoard", [DeviceInfo("b1", "device", model="RK3588-EVB")], registry)[0].serial == "b1"
+    )
     extra.write_text(json.dumps({"Bad": {"name": "no models"}}))
     with pytest.raises(BenchError, match="entry 'Bad' needs a 'models' list"):
         load_registry(extra)

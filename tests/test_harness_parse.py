@@ -16,9 +16,25 @@ def load(name):
 
 def test_cpu_xnnpack_current_format():
     out = parse_benchmark_output(load("cpu_xnnpack.txt"), "cpu")
-    assert (out.init_us, out.first_inference_us, out.warmup_avg_us, out.inference_avg_us) == (61213, 71208, 53811.4, 53021.6)
+    assert (out.init_us, out.first_inference_us, out.warmup_avg_us, out.inference_avg_us) == (
+        61213,
+        71208,
+        53811.4,
+        53021.6,
+    )
     r = out.runs
-    assert (r.count, r.first, r.curr, r.min, r.max, r.avg, r.std, r.p5, r.median, r.p95) == (50, 52644, 53120, 50874, 58903, 53021.6, 1402, 51102, 52790, 55874)
+    assert (r.count, r.first, r.curr, r.min, r.max, r.avg, r.std, r.p5, r.median, r.p95) == (
+        50,
+        52644,
+        53120,
+        50874,
+        58903,
+        53021.6,
+        1402,
+        51102,
+        52790,
+        55874,
+    )
     assert out.warmup.count == 19 and out.warmup.median == 52310
     assert (out.memory_init_mb, out.memory_overall_mb, out.peak_memory_mb) == (28.4375, 41.1914, 47.5508)
     assert out.model_size_mb == 10.4182
@@ -27,13 +43,27 @@ def test_cpu_xnnpack_current_format():
 
 def test_gpu_fully_delegated():
     d = parse_benchmark_output(load("gpu_full.txt"), "gpu").delegation
-    assert (d.applied, d.mode, d.delegated_nodes, d.total_nodes, d.partitions, d.coverage) == (True, "full", 183, 183, 1, 1.0)
+    assert (d.applied, d.mode, d.delegated_nodes, d.total_nodes, d.partitions, d.coverage) == (
+        True,
+        "full",
+        183,
+        183,
+        1,
+        1.0,
+    )
 
 
 def test_gpu_partially_delegated_lists_unsupported_ops():
     out = parse_benchmark_output(load("gpu_partial.txt"), "gpu")
     d = out.delegation
-    assert (d.applied, d.mode, d.kernels, d.delegated_nodes, d.total_nodes, d.partitions) == (True, "partial", 2, 71, 75, 3)
+    assert (d.applied, d.mode, d.kernels, d.delegated_nodes, d.total_nodes, d.partitions) == (
+        True,
+        "partial",
+        2,
+        71,
+        75,
+        3,
+    )
     assert d.coverage == pytest.approx(71 / 75)
     assert d.unsupported_ops == ["CUMSUM: Operation is not supported.", "GATHER_ND: Operation is not supported."]
     assert not out.failed and out.runs.median == 44711
@@ -73,7 +103,9 @@ def test_failed_runs():
 def test_op_profile_summary_of_regular_runs_only():
     out = parse_benchmark_output(load("op_profiling.txt"), "cpu")
     assert [(o.node_type, o.count, o.avg_ms, o.percent) for o in out.op_profile] == [
-        ("TfLiteXNNPackDelegate", 1, 4.79, 94.101), ("RESIZE_BILINEAR", 1, 0.3, 5.899)]
+        ("TfLiteXNNPackDelegate", 1, 4.79, 94.101),
+        ("RESIZE_BILINEAR", 1, 0.3, 5.899),
+    ]
     assert out.runs.count == 196  # the stat line of the runs, not the profiler's trailing 'Timings' line
 
 
@@ -87,6 +119,7 @@ def test_stat_line_variants_roundtrip_with_emulator_formatter():
 
 
 # --- outputs quoted verbatim from public sources (each fixture names its source in its first lines) ----
+
 
 def test_tf1_no_stats_line_is_the_inference_average():
     out = parse_benchmark_output(load("tf1_no_stats.txt"), "cpu")
@@ -116,13 +149,20 @@ def test_op_profile_without_start_column():
 
     rows = parse_run_order(load("op_profiling_synap_no_start.txt"))
     assert [(r.node_type, r.avg_ms, r.percent, r.name) for r in rows] == [
-        ("TfLiteNnapiDelegate", 4.011, 62.037, "[]:64"), ("RESIZE_NEAREST_NEIGHBOR", 0.058, 0.899, "[]:38"),
-        ("TfLiteNnapiDelegate", 2.396, 37.064, "[]:65")]
+        ("TfLiteNnapiDelegate", 4.011, 62.037, "[]:64"),
+        ("RESIZE_NEAREST_NEIGHBOR", 0.058, 0.899, "[]:38"),
+        ("TfLiteNnapiDelegate", 2.396, 37.064, "[]:65"),
+    ]
 
 
 def test_benchmark_apk_logcat_output():
     out = parse_benchmark_output(load("logcat_apk_xnnpack.txt"), "cpu")
-    assert (out.init_us, out.first_inference_us, out.warmup_avg_us, out.inference_avg_us) == (92318, 235158, 211669, 145528)
+    assert (out.init_us, out.first_inference_us, out.warmup_avg_us, out.inference_avg_us) == (
+        92318,
+        235158,
+        211669,
+        145528,
+    )
     assert out.warmup.count == 3 and out.runs.count == 25 and out.runs.median == 141253
     assert (out.memory_init_mb, out.memory_overall_mb, out.model_size_mb) == (54.2852, 73.4102, 3.06409)
     assert not out.failed and not out.errors
@@ -135,9 +175,20 @@ def test_from_log_record_and_report(tmp_path):
     from mobiledepth.cli import app
 
     runner = CliRunner()
-    result = runner.invoke(app, ["bench", "--from-log", str(FIX / "logcat_apk_xnnpack.txt"), "--from-log",
-                                 str(FIX / "nnapi_accelerator_synap.txt"), "--device", "lab-phone",
-                                 "--json", str(tmp_path / "logs.json")])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            "--from-log",
+            str(FIX / "logcat_apk_xnnpack.txt"),
+            "--from-log",
+            str(FIX / "nnapi_accelerator_synap.txt"),
+            "--device",
+            "lab-phone",
+            "--json",
+            str(tmp_path / "logs.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     import json
 
@@ -156,8 +207,10 @@ def test_from_log_record_and_report(tmp_path):
     assert by_model["mobilenet_v1_0.25_224_quant"]["note"] == "mean: the tool printed no median"
     cut = runner.invoke(app, ["bench", "--from-log", str(FIX / "warmup_only.txt")])
     assert cut.exit_code == 1
-    assert cut.output.strip() == (f"error: {FIX / 'warmup_only.txt'}: not a finished benchmark_model run "
-                                  "(the output ends after the warm-up block: no timed runs)")
+    assert cut.output.strip() == (
+        f"error: {FIX / 'warmup_only.txt'}: not a finished benchmark_model run "
+        "(the output ends after the warm-up block: no timed runs)"
+    )
 
 
 def test_legacy_shell_exit_marker():

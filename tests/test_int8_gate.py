@@ -23,7 +23,8 @@ def test_gate_verdicts():
     worse[:11] = False  # drop 0.0055
     assert gate(task_accuracy(worse, source), 0.005).verdict == "failed"
     assert gate(task_accuracy(worse, source), 0.005).problem == (
-        "int8 task WHDR 0.0055 is +0.0055 vs the source model on 2000 held-out pairs (limit 0.005)")
+        "int8 task WHDR 0.0055 is +0.0055 vs the source model on 2000 held-out pairs (limit 0.005)"
+    )
     assert gate(task_accuracy(worse, source), 0.006).verdict == "passed"
     small = task_accuracy(worse[:500], source[:500])
     assert gate(small, 0.05).verdict == "unverified"

@@ -5,9 +5,18 @@ import math
 import pytest
 import torch
 
-from mobiledepth.train.losses import (edge_aware_smoothness, improved_ranking_loss, multiscale_gradient_loss, pair_losses,
-                                      pairwise_feature_loss, pixelwise_rmse, ranking_loss, sample_relative_pairs, scale_invariant_mse,
-                                      with_intermediate)
+from mobiledepth.train.losses import (
+    edge_aware_smoothness,
+    improved_ranking_loss,
+    multiscale_gradient_loss,
+    pair_losses,
+    pairwise_feature_loss,
+    pixelwise_rmse,
+    ranking_loss,
+    sample_relative_pairs,
+    scale_invariant_mse,
+    with_intermediate,
+)
 from mobiledepth.train.rebalance import LossRebalancer, RebalanceConfig
 
 Z = torch.tensor([[[[0.0, 1.0], [2.0, 3.0]]]])  # z(0,0)=0, z(0,1)=1, z(1,0)=2, z(1,1)=3
@@ -18,10 +27,16 @@ def sp(x):
 
 
 def test_ranking_loss_hand_values_and_sign_convention():
-    pairs = torch.tensor([[[0, 1, 0, 0, 1.0],    # A=1 farther than B=0 (right): softplus(-1)
-                           [1, 1, 0, 0, -1.0],   # says A=3 closer than B=0 (wrong): softplus(3)
-                           [1, 0, 0, 1, 0.0],    # equal: (2 - 1)^2
-                           [0, 0, 0, 0, 1.0]]])  # padding
+    pairs = torch.tensor(
+        [
+            [
+                [0, 1, 0, 0, 1.0],  # A=1 farther than B=0 (right): softplus(-1)
+                [1, 1, 0, 0, -1.0],  # says A=3 closer than B=0 (wrong): softplus(3)
+                [1, 0, 0, 1, 0.0],  # equal: (2 - 1)^2
+                [0, 0, 0, 0, 1.0],
+            ]
+        ]
+    )  # padding
     mask = torch.tensor([[1.0, 1.0, 1.0, 0.0]])
     expected = (sp(-1) + sp(3) + 1.0) / 3
     assert ranking_loss(Z, pairs, mask).item() == pytest.approx(expected, rel=1e-6)
@@ -51,8 +66,12 @@ def test_sample_relative_pairs_labels_follow_the_map():
 def test_mc_terms_hand_values():
     gt = torch.zeros(1, 1, 1, 2)
     mask = torch.ones(1, 1, 1, 2)
-    assert scale_invariant_mse(torch.tensor([[[[1.0, 3.0]]]]), gt, mask).item() == pytest.approx(5 - 4)  # mean d^2 - (mean d)^2
-    assert scale_invariant_mse(torch.full((1, 1, 1, 2), 7.0), gt, mask).item() == pytest.approx(0)  # a global scale is free
+    assert scale_invariant_mse(torch.tensor([[[[1.0, 3.0]]]]), gt, mask).item() == pytest.approx(
+        5 - 4
+    )  # mean d^2 - (mean d)^2
+    assert scale_invariant_mse(torch.full((1, 1, 1, 2), 7.0), gt, mask).item() == pytest.approx(
+        0
+    )  # a global scale is free
     ramp = torch.tensor([[[[0.0, 1.0], [0.0, 1.0]]]])
     zero = torch.zeros_like(ramp)
     assert multiscale_gradient_loss(ramp, zero, torch.ones_like(ramp), scales=1).item() == pytest.approx(2 / 4)
@@ -70,7 +89,9 @@ def test_distillation_terms():
     s = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]]]])  # 1 x 2ch x 1 x 2: two orthogonal vectors
     t = torch.tensor([[[[1.0, 1.0]], [[0.0, 0.0]], [[0.0, 0.0]]]])  # 3 channels, identical vectors
     assert pairwise_feature_loss(s, t).item() == pytest.approx(2 / 4)  # off-diagonals 0 vs 1: (1 + 1) / N^2
-    assert pairwise_feature_loss(s, torch.cat([s, 2 * s], 1)).item() == pytest.approx(0, abs=1e-7)  # same geometry, other width
+    assert pairwise_feature_loss(s, torch.cat([s, 2 * s], 1)).item() == pytest.approx(
+        0, abs=1e-7
+    )  # same geometry, other width
     with pytest.raises(ValueError, match="equal spatial sizes"):
         pairwise_feature_loss(s, torch.zeros(1, 2, 2, 2))
 
@@ -103,7 +124,13 @@ def test_rebalancer_weight_paths_hard_first():
     for epoch in range(5):
         for i in range(steps):
             t = epoch + i / steps
-            r.observe({"pair": 1.0 * math.exp(-2.0 * t), "pixel": 1.0 * math.exp(-0.1 * t), "rank": 1.0 * math.exp(-0.05 * t - 0.4 * max(0.0, t - 2.5) ** 2)})
+            r.observe(
+                {
+                    "pair": 1.0 * math.exp(-2.0 * t),
+                    "pixel": 1.0 * math.exp(-0.1 * t),
+                    "rank": 1.0 * math.exp(-0.05 * t - 0.4 * max(0.0, t - 2.5) ** 2),
+                }
+            )
             if (i + 1) % (steps // events) == 0:
                 r.event(epoch, i)
     path = {n: [h["weights"][n] for h in r.history] for n in ("pair", "pixel", "rank")}

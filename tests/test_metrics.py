@@ -13,10 +13,10 @@ def P(ya, xa, yb, xb, r):
 def test_whdr_orderings_ties_and_disparity():
     depth = np.array([[1.0, 2.0], [2.0, 5.0]])
     pairs = [
-        P(0, 1, 0, 0, 1),   # A=2 farther than B=1: right
+        P(0, 1, 0, 0, 1),  # A=2 farther than B=1: right
         P(0, 0, 1, 1, -1),  # A=1 closer than B=5: right
-        P(0, 0, 1, 1, 1),   # claims A farther: wrong
-        P(0, 1, 1, 0, 1),   # tie 2 vs 2: wrong whatever the label
+        P(0, 0, 1, 1, 1),  # claims A farther: wrong
+        P(0, 1, 1, 0, 1),  # tie 2 vs 2: wrong whatever the label
         P(0, 1, 1, 0, -1),  # tie again: wrong
     ]
     c = pair_errors(depth, pairs)
@@ -66,7 +66,11 @@ def test_ordering_disagreement_separates_ties_and_ignores_invisible_pairs():
 def test_dense_metrics_alignment_and_values():
     gt = np.array([[1.0, 2.0], [4.0, 8.0]])
     perfect = dense_metrics(0.5 * gt - 3.0, gt)  # any scale and shift is aligned away
-    assert perfect.rmse == pytest.approx(0, abs=1e-9) and perfect.delta1 == 1.0 and perfect.si_rmse == pytest.approx(0, abs=1e-9)
+    assert (
+        perfect.rmse == pytest.approx(0, abs=1e-9)
+        and perfect.delta1 == 1.0
+        and perfect.si_rmse == pytest.approx(0, abs=1e-9)
+    )
     # constant prediction: LS fit gives the mean 3.75 everywhere -> rmse = std(gt)
     flat = dense_metrics(np.ones_like(gt), gt)
     assert flat.rmse == pytest.approx(np.std(gt))

@@ -21,9 +21,15 @@ def test_base_variant_has_paper_parameter_count():
 def test_encoder_keys_follow_torchvision_layout():
     keys = set(MobileDepth(get_config("mobiledepth-base")).encoder.state_dict())
     expected = {
-        "features.0.0.weight", "features.0.1.running_var",  # stem conv + BN
-        "features.1.conv.0.0.weight", "features.1.conv.1.weight", "features.1.conv.2.bias",  # t=1 block
-        "features.2.conv.0.0.weight", "features.2.conv.1.0.weight", "features.2.conv.2.weight", "features.2.conv.3.running_mean",
+        "features.0.0.weight",
+        "features.0.1.running_var",  # stem conv + BN
+        "features.1.conv.0.0.weight",
+        "features.1.conv.1.weight",
+        "features.1.conv.2.bias",  # t=1 block
+        "features.2.conv.0.0.weight",
+        "features.2.conv.1.0.weight",
+        "features.2.conv.2.weight",
+        "features.2.conv.3.running_mean",
         "features.17.conv.3.weight",
     }
     assert expected <= keys
@@ -73,7 +79,9 @@ def test_custom_widths_rebuild_exactly():
 
 
 def test_macs_hand_computed():
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.Conv2d(8, 8, 3, padding=1, groups=8))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), torch.nn.Conv2d(8, 8, 3, padding=1, groups=8)
+    )
     # conv1: out 8x16x16 = 2048 elems * 3*3*3 = 55296; depthwise: 2048 * 1*3*3 = 18432
     assert count_macs(net, 32, 32) == 55296 + 18432
 

@@ -10,7 +10,14 @@ from typer.testing import CliRunner
 
 from mobiledepth.cli import app
 from mobiledepth.model import MobileDepth, get_config, init_checkpoint, load_checkpoint, save_checkpoint
-from mobiledepth.prune.groups import config_from_model, list_groups, prune_group, removal_indices, with_width, zero_group_channels
+from mobiledepth.prune.groups import (
+    config_from_model,
+    list_groups,
+    prune_group,
+    removal_indices,
+    with_width,
+    zero_group_channels,
+)
 from mobiledepth.prune.latency import LatencyModel, cost_features
 
 runner = CliRunner()
@@ -30,7 +37,9 @@ def model():
     return m
 
 
-@pytest.mark.parametrize("name", ["enc_out[4-6]", "enc_out[11-13]", "dec_out[2]", "dec_out[4]", "enc_hidden[5]", "dec_hidden[1]", "stem"])
+@pytest.mark.parametrize(
+    "name", ["enc_out[4-6]", "enc_out[11-13]", "dec_out[2]", "dec_out[4]", "enc_hidden[5]", "dec_hidden[1]", "stem"]
+)
 def test_pruned_equals_original_with_channels_zeroed(model, name):
     """enc_out[4-6] / [11-13]: residual adds share indices AND feed a decoder concat (skip taps 6 and 13);
     dec_out: concat offsets into the next stage; stem: the t=1 block's depthwise follows its producer."""
@@ -55,8 +64,13 @@ def test_filters_kept_by_l2_norm_and_checkpoint_roundtrip(model, tmp_path):
     g = next(x for x in list_groups(model.config) if x.name == "dec_hidden[2]")
     stage = model.decoder.stages[1]
     # importance = L2 norm over every conv whose OUTPUT channel goes: the 1x1 expansion and the depthwise after it
-    score = (stage.expand[0].weight.detach().flatten(1).pow(2).sum(1) + stage.depthwise[0].weight.detach().flatten(1).pow(2).sum(1)).sqrt()
-    assert removal_indices(model, g, g.width - 8) == sorted(torch.argsort(score, descending=True)[g.width - 8:].tolist())
+    score = (
+        stage.expand[0].weight.detach().flatten(1).pow(2).sum(1)
+        + stage.depthwise[0].weight.detach().flatten(1).pow(2).sum(1)
+    ).sqrt()
+    assert removal_indices(model, g, g.width - 8) == sorted(
+        torch.argsort(score, descending=True)[g.width - 8 :].tolist()
+    )
     pruned = prune_group(model, g, g.width - 8)
     path = save_checkpoint(tmp_path / "p.pt", pruned, {"trained": True})
     again = load_checkpoint(path).build().eval()
@@ -74,7 +88,9 @@ def test_latency_model_fit_and_cost_features():
     assert f[0] > f2[0] and f[1] > f2[1] and f[3] == 1.0  # fewer dense and depthwise MACs after shrinking
     lat = LatencyModel({"device": "t"})
     lat.add("a", [1.0, 0.5, 10.0, 1.0], 6.0)  # the law below: 2 + 2 + 1 + 1
-    assert lat.predict([2.0, 1.0, 0.0, 1.0]) == pytest.approx(12.0)  # one sample: proportional to MACs (6 ms / 1.5 GMACs)
+    assert lat.predict([2.0, 1.0, 0.0, 1.0]) == pytest.approx(
+        12.0
+    )  # one sample: proportional to MACs (6 ms / 1.5 GMACs)
     rng = __import__("numpy").random.default_rng(0)
     for k in range(8):  # independent features: the exact linear law is recovered (up to the small ridge)
         feats = [float(rng.uniform(0.5, 3)), float(rng.uniform(0, 1)), float(rng.uniform(2, 20)), 1.0]
@@ -84,21 +100,54 @@ def test_latency_model_fit_and_cost_features():
 
 # 256x256 keeps the small model's latency (~5 ms) well above this VM's timing noise; steps of 20% of the
 # starting latency are larger than that noise, so a measured cut is a real cut.
-PRUNE = ["--size", "256x256", "--max-proposals", "3", "--short-steps", "3", "--long-steps", "4", "--initial-ratio", "0.2", "--threads", "1"]
+PRUNE = [
+    "--size",
+    "256x256",
+    "--max-proposals",
+    "3",
+    "--short-steps",
+    "3",
+    "--long-steps",
+    "4",
+    "--initial-ratio",
+    "0.2",
+    "--threads",
+    "1",
+]
 
 
 @pytest.mark.slow
 def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
     ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
     out = tmp_path / "prune"
-    first = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ms", "0.0001", "--max-iterations", "1", "--data", str(synth_dir),
-                                "--keep", "0.549M", *PRUNE])
+    first = runner.invoke(
+        app,
+        [
+            "prune",
+            str(ckpt),
+            "-o",
+            str(out),
+            "--target-ms",
+            "0.0001",
+            "--max-iterations",
+            "1",
+            "--data",
+            str(synth_dir),
+            "--keep",
+            "0.549M",
+            *PRUNE,
+        ],
+    )
     assert first.exit_code == 1, first.output
     assert "target 0.000 ms unreachable: stopped after --max-iterations 1" in first.output
     h1 = json.loads((out / "history.json").read_text())
     assert h1["status"] == "unreachable" and len(h1["iterations"]) == 1 and (out / "final.pt").is_file()
     it1 = h1["iterations"][0]
-    assert it1["measured_ms"] < h1["base"]["measured_ms"] * 1.05 and it1["to"] % 8 == 0 and it1["params"] < h1["base"]["params"]
+    assert (
+        it1["measured_ms"] < h1["base"]["measured_ms"] * 1.05
+        and it1["to"] % 8 == 0
+        and it1["params"] < h1["base"]["params"]
+    )
     assert it1["whdr"] is not None and len(it1["proposals"]) >= 1 and "predictor_error_ms" in it1
     # Verified paired against the current (= base) file: faster with 95% confidence, else it was rejected.
     check = it1["verification"]
@@ -111,15 +160,32 @@ def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
     # Resume with more iterations. Whether a latency target is met depends on this VM's timing noise
     # (the small model is overhead-bound), so this checks the continuation itself; reaching a target is
     # shown by the acceptance run on the base model (closing note), not by a flaky assertion here.
-    second = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ms", "0.0001", "--max-iterations", "3", "--resume",
-                                 "--data", str(synth_dir), *PRUNE])
+    second = runner.invoke(
+        app,
+        [
+            "prune",
+            str(ckpt),
+            "-o",
+            str(out),
+            "--target-ms",
+            "0.0001",
+            "--max-iterations",
+            "3",
+            "--resume",
+            "--data",
+            str(synth_dir),
+            *PRUNE,
+        ],
+    )
     assert second.exit_code == 1, second.output
     h2 = json.loads((out / "history.json").read_text())
     assert h2["iterations"][0] == it1  # iteration 1 was not redone
     assert "resuming after iteration 1" in (out / "log.txt").read_text()
     # Iteration 2 exists unless every candidate failed the paired check (then the reason says so).
     iterations = [it["iteration"] for it in h2["iterations"]]
-    assert iterations[0] == 1 and (iterations[1:2] == [2] or "faster than the current model with 95% confidence" in h2["reason"])
+    assert iterations[0] == 1 and (
+        iterations[1:2] == [2] or "faster than the current model with 95% confidence" in h2["reason"]
+    )
     assert h2["status"] == "unreachable" and h2["reason"]
     assert all(b["params"] < a["params"] for a, b in zip(h2["iterations"], h2["iterations"][1:]))
     records = json.loads((out / "records.json").read_text())
@@ -148,8 +214,28 @@ def test_netadapt_through_emulated_phone(tmp_path, synth_dir):
         binary.write_bytes(BINARY_MARKER + b"\n")
         ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
         out = tmp_path / "prune"
-        result = runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--target-ratio", "0.95", "--max-iterations", "1", "--device", "S21",
-                                     "--adb-port", str(port), "--benchmark-binary", str(binary), "--data", str(synth_dir), *PRUNE])
+        result = runner.invoke(
+            app,
+            [
+                "prune",
+                str(ckpt),
+                "-o",
+                str(out),
+                "--target-ratio",
+                "0.95",
+                "--max-iterations",
+                "1",
+                "--device",
+                "S21",
+                "--adb-port",
+                str(port),
+                "--benchmark-binary",
+                str(binary),
+                "--data",
+                str(synth_dir),
+                *PRUNE,
+            ],
+        )
         h = json.loads((out / "history.json").read_text())
         assert h["measurer"]["device"] == "S21" and len(h["iterations"]) == 1
         assert result.exit_code in (0, 1) and h["status"] in ("reached", "unreachable", "not confirmed")

@@ -82,7 +82,7 @@ def test_simulation_rounds_keeps_keys_and_removes_cleanly():
 def test_qat_stage_writes_an_ordinary_checkpoint(tmp_path, synth_dir):
     from tests.test_training import _config
 
-    extra = 'qat = true\nqat_calibration_batches = 1\nintermediate = false'
+    extra = "qat = true\nqat_calibration_batches = 1\nintermediate = false"
     cfg = load_config(_config(tmp_path, synth_dir, epochs=1, extra=extra))
     cfg.model.act_limit = 8.0
     final = Trainer(cfg, quiet=True).run()

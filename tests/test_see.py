@@ -28,10 +28,24 @@ VIRIDIS_ZERO = (68, 1, 84)  # viridis(0): an all-zero difference panel is this c
 
 
 def row(precision, fmt, ms, whdr, device="host", delegate="xnnpack", applied=True, size=10.0):
-    return ReportRow("mobiledepth-base", precision, 2_604_681, size, whdr, device, delegate, 2, ms, ms * 1.1,
-                     None if ms is None else 1000 / ms, format=fmt, sha256=f"{precision}{fmt}{device}{delegate}",
-                     low_ms=None if ms is None else ms * 0.95, high_ms=None if ms is None else ms * 1.1,
-                     delegate_applied=applied)
+    return ReportRow(
+        "mobiledepth-base",
+        precision,
+        2_604_681,
+        size,
+        whdr,
+        device,
+        delegate,
+        2,
+        ms,
+        ms * 1.1,
+        None if ms is None else 1000 / ms,
+        format=fmt,
+        sha256=f"{precision}{fmt}{device}{delegate}",
+        low_ms=None if ms is None else ms * 0.95,
+        high_ms=None if ms is None else ms * 1.1,
+        delegate_applied=applied,
+    )
 
 
 def label_boxes(fig, labels):
@@ -48,8 +62,10 @@ def assert_disjoint(boxes):
 # --- report plot -------------------------------------------------------------------------------------
 
 REPORT_ROWS = [
-    row("fp32", "tflite", 10.68, 0.2443), row("fp16", "tflite", 10.71, 0.2443, size=5.2),
-    row("fp32", "onnx", 10.75, 0.2443, delegate="onnxruntime-cpu"), row("int8", "tflite", 6.91, 0.2443, size=3.2),
+    row("fp32", "tflite", 10.68, 0.2443),
+    row("fp16", "tflite", 10.71, 0.2443, size=5.2),
+    row("fp32", "onnx", 10.75, 0.2443, delegate="onnxruntime-cpu"),
+    row("int8", "tflite", 6.91, 0.2443, size=3.2),
     row("fp32", "pt", 44.3, 0.2443, delegate="pytorch-cpu"),
     row("fp16", "tflite", 31.0, 0.2436, device="S21 (SM-G991B)", delegate="gpu", applied=False, size=5.2),
     row("int8", "tflite", 12.0, None, device="S21 (SM-G991B)", delegate="cpu", size=3.2),
@@ -73,8 +89,13 @@ def test_report_figure_labels_never_overlap_and_nothing_vanishes():
     assert fronts == ["host: Pareto front (5 files)", "S21 (SM-G991B): Pareto front (1 files)"]
     from matplotlib.collections import PathCollection
 
-    crosses = [c for c in latency.collections if isinstance(c, PathCollection) and c.get_offsets().shape[0]
-               and tuple(np.round(c.get_facecolor()[0][:3], 2)) == (1.0, 0.0, 0.0)]
+    crosses = [
+        c
+        for c in latency.collections
+        if isinstance(c, PathCollection)
+        and c.get_offsets().shape[0]
+        and tuple(np.round(c.get_facecolor()[0][:3], 2)) == (1.0, 0.0, 0.0)
+    ]
     assert [tuple(c.get_offsets()[0]) for c in crosses] == [(31.0, 0.2436)]
     # the row without WHDR is listed, not dropped; our axes are not stretched by the paper's points
     assert result.footnote == "not plotted, no WHDR: mobiledepth-base int8 tflite (S21 (SM-G991B))"
@@ -93,12 +114,21 @@ def test_report_figure_without_paper_has_two_panels(tmp_path):
 
 # --- prune plot --------------------------------------------------------------------------------------
 
+
 def history():
-    its = [{"iteration": i, "measured_ms": ms, "predicted_ms": p, "whdr": w, "params": n}
-           for i, (ms, p, w, n) in enumerate([(9.1, 9.0, 0.251, 2_400_000), (8.4, 8.6, 0.253, 2_200_000),
-                                              (7.9, 7.7, 0.256, 2_000_000)], start=1)]
-    return {"base": {"measured_ms": 10.0, "whdr": 0.250, "params": 2_604_681}, "iterations": its,
-            "final": {"measured_ms": 7.9, "whdr": 0.2555}, "target_ms": 8.0, "status": "reached"}
+    its = [
+        {"iteration": i, "measured_ms": ms, "predicted_ms": p, "whdr": w, "params": n}
+        for i, (ms, p, w, n) in enumerate(
+            [(9.1, 9.0, 0.251, 2_400_000), (8.4, 8.6, 0.253, 2_200_000), (7.9, 7.7, 0.256, 2_000_000)], start=1
+        )
+    ]
+    return {
+        "base": {"measured_ms": 10.0, "whdr": 0.250, "params": 2_604_681},
+        "iterations": its,
+        "final": {"measured_ms": 7.9, "whdr": 0.2555},
+        "target_ms": 8.0,
+        "status": "reached",
+    }
 
 
 def test_prune_plot_shows_path_target_and_prediction(tmp_path):
@@ -120,6 +150,7 @@ def test_prune_plot_shows_path_target_and_prediction(tmp_path):
 
 # --- depth maps --------------------------------------------------------------------------------------
 
+
 def test_demo_photos_are_real_local_photographs():
     photos = demo_photos()
     assert [p.name for p in photos] == ["coffee.png", "chelsea.png", "astronaut.png"]
@@ -136,7 +167,9 @@ def test_predict_grid_of_identical_models_has_an_all_zero_difference_panel(small
     result = predict([small_ckpt, twin], [photo], tmp_path / "out", PredictOptions(size=(64, 96)))
     [diff] = result.differences
     assert (diff.image, diff.model, diff.reference) == ("coffee.png", "twin.pt", "small.pt")
-    assert diff.mean_abs_percent == pytest.approx(0.0, abs=1e-4) and diff.p95_abs_percent == pytest.approx(0.0, abs=1e-4)
+    assert diff.mean_abs_percent == pytest.approx(0.0, abs=1e-4) and diff.p95_abs_percent == pytest.approx(
+        0.0, abs=1e-4
+    )
     with Image.open(result.pictures[0]) as im:
         pixels = np.asarray(im.convert("RGB")).reshape(-1, 3)
     # the difference panel (about 260x173 px at this photo's aspect) is one flat viridis(0) block ...
@@ -179,20 +212,32 @@ def test_predict_video_gives_frame_and_depth_side_by_side(small_ckpt, tmp_path):
 
 # --- per-layer latency -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, module", [
-    ("/encoder/features.2/conv/conv.0/conv.0.0/Conv", "encoder.features.2.conv.conv.0.conv.0.0"),
-    ("/decoder/stages.2/upsample/Resize_output_0_nchwc", "decoder.stages.2.upsample"),
-    ("model/encoder/features.1/Conv2D;model/other", "model.encoder.features.1"),
-    ("[depth]:72", ""),
-])
+
+@pytest.mark.parametrize(
+    "name, module",
+    [
+        ("/encoder/features.2/conv/conv.0/conv.0.0/Conv", "encoder.features.2.conv.conv.0.conv.0.0"),
+        ("/decoder/stages.2/upsample/Resize_output_0_nchwc", "decoder.stages.2.upsample"),
+        ("model/encoder/features.1/Conv2D;model/other", "model.encoder.features.1"),
+        ("[depth]:72", ""),
+    ],
+)
 def test_module_of_node_names(name, module):
     assert module_of(name) == module
 
 
 def test_run_order_parser_on_public_nnapi_output():
     rows = parse_run_order((FIX / "op_profiling_nnapi_deeplab.txt").read_text())
-    assert [r.node_type for r in rows] == ["TfLiteNnapiDelegate", "AVERAGE_POOL_2D", "TfLiteNnapiDelegate", "RESIZE_BILINEAR",
-                                           "TfLiteNnapiDelegate", "RESIZE_BILINEAR", "RESIZE_BILINEAR", "ARG_MAX"]
+    assert [r.node_type for r in rows] == [
+        "TfLiteNnapiDelegate",
+        "AVERAGE_POOL_2D",
+        "TfLiteNnapiDelegate",
+        "RESIZE_BILINEAR",
+        "TfLiteNnapiDelegate",
+        "RESIZE_BILINEAR",
+        "RESIZE_BILINEAR",
+        "ARG_MAX",
+    ]
     assert rows[0].name == "[MobilenetV2/expanded_conv_16/project/add_fold, aspp0/Relu]:71"
     assert sum(r.avg_ms for r in rows) == pytest.approx(52.063)
     assert rows[6].avg_ms == 22.369 and rows[6].percent == 42.965
@@ -201,7 +246,9 @@ def test_run_order_parser_on_public_nnapi_output():
 def test_run_order_parser_skips_the_initialisation_table():
     rows = parse_run_order((FIX / "op_profiling.txt").read_text())
     assert [(r.node_type, r.avg_ms, r.percent, r.name) for r in rows] == [
-        ("TfLiteXNNPackDelegate", 4.790, 94.101, "[depth]:72"), ("RESIZE_BILINEAR", 0.300, 5.899, "[depth1]:73")]
+        ("TfLiteXNNPackDelegate", 4.790, 94.101, "[depth]:72"),
+        ("RESIZE_BILINEAR", 0.300, 5.899, "[depth1]:73"),
+    ]
 
 
 def test_host_profile_layers_add_up_and_name_modules(small_ckpt, tmp_path):
@@ -214,12 +261,29 @@ def test_host_profile_layers_add_up_and_name_modules(small_ckpt, tmp_path):
     assert sum(r.share for r in ranked) == pytest.approx(1.0)
     assert 0.6 < prof.coverage <= 1.02  # per-node times cannot exceed the run they were measured in
     assert {"encoder", "decoder"} <= {m.split(".")[0] for m in prof.by_module(1)}
-    assert LayerProfile.from_dict(json.loads(json.dumps(prof.to_dict()))).layer_sum_ms == pytest.approx(prof.layer_sum_ms)
+    assert LayerProfile.from_dict(json.loads(json.dumps(prof.to_dict()))).layer_sum_ms == pytest.approx(
+        prof.layer_sum_ms
+    )
 
 
 def test_profile_cli_writes_json_and_chart(small_ckpt, tmp_path):
-    result = runner.invoke(app, ["profile", str(small_ckpt), "--size", "64x96", "--runs", "5", "--top", "5",
-                                 "--json", str(tmp_path / "p.json"), "--chart", str(tmp_path / "p.png")])
+    result = runner.invoke(
+        app,
+        [
+            "profile",
+            str(small_ckpt),
+            "--size",
+            "64x96",
+            "--runs",
+            "5",
+            "--top",
+            "5",
+            "--json",
+            str(tmp_path / "p.json"),
+            "--chart",
+            str(tmp_path / "p.png"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     [prof] = json.loads((tmp_path / "p.json").read_text())
     assert prof["record"] == "profile" and prof["device"] == "host"
@@ -234,11 +298,14 @@ def test_profile_of_tflite_on_host_says_why_not(tmp_path):
     model.write_bytes(b"TFL3")
     result = runner.invoke(app, ["profile", str(model)])
     assert result.exit_code == 1
-    assert result.output.strip() == (f"error: {model}: LiteRT's Python interpreter has no op profiler; profile the .onnx it "
-                                     "was converted from on the host, or this file on a phone (--device)")
+    assert result.output.strip() == (
+        f"error: {model}: LiteRT's Python interpreter has no op profiler; profile the .onnx it "
+        "was converted from on the host, or this file on a phone (--device)"
+    )
 
 
 # --- HTML report -------------------------------------------------------------------------------------
+
 
 def test_report_html_is_self_contained_and_renders_in_chromium(small_ckpt, tmp_path):
     from mobiledepth.report.html import write_html
@@ -249,14 +316,26 @@ def test_report_html_is_self_contained_and_renders_in_chromium(small_ckpt, tmp_p
     page = write_html(tmp_path / "report.html", REPORT_ROWS, records, paper=False)
     html = page.read_text()
     assert html.count("data:image/png;base64,") == 2  # the plot and the depth grid, inline
-    assert "src=\"http" not in html and "<link" not in html  # nothing fetched when a colleague opens it
+    assert 'src="http' not in html and "<link" not in html  # nothing fetched when a colleague opens it
     assert "chelsea_depth.png" in html and "mobiledepth-base" in html
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (make test installs it)")
     shot = tmp_path / "shot.png"
-    subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
-                    "--window-size=1200,2000", page.as_uri()], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--screenshot={shot}",
+            "--window-size=1200,2000",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     with Image.open(shot) as im:
         pixels = np.asarray(im.convert("RGB")).reshape(-1, 3)
     assert len(np.unique(pixels, axis=0)) > 300  # text, plots and magma maps, not a blank page
@@ -267,17 +346,37 @@ def test_report_html_wrong_suffix_is_one_line(tmp_path):
     rec = tmp_path / "bench.json"
     rec.write_text("[]")
     result = runner.invoke(app, ["report", str(rec), "--html", str(tmp_path / "x.txt")])
-    assert result.exit_code == 1 and result.output.strip() == f"error: {tmp_path / 'x.txt'}: --html writes an .html file"
+    assert (
+        result.exit_code == 1 and result.output.strip() == f"error: {tmp_path / 'x.txt'}: --html writes an .html file"
+    )
 
 
 def test_report_html_shows_two_profiles_side_by_side(tmp_path):
     from mobiledepth.profile.layers import LayerProfile, LayerTime
     from mobiledepth.report.html import profile_section
 
-    a = LayerProfile("a.onnx", "host", "onnxruntime", 10, 3.0, [LayerTime("/encoder/x/Conv", "encoder.x", "Conv", 2.0),
-                                                                 LayerTime("/decoder/y/Conv", "decoder.y", "Conv", 1.0)])
-    b = LayerProfile("b.onnx", "host", "onnxruntime", 10, 2.0, [LayerTime("/encoder/x/Conv", "encoder.x", "Conv", 1.0),
-                                                                 LayerTime("/decoder/y/Conv", "decoder.y", "Conv", 1.0)])
+    a = LayerProfile(
+        "a.onnx",
+        "host",
+        "onnxruntime",
+        10,
+        3.0,
+        [
+            LayerTime("/encoder/x/Conv", "encoder.x", "Conv", 2.0),
+            LayerTime("/decoder/y/Conv", "decoder.y", "Conv", 1.0),
+        ],
+    )
+    b = LayerProfile(
+        "b.onnx",
+        "host",
+        "onnxruntime",
+        10,
+        2.0,
+        [
+            LayerTime("/encoder/x/Conv", "encoder.x", "Conv", 1.0),
+            LayerTime("/decoder/y/Conv", "decoder.y", "Conv", 1.0),
+        ],
+    )
     page = profile_section([a.to_dict(), b.to_dict()])
     assert "Per module: a.onnx vs b.onnx" in page
     assert "<td>encoder.x</td><td>2.000</td><td>1.000</td><td>0.50</td>" in page

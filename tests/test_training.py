@@ -82,7 +82,7 @@ def _config(tmp_path, synth_dir, epochs=2, extra=""):
 [model]
 variant = "mobiledepth-small"
 [run]
-out = "{tmp_path / 'run'}"
+out = "{tmp_path / "run"}"
 seed = 3
 threads = 1
 log_every = 1
@@ -153,7 +153,15 @@ def test_distillation_with_teacher_and_rebalancing(tmp_path, synth_dir):
     from mobiledepth.model import init_checkpoint
 
     teacher = init_checkpoint("mobiledepth-small", tmp_path / "teacher.pt", seed=8)
-    cfg = _config(tmp_path, synth_dir, epochs=2, extra=f'[stage.teacher]\npath = "{teacher}"\nnormalise = true\n[stage.rebalance]\nenabled = true\nevents_per_epoch = 3\n')
+    cfg = _config(
+        tmp_path,
+        synth_dir,
+        epochs=2,
+        extra=(
+            f'[stage.teacher]\npath = "{teacher}"\nnormalise = true\n[stage.rebalance]\nenabled = '
+            "true\nevents_per_epoch = 3\n"
+        ),
+    )
     Trainer(load_config(cfg), quiet=True).run()
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     events = [r for r in rows if r.get("event") == "rebalance"]
@@ -170,9 +178,22 @@ def test_distillation_with_teacher_and_rebalancing(tmp_path, synth_dir):
 def test_ddp_two_cpu_processes_end_identical(tmp_path, synth_dir):
     cfg = _config(tmp_path, synth_dir, epochs=1)
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "mobiledepth", "train",
-           "--config", str(cfg), "--quiet"]
-    result = subprocess.run(cmd + ["--out", str(tmp_path / "ddp")], capture_output=True, text=True, timeout=300, env=env)
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "mobiledepth",
+        "train",
+        "--config",
+        str(cfg),
+        "--quiet",
+    ]
+    result = subprocess.run(
+        cmd + ["--out", str(tmp_path / "ddp")], capture_output=True, text=True, timeout=300, env=env
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     replicas = sorted((tmp_path / "ddp").glob("replica_rank*.pt"))
     assert len(replicas) == 2
@@ -196,12 +217,21 @@ def test_torchscript_and_onnx_teachers(tmp_path):
     x = torch.rand(2, 3, 32, 48)
     ref_depth, ref_feat = net(x)
     torch.jit.save(torch.jit.script(net), tmp_path / "teacher.ts")
-    torch.onnx.export(net, (torch.zeros(2, 3, 32, 48),), str(tmp_path / "teacher.onnx"), input_names=["image"], output_names=["depth", "features"],
-                      opset_version=17, dynamo=False)
+    torch.onnx.export(
+        net,
+        (torch.zeros(2, 3, 32, 48),),
+        str(tmp_path / "teacher.onnx"),
+        input_names=["image"],
+        output_names=["depth", "features"],
+        opset_version=17,
+        dynamo=False,
+    )
     for name in ("teacher.ts", "teacher.onnx"):
         out = Teacher(tmp_path / name)(x, (16, 24))
         assert torch.allclose(out.depth, ref_depth, atol=1e-5) and torch.allclose(out.features, ref_feat, atol=1e-5)
-        flipped = Teacher(tmp_path / name, disparity=True)(x, (8, 12))  # disparity teachers are negated; features resized
+        flipped = Teacher(tmp_path / name, disparity=True)(
+            x, (8, 12)
+        )  # disparity teachers are negated; features resized
         assert torch.allclose(flipped.depth, -ref_depth, atol=1e-5) and flipped.features.shape[-2:] == (8, 12)
     with pytest.raises(MobileDepthError, match=r"nope\.onnx: no such teacher file"):
         Teacher(tmp_path / "nope.onnx")

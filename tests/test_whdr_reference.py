@@ -48,7 +48,14 @@ def test_rows_of_the_scale_matrix_are_convex_weights(src, dst):
 
 def test_vectorised_port_matches_the_c_loops():
     rng = np.random.default_rng(3)
-    for h, w, dh, dw in [(4, 5, 9, 13), (9, 13, 4, 5), (7, 7, 7, 3), (64, 48, 40, 100), (1, 5, 3, 7), (128, 128, 192, 256)]:
+    for h, w, dh, dw in [
+        (4, 5, 9, 13),
+        (9, 13, 4, 5),
+        (7, 7, 7, 3),
+        (64, 48, 40, 100),
+        (1, 5, 3, 7),
+        (128, 128, 192, 256),
+    ]:
         x = rng.standard_normal((h, w)).astype(np.float32)
         np.testing.assert_allclose(torch7_scale(x, dh, dw), torch7_scale_reference(x, dh, dw), atol=1e-5)
 
@@ -76,6 +83,10 @@ def test_whdr_matches_the_reference_loop_on_a_synthetic_set():
         ordinal = ">" if rng.random() < 0.5 else "<"
         predictions.append(pred)
         records.append((y_a, x_a, y_b, x_b, ordinal, width, height))
-        ours.append(whdr_for_image(pred, width, height, [P(y_a - 1, x_a - 1, y_b - 1, x_b - 1, 1 if ordinal == ">" else -1)]).wrong)
+        ours.append(
+            whdr_for_image(
+                pred, width, height, [P(y_a - 1, x_a - 1, y_b - 1, x_b - 1, 1 if ordinal == ">" else -1)]
+            ).wrong
+        )
     assert sum(ours) / len(ours) == _reference_whdr(predictions, records)
     assert 0 < sum(ours) < len(ours)  # the set exercises both outcomes

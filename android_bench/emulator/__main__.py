@@ -15,14 +15,18 @@ parser.add_argument("--port", type=int, default=6520)
 parser.add_argument("--gpu", choices=("unsupported", "full", "partial"), default="unsupported")
 parser.add_argument("--nnapi", choices=("unsupported", "full", "partial"), default="unsupported")
 parser.add_argument("--no-shell-v2", action="store_true", help="behave like an adbd before Android 7 (raw shell only)")
-parser.add_argument("--write-binary", metavar="FILE", help="also write the emulated benchmark_model here, for --benchmark-binary")
+parser.add_argument(
+    "--write-binary", metavar="FILE", help="also write the emulated benchmark_model here, for --benchmark-binary"
+)
 args = parser.parse_args()
 if args.write_binary:
     from .benchmark_tool import BINARY_MARKER
 
     with open(args.write_binary, "wb") as handle:
         handle.write(BINARY_MARKER + b"\n")
-phone = EmulatedPhone(PROFILES[args.profile](gpu=args.gpu, nnapi=args.nnapi, shell_v2=not args.no_shell_v2), port=args.port).start()
+phone = EmulatedPhone(
+    PROFILES[args.profile](gpu=args.gpu, nnapi=args.nnapi, shell_v2=not args.no_shell_v2), port=args.port
+).start()
 print(f"emulated {args.profile} listening; attach with: adb connect {phone.serial}", flush=True)
 try:
     while True:

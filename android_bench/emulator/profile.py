@@ -57,9 +57,19 @@ def galaxy_s21(**overrides) -> PhoneProfile:
 
 def galaxy_s10_plus(**overrides) -> PhoneProfile:
     props = dict(galaxy_s21().props)
-    props.update({"ro.product.model": "SM-G975F", "ro.product.name": "beyond2ltexx", "ro.product.device": "beyond2",
-                  "ro.board.platform": "exynos9820", "ro.soc.model": "Exynos 9820", "ro.build.version.release": "12",
-                  "ro.build.version.sdk": "31", "ro.serialno": "R58M10EMU10", "ro.hardware": "exynos9820"})
+    props.update(
+        {
+            "ro.product.model": "SM-G975F",
+            "ro.product.name": "beyond2ltexx",
+            "ro.product.device": "beyond2",
+            "ro.board.platform": "exynos9820",
+            "ro.soc.model": "Exynos 9820",
+            "ro.build.version.release": "12",
+            "ro.build.version.sdk": "31",
+            "ro.serialno": "R58M10EMU10",
+            "ro.hardware": "exynos9820",
+        }
+    )
     return PhoneProfile(name="S10+", props=props, **overrides)
 
 

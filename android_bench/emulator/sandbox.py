@@ -24,8 +24,12 @@ class SandboxFS:
         self.virtual: dict[str, Callable[[], bytes]] = {}
         for i, (kind, offset) in enumerate(THERMAL_ZONES):
             self.virtual[f"/sys/class/thermal/thermal_zone{i}/type"] = lambda kind=kind: f"{kind}\n".encode()
-            self.virtual[f"/sys/class/thermal/thermal_zone{i}/temp"] = lambda o=offset: f"{round((self.thermal.celsius() + o) * 1000)}\n".encode()
-        self.virtual["/sys/class/power_supply/battery/temp"] = lambda: f"{round(self.thermal.celsius() * 10)}\n".encode()
+            self.virtual[f"/sys/class/thermal/thermal_zone{i}/temp"] = lambda o=offset: (
+                f"{round((self.thermal.celsius() + o) * 1000)}\n".encode()
+            )
+        self.virtual["/sys/class/power_supply/battery/temp"] = lambda: (
+            f"{round(self.thermal.celsius() * 10)}\n".encode()
+        )
         for d in ("/data/local/tmp", "/sdcard", "/system/bin"):
             self.host(d).mkdir(parents=True, exist_ok=True)
 
@@ -57,7 +61,7 @@ class SandboxFS:
         prefix = path.rstrip("/") + "/"
         for v in self.virtual:
             if v.startswith(prefix):
-                names.add(v[len(prefix):].split("/")[0])
+                names.add(v[len(prefix) :].split("/")[0])
         host = self.host(path)
         if host.is_dir():
             names.update(os.listdir(host))

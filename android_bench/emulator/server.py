@@ -19,8 +19,22 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..adb_wire import (A_CLSE, A_CNXN, A_OKAY, A_OPEN, A_VERSION, A_WRTE, MAX_PAYLOAD, SHELL_EXIT, SHELL_STDERR, SHELL_STDOUT, Message,
-                        pack, read_message, shell_packet)
+from ..adb_wire import (
+    A_CLSE,
+    A_CNXN,
+    A_OKAY,
+    A_OPEN,
+    A_VERSION,
+    A_WRTE,
+    MAX_PAYLOAD,
+    SHELL_EXIT,
+    SHELL_STDERR,
+    SHELL_STDOUT,
+    Message,
+    pack,
+    read_message,
+    shell_packet,
+)
 from .profile import PhoneProfile, ThermalModel, galaxy_s21
 from .sandbox import SandboxFS
 from .shell import MiniShell, PhoneState
@@ -136,7 +150,7 @@ class _Connection:
             if s.closed.is_set():
                 raise ConnectionError("stream closed by host")
             s.ready.clear()
-            self.send(Message(A_WRTE, s.local, s.remote, data[i:i + self.max_payload]))
+            self.send(Message(A_WRTE, s.local, s.remote, data[i : i + self.max_payload]))
 
     # ---- shell: --------------------------------------------------------------------------------
     def _shell(self, s: Stream, service: str) -> None:
@@ -219,7 +233,7 @@ class _Connection:
                     continue
                 content = fs.read(path)
                 for i in range(0, len(content), SYNC_DATA_MAX):
-                    part = content[i:i + SYNC_DATA_MAX]
+                    part = content[i : i + SYNC_DATA_MAX]
                     reply(b"DATA", len(part), payload=part)
                 reply(b"DONE", 0)
             else:
@@ -231,12 +245,19 @@ class _Connection:
 class EmulatedPhone:
     """Start with :meth:`start`; ``serial`` is what ``adb connect`` takes."""
 
-    def __init__(self, profile: PhoneProfile | None = None, root: Path | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, profile: PhoneProfile | None = None, root: Path | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.profile = profile or galaxy_s21()
         self._tmp = None if root else tempfile.TemporaryDirectory(prefix="emulated-phone-")
         self.root = Path(root or self._tmp.name)
         self.thermal = ThermalModel(self.profile)
-        self.state = PhoneState(fs=SandboxFS(self.root, self.thermal), profile=self.profile, thermal=self.thermal, disconnect=self.disconnect_all)
+        self.state = PhoneState(
+            fs=SandboxFS(self.root, self.thermal),
+            profile=self.profile,
+            thermal=self.thermal,
+            disconnect=self.disconnect_all,
+        )
         self._listener = socket.create_server((host, port))
         self.host, self.port = self._listener.getsockname()[:2]
         self._connections: list[_Connection] = []

@@ -55,7 +55,7 @@ def tokenize(command: str, last_status: int | None = None) -> list[Token]:
             end = command.find("'", i + 1)
             if end < 0:
                 raise SyntaxError("unterminated quoted string")
-            word.append(command[i + 1:end])
+            word.append(command[i + 1 : end])
             has_word = True
             i = end + 1
         elif c == '"':
@@ -92,7 +92,7 @@ def tokenize(command: str, last_status: int | None = None) -> list[Token]:
             i += 2
         elif command.startswith(("&&", "||", ">>"), i):
             flush()
-            tokens.append(Token(command[i:i + 2], op=True))
+            tokens.append(Token(command[i : i + 2], op=True))
             i += 2
         elif c in ";|><&":
             flush()
@@ -142,14 +142,20 @@ class MiniShell:
             output(2, f"{SH}: syntax error: {exc}\n".encode())
             return 2
         if any(t.op and t.text in ("|", "&", "<") for t in tokens):
-            output(2, f"{SH}: pipes, background jobs and input redirection are not supported by the emulator\n".encode())
+            output(
+                2, f"{SH}: pipes, background jobs and input redirection are not supported by the emulator\n".encode()
+            )
             return 2
         segment: list[Token] = []
         connector = ";"
         for token in tokens + [Token(";", op=True)]:
             if token.op and token.text in (";", "&&", "||"):
                 if segment:
-                    if connector == ";" or (connector == "&&" and self.status == 0) or (connector == "||" and self.status != 0):
+                    if (
+                        connector == ";"
+                        or (connector == "&&" and self.status == 0)
+                        or (connector == "||" and self.status != 0)
+                    ):
                         segment = [Token(t.text.replace(STATUS, str(self.status)), t.op) for t in segment]
                         self.status = self._simple(segment, output)
                         if self.status == -1:  # 'exit'
@@ -238,7 +244,9 @@ class MiniShell:
         head = host.read_bytes()[:64]
         # Our emulated tool, or a real Android benchmark_model ELF (which cannot execute on this host
         # and is emulated by name): both behave as the real tool does.
-        if head.startswith(BINARY_MARKER) or (head.startswith(b"\x7fELF") and "benchmark_model" in os.path.basename(path)):
+        if head.startswith(BINARY_MARKER) or (
+            head.startswith(b"\x7fELF") and "benchmark_model" in os.path.basename(path)
+        ):
             with self.phone.lock:
                 pid = self.phone.next_pid
                 self.phone.next_pid += 1
@@ -308,7 +316,8 @@ class MiniShell:
         for a in args:
             path = self._path(a)
             if self.phone.fs.is_dir(path) or not self.phone.fs.exists(path):
-                io.err(f"cat: {a}: {'Is a directory' if self.phone.fs.is_dir(path) else 'No such file or directory'}\n".encode())
+                why = "Is a directory" if self.phone.fs.is_dir(path) else "No such file or directory"
+                io.err(f"cat: {a}: {why}\n".encode())
                 status = 1
                 continue
             io.out(self.phone.fs.read(path))
@@ -456,9 +465,14 @@ class MiniShell:
             io.err(b"dumpsys: only 'dumpsys battery' is emulated\n")
             return 1
         temp = round(self.phone.thermal.celsius() * 10)
-        io.out(("Current Battery Service state:\n  AC powered: false\n  USB powered: true\n  Wireless powered: false\n"
-                f"  status: 2\n  health: 2\n  present: true\n  level: 87\n  scale: 100\n  voltage: 4213\n  temperature: {temp}\n"
-                "  technology: Li-ion\n").encode())
+        io.out(
+            (
+                "Current Battery Service state:\n  AC powered: false\n  USB powered: true\n  Wireless powered: false\n"
+                f"  status: 2\n  health: 2\n  present: true\n  level: 87\n  scale: 100\n  voltage: 4213\n  "
+                f"temperature: {temp}\n"
+                "  technology: Li-ion\n"
+            ).encode()
+        )
         return 0
 
     def cmd_pkill(self, args, io):

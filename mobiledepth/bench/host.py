@@ -56,12 +56,16 @@ def _peak_mb() -> float:
     return hwm if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_timed(path: str, options: HostBenchOptions, report: Callable[[int, int], None] = lambda done, total: None) -> dict[str, Any]:
+def run_timed(
+    path: str, options: HostBenchOptions, report: Callable[[int, int], None] = lambda done, total: None
+) -> dict[str, Any]:
     """The in-process measurement (called inside the worker)."""
     base_rss = _status_mb("VmRSS") or 0.0
     t0 = time.perf_counter()
     size = (options.height, options.width)
-    predictor = load_predictor(path, size if model_format(path) == "pytorch" else None, threads=options.threads, dynamic_hw=size)
+    predictor = load_predictor(
+        path, size if model_format(path) == "pytorch" else None, threads=options.threads, dynamic_hw=size
+    )
     feed = predictor.feed()
     init_ms = (time.perf_counter() - t0) * 1e3
     t0 = time.perf_counter()
@@ -107,9 +111,9 @@ def _run_worker(request: dict[str, Any], label: Path, progress: Callable[[int, i
             done, total = (int(v) for v in line.split()[1:3])
             progress(done, total)
         elif line.startswith(RESULT):
-            result = json.loads(line[len(RESULT):])
+            result = json.loads(line[len(RESULT) :])
         elif line.startswith(ERROR):
-            error = line[len(ERROR):].strip()
+            error = line[len(ERROR) :].strip()
     stderr = proc.stderr.read() if proc.stderr else ""
     proc.wait()
     if error:
@@ -120,7 +124,11 @@ def _run_worker(request: dict[str, Any], label: Path, progress: Callable[[int, i
     return result
 
 
-def bench_host(path: str | Path, options: HostBenchOptions = HostBenchOptions(), progress: Callable[[int, int], None] = lambda d, t: None) -> dict[str, Any]:
+def bench_host(
+    path: str | Path,
+    options: HostBenchOptions = HostBenchOptions(),
+    progress: Callable[[int, int], None] = lambda d, t: None,
+) -> dict[str, Any]:
     """Benchmark one model file on this computer; returns a bench record."""
     path = Path(path)
     info = describe_model(path)  # validates the file before a worker is started
@@ -133,7 +141,12 @@ def bench_host(path: str | Path, options: HostBenchOptions = HostBenchOptions(),
         delegate=result.pop("delegate"),
         threads=options.threads,
         affinity=None,
-        settings={"warmup_runs": options.warmup_runs, "warmup_seconds": options.warmup_seconds, "runs": options.runs, "min_seconds": options.min_seconds},
+        settings={
+            "warmup_runs": options.warmup_runs,
+            "warmup_seconds": options.warmup_seconds,
+            "runs": options.runs,
+            "min_seconds": options.min_seconds,
+        },
         latency_ms=latency,
         fps=1000.0 / latency["median"],
         **result,
@@ -141,12 +154,18 @@ def bench_host(path: str | Path, options: HostBenchOptions = HostBenchOptions(),
     return record
 
 
-def bench_host_paired(paths: list[str | Path], options: "PairedOptions", input_hw: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+def bench_host_paired(
+    paths: list[str | Path], options: "PairedOptions", input_hw: tuple[int, int] | None = None
+) -> list[dict[str, Any]]:
     """Time several files interleaved in ONE worker process (see bench/paired.py); one bench record per
     file, each carrying the paired block: rounds, and its ratio to the first file with a 95% interval."""
     paths = [Path(p) for p in paths]
     infos = [describe_model(p) for p in paths]
-    request = {"paired": [str(p) for p in paths], "options": asdict(options), "input_hw": list(input_hw) if input_hw else None}
+    request = {
+        "paired": [str(p) for p in paths],
+        "options": asdict(options),
+        "input_hw": list(input_hw) if input_hw else None,
+    }
     result = _run_worker(request, paths[0], lambda d, t: None)
     ratios = {r["file"]: r for r in result["ratios"]}
     records = []
@@ -156,14 +175,30 @@ def bench_host_paired(paths: list[str | Path], options: "PairedOptions", input_h
         ratio = ratios.get(label)
         record = record_header("bench")
         record.update(
-            model=info.to_dict(), device=host_device(), delegate={"tflite": "xnnpack", "onnx": "onnxruntime-cpu"}.get(info.format, "pytorch-cpu"),
-            threads=options.threads, affinity=None,
-            settings={"warmup_runs": options.warmup_runs, "rounds": options.rounds, "runs_per_round": options.runs_per_round},
-            latency_ms=latency, fps=1000.0 / latency["median"],
-            paired={"files": result["files"], "label": label, "baseline": result["files"][0], "rounds": options.rounds,
-                    "round_medians_ms": rounds,
-                    "runs_per_round": options.runs_per_round, "latency_is": "median of per-round medians",
-                    "ratio_to_baseline": None if ratio is None else {k: ratio[k] for k in ("median", "low", "high", "confidence")}},
+            model=info.to_dict(),
+            device=host_device(),
+            delegate={"tflite": "xnnpack", "onnx": "onnxruntime-cpu"}.get(info.format, "pytorch-cpu"),
+            threads=options.threads,
+            affinity=None,
+            settings={
+                "warmup_runs": options.warmup_runs,
+                "rounds": options.rounds,
+                "runs_per_round": options.runs_per_round,
+            },
+            latency_ms=latency,
+            fps=1000.0 / latency["median"],
+            paired={
+                "files": result["files"],
+                "label": label,
+                "baseline": result["files"][0],
+                "rounds": options.rounds,
+                "round_medians_ms": rounds,
+                "runs_per_round": options.runs_per_round,
+                "latency_is": "median of per-round medians",
+                "ratio_to_baseline": None
+                if ratio is None
+                else {k: ratio[k] for k in ("median", "low", "high", "confidence")},
+            },
         )
         records.append(record)
     return records

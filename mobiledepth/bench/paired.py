@@ -57,8 +57,13 @@ class PairedResult:
         return asdict(self)
 
 
-def bootstrap_ratio(a: Sequence[float], b: Sequence[float], samples: int = BOOTSTRAP_SAMPLES,
-                    confidence: float = CONFIDENCE, seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:
+def bootstrap_ratio(
+    a: Sequence[float],
+    b: Sequence[float],
+    samples: int = BOOTSTRAP_SAMPLES,
+    confidence: float = CONFIDENCE,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float, float]:
     """Median of per-round ratios b/a and its percentile bootstrap interval (rounds resampled)."""
     ratios = np.asarray(b, dtype=np.float64) / np.asarray(a, dtype=np.float64)
     rng = np.random.default_rng(seed)
@@ -68,8 +73,13 @@ def bootstrap_ratio(a: Sequence[float], b: Sequence[float], samples: int = BOOTS
     return float(np.median(ratios)), float(np.quantile(medians, tail)), float(np.quantile(medians, 1 - tail))
 
 
-def run_paired(names: Sequence[str], runners: Sequence[Callable[[], None]], options: PairedOptions = PairedOptions(),
-               clock: Callable[[], float] = time.perf_counter, between_rounds: Callable[[int], None] = lambda r: None) -> PairedResult:
+def run_paired(
+    names: Sequence[str],
+    runners: Sequence[Callable[[], None]],
+    options: PairedOptions = PairedOptions(),
+    clock: Callable[[], float] = time.perf_counter,
+    between_rounds: Callable[[int], None] = lambda r: None,
+) -> PairedResult:
     """Time ``runners`` (one inference each) in alternating rounds; the order flips every round so
     neither file always runs right after the other's cache state."""
     for run in runners:
@@ -79,15 +89,20 @@ def run_paired(names: Sequence[str], runners: Sequence[Callable[[], None]], opti
     order = list(range(len(runners)))
     for r in range(options.rounds):
         between_rounds(r)
-        for i in (order if r % 2 == 0 else order[::-1]):
+        for i in order if r % 2 == 0 else order[::-1]:
             samples = []
             for _ in range(options.runs_per_round):
                 start = clock()
                 runners[i]()
                 samples.append((clock() - start) * 1e3)
             per_round[names[i]].append(float(np.median(samples)))
-    result = PairedResult(files=list(names), rounds=options.rounds, runs_per_round=options.runs_per_round, round_medians_ms=per_round,
-                          median_ms={n: float(np.median(v)) for n, v in per_round.items()})
+    result = PairedResult(
+        files=list(names),
+        rounds=options.rounds,
+        runs_per_round=options.runs_per_round,
+        round_medians_ms=per_round,
+        median_ms={n: float(np.median(v)) for n, v in per_round.items()},
+    )
     base = names[0]
     for n in names[1:]:
         med, lo, hi = bootstrap_ratio(per_round[base], per_round[n])
@@ -95,7 +110,9 @@ def run_paired(names: Sequence[str], runners: Sequence[Callable[[], None]], opti
     return result
 
 
-def paired_host(paths: Sequence[str], options: PairedOptions = PairedOptions(), input_hw: tuple[int, int] | None = None) -> PairedResult:
+def paired_host(
+    paths: Sequence[str], options: PairedOptions = PairedOptions(), input_hw: tuple[int, int] | None = None
+) -> PairedResult:
     """Paired timing of model files on this host, all loaded in this process (LiteRT, ONNX Runtime, PyTorch)."""
     from ..runtime.predictors import load_predictor
 

@@ -28,9 +28,17 @@ class PhoneBenchResult:
     failures: list[RunFailure] = field(default_factory=list)
 
 
-def bench_phones(models: list[Path], device_spec: str, options: PhoneBenchOptions, adb_host: str = "127.0.0.1", adb_port: int = 5037,
-                 binary: Path | None = None, devices_file: Path | None = None, json_path: Path | None = None,
-                 progress: Callable[[str], None] = lambda message: None) -> PhoneBenchResult:
+def bench_phones(
+    models: list[Path],
+    device_spec: str,
+    options: PhoneBenchOptions,
+    adb_host: str = "127.0.0.1",
+    adb_port: int = 5037,
+    binary: Path | None = None,
+    devices_file: Path | None = None,
+    json_path: Path | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> PhoneBenchResult:
     for m in models:
         if m.suffix.lower() != ".tflite":
             raise MobileDepthError(f"{m}: phones run .tflite files; convert it first (mobiledepth convert)")
@@ -45,7 +53,10 @@ def bench_phones(models: list[Path], device_spec: str, options: PhoneBenchOption
     except BenchError as exc:
         raise MobileDepthError(str(exc)) from None
     requested = [s.strip() for s in device_spec.split(",")]
-    labels = {info.serial: (next((r for r in requested if r == info.alias), None) or info.alias or info.serial) for info in chosen}
+    labels = {
+        info.serial: (next((r for r in requested if r == info.alias), None) or info.alias or info.serial)
+        for info in chosen
+    }
     result = PhoneBenchResult()
 
     def on_record(record: dict[str, Any]) -> None:
@@ -59,11 +70,15 @@ def bench_phones(models: list[Path], device_spec: str, options: PhoneBenchOption
         if json_path is not None:
             write_json(json_path, result.records)
 
-    result.failures = bench_devices(client, chosen, models, options, lambda info: binaries[info.serial], on_record, progress, labels)
+    result.failures = bench_devices(
+        client, chosen, models, options, lambda info: binaries[info.serial], on_record, progress, labels
+    )
     return result
 
 
-def list_devices(adb_host: str = "127.0.0.1", adb_port: int = 5037, devices_file: Path | None = None) -> list[DeviceInfo]:
+def list_devices(
+    adb_host: str = "127.0.0.1", adb_port: int = 5037, devices_file: Path | None = None
+) -> list[DeviceInfo]:
     try:
         registry = load_registry(devices_file)
         return connected(adb.client(adb_host, adb_port), registry)
@@ -71,10 +86,17 @@ def list_devices(adb_host: str = "127.0.0.1", adb_port: int = 5037, devices_file
         raise MobileDepthError(str(exc)) from None
 
 
-def bench_phones_paired(models: list[Path], device_spec: str, options: PhoneBenchOptions, rounds: int = 10,
-                        adb_host: str = "127.0.0.1", adb_port: int = 5037, binary: Path | None = None,
-                        devices_file: Path | None = None, progress: Callable[[str], None] = lambda message: None,
-                        ) -> list[dict[str, Any]]:
+def bench_phones_paired(
+    models: list[Path],
+    device_spec: str,
+    options: PhoneBenchOptions,
+    rounds: int = 10,
+    adb_host: str = "127.0.0.1",
+    adb_port: int = 5037,
+    binary: Path | None = None,
+    devices_file: Path | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> list[dict[str, Any]]:
     """Paired on phones: the files' benchmark_model runs alternate, order flipped every round (A B, B A,
     ...: neither file is always the one that runs warmer), the thermal guard waits before every run, and
     each file's round value is its run's median. Per device: one record per file
@@ -85,8 +107,9 @@ def bench_phones_paired(models: list[Path], device_spec: str, options: PhoneBenc
     if len(models) < 2 or rounds < 2:
         raise MobileDepthError("--paired needs two or more model files and at least 2 rounds")
     sequence = [m for r in range(rounds) for m in (models if r % 2 == 0 else models[::-1])]
-    result = bench_phones(sequence, device_spec, replace(options, repeats=1), adb_host, adb_port, binary, devices_file,
-                          progress=progress)
+    result = bench_phones(
+        sequence, device_spec, replace(options, repeats=1), adb_host, adb_port, binary, devices_file, progress=progress
+    )
     if result.failures:
         raise MobileDepthError(f"paired run incomplete: {result.failures[0].message}")
     records = []
@@ -98,12 +121,23 @@ def bench_phones_paired(models: list[Path], device_spec: str, options: PhoneBenc
         base = per_file[str(models[0])]
         for i, model in enumerate(models):
             values = per_file[str(model)]
-            ratio = None if i == 0 else dict(zip(("median", "low", "high"), bootstrap_ratio(base, values)), confidence=0.95)
+            ratio = (
+                None if i == 0 else dict(zip(("median", "low", "high"), bootstrap_ratio(base, values)), confidence=0.95)
+            )
             record = dict(next(r for r in reversed(runs) if r["model"]["path"] == str(model)))  # its last run's details
-            record["latency_ms"] = asdict(latency_stats(values)) | {"source": "median of per-round benchmark_model medians"}
+            record["latency_ms"] = asdict(latency_stats(values)) | {
+                "source": "median of per-round benchmark_model medians"
+            }
             record["fps"] = 1000.0 / record["latency_ms"]["median"]
-            record["paired"] = {"files": [str(m) for m in models], "label": str(model), "baseline": str(models[0]),
-                                "rounds": rounds, "round_medians_ms": values, "runs_per_round": options.runs,
-                                "latency_is": "median of per-round medians", "ratio_to_baseline": ratio}
+            record["paired"] = {
+                "files": [str(m) for m in models],
+                "label": str(model),
+                "baseline": str(models[0]),
+                "rounds": rounds,
+                "round_medians_ms": values,
+                "runs_per_round": options.runs,
+                "latency_is": "median of per-round medians",
+                "ratio_to_baseline": ratio,
+            }
             records.append(record)
     return records

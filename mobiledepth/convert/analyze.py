@@ -46,7 +46,7 @@ def parse_analyzer_output(text: str) -> ModelAnalysis:
             continue
         stripped = line.strip()
         if stripped.startswith(_WARNING):
-            reason = stripped[len(_WARNING):].strip()
+            reason = stripped[len(_WARNING) :].strip()
             if reason.startswith("Subgraph#"):
                 continue  # the per-subgraph summary repeats the per-op warnings
             if last is not None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MobileDepthError
 from ..data.images import resize_rgb
+from ..errors import MobileDepthError
 from .precisions import PRECISIONS
 
 SAMPLE_NAME = "calibration_image_sample_data_20x128x128x3_float32.npy"
@@ -62,8 +62,15 @@ def _die_with_parent() -> None:
         pass
 
 
-def _run_in(workdir: Path, onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float,
-            mean: tuple[float, ...] = (0.0, 0.0, 0.0), std: tuple[float, ...] = (1.0, 1.0, 1.0)) -> subprocess.CompletedProcess:
+def _run_in(
+    workdir: Path,
+    onnx_path: Path,
+    calibration: np.ndarray | None,
+    input_name: str,
+    timeout: float,
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0),
+    std: tuple[float, ...] = (1.0, 1.0, 1.0),
+) -> subprocess.CompletedProcess:
     sample = calibration if calibration is not None else np.zeros((1, 128, 128, 3), np.float32)
     sample20 = np.stack([resize_rgb(sample[i % len(sample)], 128, 128) for i in range(20)]).astype(np.float32)
     np.save(workdir / SAMPLE_NAME, sample20)
@@ -78,7 +85,9 @@ def _run_in(workdir: Path, onnx_path: Path, calibration: np.ndarray | None, inpu
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env["CUDA_VISIBLE_DEVICES"] = ""
     try:
-        return subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=_die_with_parent)
+        return subprocess.run(
+            cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=_die_with_parent
+        )
     except subprocess.TimeoutExpired:
         raise MobileDepthError(f"{onnx_path}: onnx2tf did not finish within {timeout:.0f} s") from None
 
@@ -88,8 +97,14 @@ def _nested(values: tuple[float, ...]) -> str:
     return "[[[[" + ",".join(f"{float(v)!r}" for v in values) + "]]]]"
 
 
-def run_onnx2tf(onnx_path: Path, calibration: np.ndarray | None, input_name: str, timeout: float = 1800,
-                mean: tuple[float, ...] = (0.0, 0.0, 0.0), std: tuple[float, ...] = (1.0, 1.0, 1.0)) -> Onnx2TfResult:
+def run_onnx2tf(
+    onnx_path: Path,
+    calibration: np.ndarray | None,
+    input_name: str,
+    timeout: float = 1800,
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0),
+    std: tuple[float, ...] = (1.0, 1.0, 1.0),
+) -> Onnx2TfResult:
     """Convert; ``calibration`` (N x H x W x 3 float32, pixels * pixel_scale) turns on integer quantisation,
     and onnx2tf normalises it with ``mean``/``std`` as the model's own input would be."""
     workdir = Path(tempfile.mkdtemp(prefix="mobiledepth-onnx2tf-"))

@@ -23,8 +23,9 @@ class Parity:
     n_pairs: int  # visibly different pairs compared
 
 
-def compare(reference: list[np.ndarray], predictor: Predictor, images: list[np.ndarray],
-            pairs_per_image: int = PAIRS_PER_IMAGE) -> Parity:
+def compare(
+    reference: list[np.ndarray], predictor: Predictor, images: list[np.ndarray], pairs_per_image: int = PAIRS_PER_IMAGE
+) -> Parity:
     """``reference[i]`` is the source model's map for ``images[i]`` (already at the predictor's input size)."""
     err_sq = ref_sq = 0.0
     max_abs = max_ref = 0.0

@@ -41,7 +41,15 @@ FP32_REL_L2_LIMIT = 1e-4
 MAX_INT8_WHDR_DROP = 0.005
 DIAGNOSIS_IMAGES = 4
 
-__all__ = ["ConvertOptions", "ConvertReport", "ConvertedFile", "convert", "convert_checkpoint", "parse_precisions", "PRECISIONS"]
+__all__ = [
+    "ConvertOptions",
+    "ConvertReport",
+    "ConvertedFile",
+    "convert",
+    "convert_checkpoint",
+    "parse_precisions",
+    "PRECISIONS",
+]
 
 
 @dataclass
@@ -117,7 +125,9 @@ def _select_inputs(options: ConvertOptions) -> _Inputs:
     calibration = set(calib_paths)
     parity_paths = [p for p in images_for_split(parity_dir, "test") if p not in calibration][: options.n_parity]
     if not parity_paths:
-        raise MobileDepthError(f"{parity_dir}: no held-out images left for the parity check (all are calibration images)")
+        raise MobileDepthError(
+            f"{parity_dir}: no held-out images left for the parity check (all are calibration images)"
+        )
     csv = Path(parity_dir) / "DIW_test.csv" if Path(parity_dir).is_dir() else Path(parity_dir)
     entries = read_diw_csv(csv) if csv.is_file() and csv.suffix.lower() == ".csv" else []
     return _Inputs(calib_dir, calib_paths, parity_paths, [e for e in entries if e.path not in calibration])
@@ -128,17 +138,26 @@ def _new_report(source: SourceModel, options: ConvertOptions, inputs: _Inputs) -
     pre = source.preprocess
     return ConvertReport(
         source=source.block,
-        input={"name": INPUT_NAME, "height": options.height, "width": options.width,
-               "range": "RGB [0, 1]" if pre == Preprocess() else f"(RGB [0, 1] * {pre.pixel_scale} - mean) / std",
-               "preprocess": {"mean": list(pre.mean), "std": list(pre.std), "pixel_scale": pre.pixel_scale},
-               "layout_tflite": "NHWC", "layout_onnx": "NCHW"},
-        calibration={"dir": str(inputs.calib_dir), "images": len(inputs.calib_paths), "input_range": [0.0, 1.0]} if calibrated else {},
+        input={
+            "name": INPUT_NAME,
+            "height": options.height,
+            "width": options.width,
+            "range": "RGB [0, 1]" if pre == Preprocess() else f"(RGB [0, 1] * {pre.pixel_scale} - mean) / std",
+            "preprocess": {"mean": list(pre.mean), "std": list(pre.std), "pixel_scale": pre.pixel_scale},
+            "layout_tflite": "NHWC",
+            "layout_onnx": "NCHW",
+        },
+        calibration={"dir": str(inputs.calib_dir), "images": len(inputs.calib_paths), "input_range": [0.0, 1.0]}
+        if calibrated
+        else {},
         tools={"mobiledepth": __version__, "torch": str(torch.__version__), "onnx2tf": onnx2tf_version()},
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     )
 
 
-def _write_files(onnx_path: Path, result, out_dir: Path, stem: str, precisions: tuple[str, ...], source: Path) -> list[tuple[Path, str, str]]:
+def _write_files(
+    onnx_path: Path, result, out_dir: Path, stem: str, precisions: tuple[str, ...], source: Path
+) -> list[tuple[Path, str, str]]:
     """Copy the wanted TFLite files out of onnx2tf's scratch folder, each atomically."""
     written: list[tuple[Path, str, str]] = [(onnx_path, "onnx", "fp32")]
     for precision in PRECISIONS:
@@ -159,36 +178,70 @@ def _diagnose_int8(result, inputs: _Inputs, options: ConvertOptions) -> dict[str
 
     if "int8" not in result.files or "fp32" not in result.files:
         return {}
-    images = [options.preprocess.apply(img[None])[0]
-              for img in load_images(inputs.parity_paths[:DIAGNOSIS_IMAGES], options.height, options.width)]
+    images = [
+        options.preprocess.apply(img[None])[0]
+        for img in load_images(inputs.parity_paths[:DIAGNOSIS_IMAGES], options.height, options.width)
+    ]
     rows = tensor_errors(result.files["fp32"], result.files["int8"], images)
-    return {"images": len(images), "method": "accumulated error per activation tensor, int8 vs float file",
-            "tensors": [asdict(r) for r in rows]}
+    return {
+        "images": len(images),
+        "method": "accumulated error per activation tensor, int8 vs float file",
+        "tensors": [asdict(r) for r in rows],
+    }
 
 
-def _float_parts(model: MobileDepth, calibration: np.ndarray, inputs: _Inputs, options: ConvertOptions) -> dict[str, Any]:
+def _float_parts(
+    model: MobileDepth, calibration: np.ndarray, inputs: _Inputs, options: ConvertOptions
+) -> dict[str, Any]:
     """Task WHDR of the simulated int8 model with each part of the network kept in float."""
     from ..quant.float_groups import float_group_effects, whdr_scorer
 
     score = whdr_scorer(inputs.task_entries, options.height, options.width)
     float_whdr, int8_whdr, effects = float_group_effects(model, calibration, score)
-    return {"method": "PyTorch simulation of the int8 file (quant/qat.py), one part at a time in float",
-            "float_whdr": float_whdr, "simulated_int8_whdr": int8_whdr, "parts": [asdict(e) for e in effects]}
+    return {
+        "method": "PyTorch simulation of the int8 file (quant/qat.py), one part at a time in float",
+        "float_whdr": float_whdr,
+        "simulated_int8_whdr": int8_whdr,
+        "parts": [asdict(e) for e in effects],
+    }
 
 
-def _check_file(path: Path, fmt: str, precision: str, params: int, reference: list[np.ndarray], images: list[np.ndarray],
-                inputs: _Inputs, source_results: np.ndarray | None, options: ConvertOptions) -> ConvertedFile:
+def _check_file(
+    path: Path,
+    fmt: str,
+    precision: str,
+    params: int,
+    reference: list[np.ndarray],
+    images: list[np.ndarray],
+    inputs: _Inputs,
+    source_results: np.ndarray | None,
+    options: ConvertOptions,
+) -> ConvertedFile:
     predictor = load_predictor(path, preprocess=options.preprocess)
     parity = compare(reference, predictor, images)
     task = None
     if inputs.task_entries:
-        task = task_accuracy(pair_results(predictor.predict, inputs.task_entries, options.height, options.width), source_results)
-    entry = ConvertedFile(path=str(path), format=fmt, precision=precision, size_bytes=path.stat().st_size, sha256=sha256_file(path),
-                          params=params, parity=parity, analysis=analyze_tflite(path) if fmt == "tflite" else None, task=task,
-                          note=PRECISIONS[precision].note if fmt == "tflite" else "")
+        task = task_accuracy(
+            pair_results(predictor.predict, inputs.task_entries, options.height, options.width), source_results
+        )
+    entry = ConvertedFile(
+        path=str(path),
+        format=fmt,
+        precision=precision,
+        size_bytes=path.stat().st_size,
+        sha256=sha256_file(path),
+        params=params,
+        parity=parity,
+        analysis=analyze_tflite(path) if fmt == "tflite" else None,
+        task=task,
+        note=PRECISIONS[precision].note if fmt == "tflite" else "",
+    )
     if precision == "fp32" and not parity.rel_l2 <= FP32_REL_L2_LIMIT:
         entry.status = "failed"
-        entry.problem = f"fp32 relative L2 error {parity.rel_l2:.2e} exceeds {FP32_REL_L2_LIMIT:.0e}: the conversion changed the computation"
+        entry.problem = (
+            f"fp32 relative L2 error {parity.rel_l2:.2e} exceeds {FP32_REL_L2_LIMIT:.0e}: the conversion "
+            "changed the computation"
+        )
     elif fmt == "tflite" and PRECISIONS[precision].gated:
         entry.gate = gate(task, options.max_int8_whdr_drop, options.min_gate_pairs)
         entry.status = {"passed": "ok"}.get(entry.gate.verdict, entry.gate.verdict)
@@ -211,25 +264,45 @@ def convert_checkpoint(
     return convert(source, out_dir, options, progress, stem=checkpoint.stem)
 
 
-def convert_module(module: torch.nn.Module, out_dir: str | Path, options: ConvertOptions = ConvertOptions(),
-                   name: str = "model", progress: Callable[[str], None] = lambda message: None) -> ConvertReport:
+def convert_module(
+    module: torch.nn.Module,
+    out_dir: str | Path,
+    options: ConvertOptions = ConvertOptions(),
+    name: str = "model",
+    progress: Callable[[str], None] = lambda message: None,
+) -> ConvertReport:
     """Python API: an ``nn.Module`` taking N x 3 x H x W (after ``options.preprocess``), one map out."""
     source = from_module(module, (options.height, options.width), options.preprocess, name)
     return convert(source, out_dir, options, progress, stem=name)
 
 
-def _onnx2tf_files(source: SourceModel, onnx_path: Path, inputs: _Inputs, options: ConvertOptions, out_dir: Path,
-                   stem: str, report: ConvertReport, progress: Callable[[str], None]):
+def _onnx2tf_files(
+    source: SourceModel,
+    onnx_path: Path,
+    inputs: _Inputs,
+    options: ConvertOptions,
+    out_dir: Path,
+    stem: str,
+    report: ConvertReport,
+    progress: Callable[[str], None],
+):
     calibrated = any(PRECISIONS[p].calibrated for p in options.precisions)
     calibration = calibration_images(inputs.calib_paths, options.height, options.width) if calibrated else None
     pre = options.preprocess
     progress("running onnx2tf")
-    result = run_onnx2tf(onnx_path, None if calibration is None else calibration * pre.pixel_scale, onnx_input_name(onnx_path),
-                         mean=pre.mean, std=pre.std)
+    result = run_onnx2tf(
+        onnx_path,
+        None if calibration is None else calibration * pre.pixel_scale,
+        onnx_input_name(onnx_path),
+        mean=pre.mean,
+        std=pre.std,
+    )
     try:
         with atomic_path(out_dir / "onnx2tf.log") as tmp:
             tmp.write_text(result.log)
-        written = _write_files(onnx_path, result, out_dir, stem, options.precisions, Path(source.block.get("path") or stem))
+        written = _write_files(
+            onnx_path, result, out_dir, stem, options.precisions, Path(source.block.get("path") or stem)
+        )
         if "int8" in options.precisions:
             progress("diagnosing int8 per tensor")
             report.int8_diagnosis = _diagnose_int8(result, inputs, options)
@@ -244,8 +317,13 @@ def onnx_input_name(path: Path) -> str:
     return onnx.load(str(path), load_external_data=False).graph.input[0].name
 
 
-def convert(source: SourceModel, out_dir: str | Path, options: ConvertOptions = ConvertOptions(),
-            progress: Callable[[str], None] = lambda message: None, stem: str | None = None) -> ConvertReport:
+def convert(
+    source: SourceModel,
+    out_dir: str | Path,
+    options: ConvertOptions = ConvertOptions(),
+    progress: Callable[[str], None] = lambda message: None,
+    stem: str | None = None,
+) -> ConvertReport:
     """Write ONNX + TFLite files for ``source`` and check each against it (parity, task WHDR, gates)."""
     out_dir = Path(out_dir)
     inputs = _select_inputs(options)
@@ -259,14 +337,22 @@ def convert(source: SourceModel, out_dir: str | Path, options: ConvertOptions = 
     progress("checking parity and task accuracy")
     images = list(load_images(inputs.parity_paths, options.height, options.width))
     reference = [source.reference(img) for img in images]
-    source_results = (pair_results(source.reference, inputs.task_entries, options.height, options.width)
-                      if inputs.task_entries else None)
+    source_results = (
+        pair_results(source.reference, inputs.task_entries, options.height, options.width)
+        if inputs.task_entries
+        else None
+    )
     if source_results is not None:
-        report.task = {"images": len(inputs.task_entries), "pairs": int(source_results.size),
-                       "source_whdr": float(1.0 - source_results.mean()), "max_int8_whdr_drop": options.max_int8_whdr_drop}
+        report.task = {
+            "images": len(inputs.task_entries),
+            "pairs": int(source_results.size),
+            "source_whdr": float(1.0 - source_results.mean()),
+            "max_int8_whdr_drop": options.max_int8_whdr_drop,
+        }
     for path, fmt, precision in written:
-        report.files.append(_check_file(path, fmt, precision, source.params or 0, reference, images, inputs,
-                                        source_results, options))
+        report.files.append(
+            _check_file(path, fmt, precision, source.params or 0, reference, images, inputs, source_results, options)
+        )
     if calibration is not None and report.int8_diagnosis and inputs.task_entries and source.module is not None:
         progress("int8 cost of each part (simulated, kept in float)")
         report.int8_diagnosis["float_parts"] = _float_parts(source.module, calibration, inputs, options)

@@ -19,14 +19,30 @@ class Precision:
     note: str
 
 
-PRECISIONS: dict[str, Precision] = {p.name: p for p in (
-    Precision("fp32", "_float32.tflite", False, False, "float32 weights and activations"),
-    Precision("fp16", "_float16.tflite", False, False, "float16 weights, float32 activations (GPU delegates run fp16)"),
-    Precision("int8", "_full_integer_quant.tflite", True, True,
-              "full integer: int8 weights, activations, input and output (CPU/XNNPACK, NNAPI DSP/NPU)"),
-    Precision("int8-dynamic", "_dynamic_range_quant.tflite", True, False,
-              "int8 weights, float activations: SLOW on XNNPACK (2-3x fp32 measured on the host); written only when asked"),
-)}
+PRECISIONS: dict[str, Precision] = {
+    p.name: p
+    for p in (
+        Precision("fp32", "_float32.tflite", False, False, "float32 weights and activations"),
+        Precision(
+            "fp16", "_float16.tflite", False, False, "float16 weights, float32 activations (GPU delegates run fp16)"
+        ),
+        Precision(
+            "int8",
+            "_full_integer_quant.tflite",
+            True,
+            True,
+            "full integer: int8 weights, activations, input and output (CPU/XNNPACK, NNAPI DSP/NPU)",
+        ),
+        Precision(
+            "int8-dynamic",
+            "_dynamic_range_quant.tflite",
+            True,
+            False,
+            "int8 weights, float activations: SLOW on XNNPACK (2-3x fp32 measured on the host); written only when "
+            "asked",
+        ),
+    )
+}
 DEFAULT_PRECISIONS = ("fp32", "fp16", "int8")
 
 
@@ -35,5 +51,7 @@ def parse_precisions(text: str) -> tuple[str, ...]:
     wanted = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
     bad = [p for p in wanted if p not in PRECISIONS]
     if bad or not wanted:
-        raise MobileDepthError(f"--precision: unknown {', '.join(bad) or 'empty list'}; choose from {', '.join(PRECISIONS)}")
+        raise MobileDepthError(
+            f"--precision: unknown {', '.join(bad) or 'empty list'}; choose from {', '.join(PRECISIONS)}"
+        )
     return wanted

@@ -9,7 +9,6 @@ line that says what the file looked like and what is accepted.
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +23,13 @@ from ..fileio import sha256_file
 from ..runtime.predictors import Preprocess
 from .export_onnx import export_onnx
 
-ACCEPTED = ("a mobiledepth checkpoint (.pt)", "an ONNX file (.onnx, fixed or dynamic shape)", "a TorchScript archive",
-            "a torch.export program (.pt2)", "an nn.Module (Python API)")
+ACCEPTED = (
+    "a mobiledepth checkpoint (.pt)",
+    "an ONNX file (.onnx, fixed or dynamic shape)",
+    "a TorchScript archive",
+    "a torch.export program (.pt2)",
+    "an nn.Module (Python API)",
+)
 
 
 @dataclass
@@ -70,17 +74,36 @@ def _params(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def from_module(module: nn.Module, hw: tuple[int, int], preprocess: Preprocess = Preprocess(), name: str = "model",
-                path: Path | None = None, kind: str = "module") -> SourceModel:
+def from_module(
+    module: nn.Module,
+    hw: tuple[int, int],
+    preprocess: Preprocess = Preprocess(),
+    name: str = "model",
+    path: Path | None = None,
+    kind: str = "module",
+) -> SourceModel:
     """Any ``nn.Module`` taking N x 3 x H x W (after ``preprocess``) and returning one map."""
     try:
         module.eval()
     except NotImplementedError:  # torch.export's unlifted modules are inference-only already
         pass
-    block = {"path": str(path) if path else None, "name": name, "kind": kind, "params": _params(module),
-             "sha256": sha256_file(path) if path else None, "preprocess": preprocess.__dict__}
-    return SourceModel(kind, name, block, _torch_reference(_FirstOutput(module), preprocess),
-                       lambda target: _export_first_output(module, target, hw), preprocess, params=_params(module))
+    block = {
+        "path": str(path) if path else None,
+        "name": name,
+        "kind": kind,
+        "params": _params(module),
+        "sha256": sha256_file(path) if path else None,
+        "preprocess": preprocess.__dict__,
+    }
+    return SourceModel(
+        kind,
+        name,
+        block,
+        _torch_reference(_FirstOutput(module), preprocess),
+        lambda target: _export_first_output(module, target, hw),
+        preprocess,
+        params=_params(module),
+    )
 
 
 def _from_checkpoint(path: Path, hw: tuple[int, int]) -> SourceModel:
@@ -92,20 +115,36 @@ def _from_checkpoint(path: Path, hw: tuple[int, int]) -> SourceModel:
     except MobileDepthError as exc:
         if "no 'mobiledepth" not in str(exc):
             raise
-        raise MobileDepthError(f"{path}: a PyTorch file but not a mobiledepth checkpoint (a state dict or pickled "
-                               "module needs its Python class): load it in Python and call mobiledepth.convert(module, "
-                               "out_dir, ConvertOptions(height=H, width=W)), or save it as TorchScript, torch.export (.pt2) "
-                               "or ONNX") from None
+        raise MobileDepthError(
+            f"{path}: a PyTorch file but not a mobiledepth checkpoint (a state dict or pickled "
+            "module needs its Python class): load it in Python and call mobiledepth.convert(module, "
+            "out_dir, ConvertOptions(height=H, width=W)), or save it as TorchScript, torch.export (.pt2) "
+            "or ONNX"
+        ) from None
     model = ckpt.build(with_heads=False).eval()
     stride = ckpt.config.output_stride
     if hw[0] % stride or hw[1] % stride:
         raise MobileDepthError(f"--size {hw[0]}x{hw[1]}: both sides must be multiples of {stride}")
     params = count_parameters(model)
-    block = {"path": str(path), "name": ckpt.metadata.get("name") or path.stem, "kind": "checkpoint",
-             "variant": ckpt.config.name, "sha256": sha256_file(path), "params": params,
-             "trained": ckpt.metadata.get("trained")}
-    return SourceModel("checkpoint", block["name"], block, _torch_reference(model, Preprocess()),
-                       lambda target: export_onnx(model, target, *hw), Preprocess(), module=model, params=params)
+    block = {
+        "path": str(path),
+        "name": ckpt.metadata.get("name") or path.stem,
+        "kind": "checkpoint",
+        "variant": ckpt.config.name,
+        "sha256": sha256_file(path),
+        "params": params,
+        "trained": ckpt.metadata.get("trained"),
+    }
+    return SourceModel(
+        "checkpoint",
+        block["name"],
+        block,
+        _torch_reference(model, Preprocess()),
+        lambda target: export_onnx(model, target, *hw),
+        Preprocess(),
+        module=model,
+        params=params,
+    )
 
 
 def _from_onnx(path: Path, hw: tuple[int, int], preprocess: Preprocess) -> SourceModel:
@@ -114,15 +153,23 @@ def _from_onnx(path: Path, hw: tuple[int, int], preprocess: Preprocess) -> Sourc
 
     predictor = OnnxPredictor(path, preprocess, dynamic_hw=hw)
     if predictor.layout != "NCHW":
-        raise MobileDepthError(f"{path}: an NHWC ONNX input is not converted (onnx2tf expects NCHW); export with "
-                               "N x 3 x H x W, or bench/eval this file directly")
+        raise MobileDepthError(
+            f"{path}: an NHWC ONNX input is not converted (onnx2tf expects NCHW); export with "
+            "N x 3 x H x W, or bench/eval this file directly"
+        )
 
     def write(target: Path) -> Path:
         fixed_onnx(path, target, predictor.input_hw)
         return target
 
-    block = {"path": str(path), "name": path.stem, "kind": "onnx", "sha256": sha256_file(path), "params": None,
-             "preprocess": preprocess.__dict__}
+    block = {
+        "path": str(path),
+        "name": path.stem,
+        "kind": "onnx",
+        "sha256": sha256_file(path),
+        "params": None,
+        "preprocess": preprocess.__dict__,
+    }
     return SourceModel("onnx", path.stem, block, predictor.predict, write, preprocess)
 
 
@@ -173,11 +220,14 @@ def _kind_of(path: Path) -> str:
         return "onnx"
     if not zipfile.is_zipfile(path):
         head = path.read_bytes()[:16]
-        raise MobileDepthError(f"{path}: not a model this tool converts (neither a zip archive nor ONNX; starts "
-                               f"{head!r}); accepted: {', '.join(ACCEPTED)}")
+        raise MobileDepthError(
+            f"{path}: not a model this tool converts (neither a zip archive nor ONNX; starts "
+            f"{head!r}); accepted: {', '.join(ACCEPTED)}"
+        )
     names = zipfile.ZipFile(path).namelist()
-    if path.suffix.lower() == ".pt2" or any(n.endswith("serialized_exported_program.json") or "/models/" in n
-                                             for n in names):
+    if path.suffix.lower() == ".pt2" or any(
+        n.endswith("serialized_exported_program.json") or "/models/" in n for n in names
+    ):
         return "export"
     if any("/code/" in n for n in names):
         return "torchscript"
@@ -191,11 +241,15 @@ def load_source(path: Path, hw: tuple[int, int], preprocess: Preprocess = Prepro
     if kind == "onnx":
         return _from_onnx(path, hw, preprocess)
     if kind == "torchscript":
-        return from_module(torch.jit.load(str(path), map_location="cpu"), hw, preprocess, path.stem, path, "torchscript")
+        return from_module(
+            torch.jit.load(str(path), map_location="cpu"), hw, preprocess, path.stem, path, "torchscript"
+        )
     if kind == "export":
         try:
             program = torch.export.load(str(path))
         except Exception as exc:
-            raise MobileDepthError(f"{path}: not a readable torch.export program ({str(exc).splitlines()[0][:120]})") from None
+            raise MobileDepthError(
+                f"{path}: not a readable torch.export program ({str(exc).splitlines()[0][:120]})"
+            ) from None
         return from_module(_inference_only(program.module()), hw, preprocess, path.stem, path, "export")
     return _from_checkpoint(path, hw)

@@ -37,13 +37,20 @@ class GateResult:
     problem: str = ""
 
 
-def pair_results(predict: Callable[[np.ndarray], np.ndarray], entries: list[DIWImage], height: int, width: int,
-                 disparity: bool = False) -> np.ndarray:
+def pair_results(
+    predict: Callable[[np.ndarray], np.ndarray],
+    entries: list[DIWImage],
+    height: int,
+    width: int,
+    disparity: bool = False,
+) -> np.ndarray:
     """Right/wrong for every pair of every entry, in order (a bool array)."""
     outcomes: list[bool] = []
     for entry in entries:
         prediction = predict(resize_rgb(load_rgb(entry.path), height, width))
-        outcomes += pair_outcomes(resize_map(prediction, entry.height, entry.width, DEFAULT_RESIZE), entry.pairs, disparity)
+        outcomes += pair_outcomes(
+            resize_map(prediction, entry.height, entry.width, DEFAULT_RESIZE), entry.pairs, disparity
+        )
     return np.asarray(outcomes, dtype=bool)
 
 
@@ -59,10 +66,18 @@ def task_accuracy(results: np.ndarray, source: np.ndarray | None = None) -> Task
 def gate(acc: TaskAccuracy | None, limit: float, min_pairs: int = MIN_GATE_PAIRS) -> GateResult:
     """Judge an int8 file's task-WHDR drop against ``limit``."""
     if acc is None or acc.drop is None:
-        return GateResult("unverified", limit, "no held-out DIW pairs to measure the int8 WHDR drop (--parity-data with DIW_test.csv)")
+        return GateResult(
+            "unverified", limit, "no held-out DIW pairs to measure the int8 WHDR drop (--parity-data with DIW_test.csv)"
+        )
     if acc.pairs < min_pairs:
-        return GateResult("unverified", limit, f"only {acc.pairs} held-out pairs (need {min_pairs}) to check a WHDR drop of {limit}")
+        return GateResult(
+            "unverified", limit, f"only {acc.pairs} held-out pairs (need {min_pairs}) to check a WHDR drop of {limit}"
+        )
     if acc.drop > limit:
-        return GateResult("failed", limit, f"int8 task WHDR {acc.whdr:.4f} is {acc.drop:+.4f} vs the source model on {acc.pairs} "
-                                           f"held-out pairs (limit {limit})")
+        return GateResult(
+            "failed",
+            limit,
+            f"int8 task WHDR {acc.whdr:.4f} is {acc.drop:+.4f} vs the source model on {acc.pairs} "
+            f"held-out pairs (limit {limit})",
+        )
     return GateResult("passed", limit)

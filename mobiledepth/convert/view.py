@@ -25,18 +25,40 @@ def files_table(report: ConvertReport) -> Table:
     first = report.files[0]
     pairs = report.task.get("pairs", 0)
     ref = "ONNX Runtime on the source" if report.source.get("kind") == "onnx" else "PyTorch"
-    title = (f"Conversion at {report.input['height']}x{report.input['width']}: parity vs {ref} on {first.parity.n_images} "
-             f"held-out images; task WHDR on {pairs} held-out pairs (source {report.task.get('source_whdr', float('nan')):.4f})")
+    title = (
+        f"Conversion at {report.input['height']}x{report.input['width']}: parity vs {ref} on {first.parity.n_images} "
+        f"held-out images; task WHDR on {pairs} held-out pairs (source "
+        f"{report.task.get('source_whdr', float('nan')):.4f})"
+    )
     table = Table(title=title)
-    for col in ("File", "Precision", "Size MB", "Max abs err", "Rel L2 err", "Order err", "Ties", "Task WHDR", "Drop", "GPU delegate", "Status"):
+    for col in (
+        "File",
+        "Precision",
+        "Size MB",
+        "Max abs err",
+        "Rel L2 err",
+        "Order err",
+        "Ties",
+        "Task WHDR",
+        "Drop",
+        "GPU delegate",
+        "Status",
+    ):
         table.add_column(col)
     for f in report.files:
         task = f.task
         table.add_row(
-            Path(f.path).name, f.precision, f"{f.size_bytes / 1e6:.2f}", f"{f.parity.max_abs:.2e}", f"{f.parity.rel_l2:.2e}",
-            f"{f.parity.whdr_vs_torch:.4f}", f"{f.parity.ties_vs_torch:.4f}",
-            "" if task is None else f"{task.whdr:.4f}", "" if task is None or task.drop is None else f"{task.drop:+.4f}",
-            _gpu(f), Text(f.status, style=STATUS_STYLE.get(f.status, "")),
+            Path(f.path).name,
+            f.precision,
+            f"{f.size_bytes / 1e6:.2f}",
+            f"{f.parity.max_abs:.2e}",
+            f"{f.parity.rel_l2:.2e}",
+            f"{f.parity.whdr_vs_torch:.4f}",
+            f"{f.parity.ties_vs_torch:.4f}",
+            "" if task is None else f"{task.whdr:.4f}",
+            "" if task is None or task.drop is None else f"{task.drop:+.4f}",
+            _gpu(f),
+            Text(f.status, style=STATUS_STYLE.get(f.status, "")),
         )
     return table
 
@@ -46,14 +68,24 @@ def diagnosis_table(report: ConvertReport, rows: int = DIAGNOSIS_ROWS) -> Table 
     if not tensors:
         return None
     worst = sorted(tensors, key=lambda t: t["relative"], reverse=True)[:rows]
-    table = Table(title=f"int8 file: the {len(worst)} most corrupted of {len(tensors)} tensors "
-                        f"(accumulated error vs float, {report.int8_diagnosis['images']} held-out images)")
+    table = Table(
+        title=f"int8 file: the {len(worst)} most corrupted of {len(tensors)} tensors "
+        f"(accumulated error vs float, {report.int8_diagnosis['images']} held-out images)"
+    )
     for col in ("Tensor", "Shape", "Scale", "int8 range", "Float range", "RMSE/RMS", "RMSE/range", "Steps", "Clipped"):
         table.add_column(col)
     for t in worst:
-        table.add_row(t["tensor"][-48:], "x".join(map(str, t["shape"][1:])), f"{t['scale']:.4f}",
-                      f"[{t['quant_min']:.2f}, {t['quant_max']:.2f}]", f"[{t['float_min']:.2f}, {t['float_max']:.2f}]",
-                      f"{t['relative']:.3f}", f"{t['rmse_over_range']:.4f}", f"{t['steps']:.1f}", f"{t['clipped']:.1e}")
+        table.add_row(
+            t["tensor"][-48:],
+            "x".join(map(str, t["shape"][1:])),
+            f"{t['scale']:.4f}",
+            f"[{t['quant_min']:.2f}, {t['quant_max']:.2f}]",
+            f"[{t['float_min']:.2f}, {t['float_max']:.2f}]",
+            f"{t['relative']:.3f}",
+            f"{t['rmse_over_range']:.4f}",
+            f"{t['steps']:.1f}",
+            f"{t['clipped']:.1e}",
+        )
     return table
 
 
@@ -61,8 +93,10 @@ def float_parts_table(report: ConvertReport) -> Table | None:
     parts = (report.int8_diagnosis or {}).get("float_parts")
     if not parts:
         return None
-    table = Table(title=f"int8 cost by part: simulated int8 WHDR {parts['simulated_int8_whdr']:.4f} vs float {parts['float_whdr']:.4f}; "
-                        "WHDR with one part kept in float")
+    table = Table(
+        title=f"int8 cost by part: simulated int8 WHDR {parts['simulated_int8_whdr']:.4f} vs float "
+        f"{parts['float_whdr']:.4f}; WHDR with one part kept in float"
+    )
     for col in ("Part kept in float", "Points", "WHDR", "Buys back"):
         table.add_column(col)
     for p in parts["parts"]:

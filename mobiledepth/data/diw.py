@@ -44,7 +44,9 @@ def _fail(csv_path: Path, line: int, message: str) -> MobileDepthError:
 MAX_SIDE = 16384  # largest declared image side: the prediction is resized to it, so it bounds memory
 
 
-def read_diw_csv(csv_path: str | os.PathLike, image_root: str | os.PathLike | None = None, check_images: bool = True) -> list[DIWImage]:
+def read_diw_csv(
+    csv_path: str | os.PathLike, image_root: str | os.PathLike | None = None, check_images: bool = True
+) -> list[DIWImage]:
     """Parse a DIW CSV. Malformed lines, missing images and out-of-range points raise with the line number."""
     csv_path = Path(csv_path)
     try:
@@ -61,7 +63,11 @@ def read_diw_csv(csv_path: str | os.PathLike, image_root: str | os.PathLike | No
     for (path_line, path_text), (ann_line, ann_text) in zip(lines[0::2], lines[1::2]):
         fields = [f.strip() for f in ann_text.split(",")]
         if len(fields) != 7:
-            raise _fail(csv_path, ann_line, f"expected 7 comma-separated fields 'y_A,x_A,y_B,x_B,ordinal,width,height', got {len(fields)}")
+            raise _fail(
+                csv_path,
+                ann_line,
+                f"expected 7 comma-separated fields 'y_A,x_A,y_B,x_B,ordinal,width,height', got {len(fields)}",
+            )
         try:
             ya, xa, yb, xb = (int(float(v)) for v in fields[:4])
             width, height = int(float(fields[5])), int(float(fields[6]))
@@ -83,7 +89,11 @@ def read_diw_csv(csv_path: str | os.PathLike, image_root: str | os.PathLike | No
         if image_path in grouped:
             w0, h0, pairs = grouped[image_path]
             if (w0, h0) != (width, height):
-                raise _fail(csv_path, ann_line, f"size {width}x{height} disagrees with earlier lines for {image_path.name} ({w0}x{h0})")
+                raise _fail(
+                    csv_path,
+                    ann_line,
+                    f"size {width}x{height} disagrees with earlier lines for {image_path.name} ({w0}x{h0})",
+                )
             pairs.append(pair)
         else:
             grouped[image_path] = (width, height, [pair])

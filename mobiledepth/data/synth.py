@@ -150,7 +150,9 @@ def render_scene(rng: np.random.Generator, height: int, width: int) -> Scene:
     return Scene(np.clip(image, 0, 1).astype(np.float32), t_best.astype(np.float32))
 
 
-def sample_pairs(rng: np.random.Generator, depth: np.ndarray, count: int, min_ratio: float) -> list[tuple[int, int, int, int, int]]:
+def sample_pairs(
+    rng: np.random.Generator, depth: np.ndarray, count: int, min_ratio: float
+) -> list[tuple[int, int, int, int, int]]:
     """Pairs (ya, xa, yb, xb, relation) with unambiguous order; half of them local (across nearby edges)."""
     h, w = depth.shape
     pairs: list[tuple[int, int, int, int, int]] = []
@@ -192,7 +194,10 @@ def write_synth_dataset(out_dir: str | os.PathLike, options: SynthOptions = Synt
             np.save(tmp / "depth" / f"{stem}.npy", scene.depth)
             split = SPLITS[int(np.searchsorted(bounds, i, side="right"))][0] if options.n >= 3 else "test"
             for ya, xa, yb, xb, rel in sample_pairs(rng, scene.depth, options.pairs_per_image, options.min_ratio):
-                rows[split] += [f"./images/{stem}.png", format_pair_line(ya, xa, yb, xb, rel, options.width, options.height)]
+                rows[split] += [
+                    f"./images/{stem}.png",
+                    format_pair_line(ya, xa, yb, xb, rel, options.width, options.height),
+                ]
         for split, lines in rows.items():
             (tmp / f"DIW_{split}.csv").write_text("\n".join(lines) + ("\n" if lines else ""))
         write_json(tmp / "synth.json", {"generator_version": GENERATOR_VERSION, **asdict(options)})

@@ -4,9 +4,10 @@ Reference: princeton-vl/relative_depth, ``src/experiment/test_model_on_DIW.lua``
 resized back to the ORIGINAL image size with Torch7 ``image.scale`` (``resize="torch7"``, the default;
 see metrics/torch7_scale.py) and read at the CSV's 1-based coordinates minus one. ``resize="bilinear"``
 keeps PyTorch's align_corners=False resize, which earlier versions used: it orders about 1.5% of
-random pairs differently, so its figures are not comparable with published ones. For a depth-like output a pair is right iff ``(z_A - z_B) * r > 0`` with
-r = +1 for '>' (A farther); a disparity-like output flips the sign. Ties count as wrong. '=' pairs
-(not in DIW) are right iff the values tie within ``equal_tolerance`` (relative).
+random pairs differently, so its figures are not comparable with published ones. For a depth-like
+output a pair is right iff ``(z_A - z_B) * r > 0`` with r = +1 for '>' (A farther); a disparity-like
+output flips the sign. Ties count as wrong. '=' pairs (not in DIW) are right iff the values tie
+within ``equal_tolerance`` (relative).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ class WHDRCount:
         self.total += other.total
 
 
-def pair_outcomes(depth: np.ndarray, pairs: Iterable[PointPair], disparity: bool = False,
-                  equal_tolerance: float = 0.02) -> list[bool]:
+def pair_outcomes(
+    depth: np.ndarray, pairs: Iterable[PointPair], disparity: bool = False, equal_tolerance: float = 0.02
+) -> list[bool]:
     """Right (True) or wrong for each pair, on a map already at the annotation's image size."""
     sign = -1.0 if disparity else 1.0
     outcomes = []
@@ -50,14 +52,22 @@ def pair_outcomes(depth: np.ndarray, pairs: Iterable[PointPair], disparity: bool
     return outcomes
 
 
-def pair_errors(depth: np.ndarray, pairs: Iterable[PointPair], disparity: bool = False, equal_tolerance: float = 0.02) -> WHDRCount:
+def pair_errors(
+    depth: np.ndarray, pairs: Iterable[PointPair], disparity: bool = False, equal_tolerance: float = 0.02
+) -> WHDRCount:
     """Count wrong pairs on a map already at the annotation's image size."""
     outcomes = pair_outcomes(depth, pairs, disparity, equal_tolerance)
     return WHDRCount(wrong=outcomes.count(False), total=len(outcomes))
 
 
-def whdr_for_image(prediction: np.ndarray, width: int, height: int, pairs: Iterable[PointPair], disparity: bool = False,
-                   resize: str = DEFAULT_RESIZE) -> WHDRCount:
+def whdr_for_image(
+    prediction: np.ndarray,
+    width: int,
+    height: int,
+    pairs: Iterable[PointPair],
+    disparity: bool = False,
+    resize: str = DEFAULT_RESIZE,
+) -> WHDRCount:
     """Resize the network's map back to ``height x width`` and score the pairs."""
     return pair_errors(resize_map(prediction, height, width, resize), pairs, disparity=disparity)
 
@@ -85,8 +95,9 @@ class OrderingCount:
         self.total += other.total
 
 
-def ordering_disagreement(reference: np.ndarray, candidate: np.ndarray, n_pairs: int = 2000, seed: int = 0,
-                          visible: float = 0.05) -> OrderingCount:
+def ordering_disagreement(
+    reference: np.ndarray, candidate: np.ndarray, n_pairs: int = 2000, seed: int = 0, visible: float = 0.05
+) -> OrderingCount:
     """How often ``candidate`` orders random pixel pairs differently from ``reference``.
 
     Only pairs whose reference values differ by at least ``visible`` x the reference's 5-95 percentile

@@ -9,7 +9,9 @@ from torch import nn
 class ConvBNAct(nn.Sequential):
     """conv -> BN -> ReLU6 as ``Sequential`` (keys ``.0`` conv, ``.1`` BN), torchvision's Conv2dNormActivation."""
 
-    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1, act: bool = True) -> None:
+    def __init__(
+        self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1, act: bool = True
+    ) -> None:
         layers: list[nn.Module] = [
             nn.Conv2d(cin, cout, kernel, stride, (kernel - 1) // 2, groups=groups, bias=False),
             nn.BatchNorm2d(cout),
@@ -22,7 +24,9 @@ class ConvBNAct(nn.Sequential):
 class InvertedResidual(nn.Module):
     """MobileNetV2 block; ``self.conv`` indices match torchvision (expand?, depthwise, project conv, BN)."""
 
-    def __init__(self, cin: int, hidden: int, cout: int, stride: int, expand: bool, residual: bool | None = None) -> None:
+    def __init__(
+        self, cin: int, hidden: int, cout: int, stride: int, expand: bool, residual: bool | None = None
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         if expand:
@@ -50,8 +54,16 @@ class FBNetBlock(nn.Module):
     A residual add is used where the config says so (only possible when input and output shapes match).
     """
 
-    def __init__(self, cin: int, hidden: int, cout: int, kernel: int = 3, upsample: bool = False, residual: bool | None = None,
-                 relu6: bool = False) -> None:
+    def __init__(
+        self,
+        cin: int,
+        hidden: int,
+        cout: int,
+        kernel: int = 3,
+        upsample: bool = False,
+        residual: bool | None = None,
+        relu6: bool = False,
+    ) -> None:
         super().__init__()
         act = nn.ReLU6 if relu6 else nn.ReLU  # ReLU6: a fixed [0, 6] range that int8 calibration can rely on
         self.expand = nn.Sequential(nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), act(inplace=True))

@@ -59,7 +59,10 @@ def _load_strict(model: MobileDepth, state: dict[str, torch.Tensor], path: str) 
             parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
         if mismatched:
             k = mismatched[0]
-            parts.append(f"{len(mismatched)} with wrong shape (e.g. {k}: file {tuple(state[k].shape)} vs config {tuple(own[k].shape)})")
+            parts.append(
+                f"{len(mismatched)} with wrong shape (e.g. {k}: file {tuple(state[k].shape)} vs config "
+                f"{tuple(own[k].shape)})"
+            )
         raise MobileDepthError(f"{path}: weights do not match the architecture in its config: " + "; ".join(parts))
     model.load_state_dict(state, strict=True)
 
@@ -98,11 +101,16 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # zip errors, unpickling errors, EOF: all mean "not a usable checkpoint"
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise MobileDepthError(f"{path}: not a readable mobiledepth checkpoint (corrupt or truncated: {reason[:160]})") from None
+        raise MobileDepthError(
+            f"{path}: not a readable mobiledepth checkpoint (corrupt or truncated: {reason[:160]})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise MobileDepthError(f"{path}: not a mobiledepth checkpoint (no '{FORMAT}' header)")
     if payload.get("format_version") != FORMAT_VERSION:
-        raise MobileDepthError(f"{path}: checkpoint format version {payload.get('format_version')} is not supported (expected {FORMAT_VERSION})")
+        raise MobileDepthError(
+            f"{path}: checkpoint format version {payload.get('format_version')} is not supported (expected "
+            f"{FORMAT_VERSION})"
+        )
     try:
         config = ModelConfig.from_dict(payload["config"])
     except (KeyError, TypeError, ValueError) as exc:

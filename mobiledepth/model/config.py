@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 # torchvision's MobileNetV2 inverted-residual settings: expansion t, out channels c, repeats n, stride s.
-_MNV2_SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+_MNV2_SETTINGS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 1),
+    (6, 160, 3, 2),
+    (6, 320, 1, 1),
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,9 @@ class ModelConfig:
         blocks, cin = [], enc.get("stem", 32)
         for b in enc["blocks"]:
             b = dict(b)
-            b.setdefault("residual", b["stride"] == 1 and cin == b["out"])  # configs written before the field: torchvision's rule
+            b.setdefault(
+                "residual", b["stride"] == 1 and cin == b["out"]
+            )  # configs written before the field: torchvision's rule
             blocks.append(InvertedResidualSpec(**b))
             cin = b["out"]
         enc["blocks"] = tuple(blocks)
@@ -114,7 +124,9 @@ class ModelConfig:
         if len(taps) != len(self.decoder.stages):
             raise ValueError(f"{len(taps)} skip taps but {len(self.decoder.stages)} decoder stages")
         if any(not 0 <= t < len(blocks) for t in taps):
-            raise ValueError(f"skip taps {taps} out of range for {len(blocks)} encoder blocks (features.1..{len(blocks)})")
+            raise ValueError(
+                f"skip taps {taps} out of range for {len(blocks)} encoder blocks (features.1..{len(blocks)})"
+            )
         for i in self.decoder.aux_after:
             if not 1 <= i <= len(self.decoder.stages):
                 raise ValueError(f"aux head after stage {i}, but there are {len(self.decoder.stages)} stages")
@@ -127,7 +139,10 @@ class ModelConfig:
         cin = self.encoder.stem
         for i, b in enumerate(blocks):
             if b.residual and not (b.stride == 1 and cin == b.out):
-                raise ValueError(f"encoder block {i + 1}: residual add needs stride 1 and equal widths ({cin} -> {b.out}, stride {b.stride})")
+                raise ValueError(
+                    f"encoder block {i + 1}: residual add needs stride 1 and equal widths ({cin} -> {b.out}, stride "
+                    f"{b.stride})"
+                )
             cin = b.out
         if not self.decoder.act_limit >= 0:
             raise ValueError(f"decoder act_limit must be >= 0 (0 = unbounded), got {self.decoder.act_limit}")
@@ -161,13 +176,22 @@ def mobilenet_v2_encoder(width: float = 1.0) -> EncoderConfig:
         out = _make_divisible(c * width)
         for i in range(n):
             stride = s if i == 0 else 1
-            blocks.append(InvertedResidualSpec(hidden=cin * t, out=out, stride=stride, expand=t != 1, residual=stride == 1 and cin == out))
+            blocks.append(
+                InvertedResidualSpec(
+                    hidden=cin * t, out=out, stride=stride, expand=t != 1, residual=stride == 1 and cin == out
+                )
+            )
             cin = out
     return EncoderConfig(stem=stem, blocks=tuple(blocks))
 
 
-def fbnet_decoder(widths: tuple[int, ...], expansions: tuple[float, ...], kernels: tuple[int, ...], head_hidden: int = 32,
-                  act_limit: float = 0.0) -> DecoderConfig:
+def fbnet_decoder(
+    widths: tuple[int, ...],
+    expansions: tuple[float, ...],
+    kernels: tuple[int, ...],
+    head_hidden: int = 32,
+    act_limit: float = 0.0,
+) -> DecoderConfig:
     """Five FBNet stages; the first four upsample (/32 -> /2), the last refines at /2 ("x112" for 224)."""
     stages = tuple(
         DecoderStageSpec(hidden=_make_divisible(w * e), out=w, kernel=k, upsample=i < len(widths) - 1)
@@ -185,7 +209,9 @@ def _base() -> ModelConfig:
     return ModelConfig(
         name="mobiledepth-base",
         encoder=mobilenet_v2_encoder(1.0),
-        decoder=fbnet_decoder(widths=(184, 128, 64, 32, 24), expansions=(4, 4, 3, 2, 2), kernels=(5, 5, 3, 3, 3), act_limit=INT8_ACT_LIMIT),
+        decoder=fbnet_decoder(
+            widths=(184, 128, 64, 32, 24), expansions=(4, 4, 3, 2, 2), kernels=(5, 5, 3, 3, 3), act_limit=INT8_ACT_LIMIT
+        ),
     )
 
 
@@ -194,7 +220,9 @@ def _small() -> ModelConfig:
     return ModelConfig(
         name="mobiledepth-small",
         encoder=mobilenet_v2_encoder(0.5),
-        decoder=fbnet_decoder(widths=(64, 48, 32, 16, 16), expansions=(2, 2, 2, 2, 2), kernels=(3, 3, 3, 3, 3), head_hidden=16),
+        decoder=fbnet_decoder(
+            widths=(64, 48, 32, 16, 16), expansions=(2, 2, 2, 2, 2), kernels=(3, 3, 3, 3, 3), head_hidden=16
+        ),
     )
 
 
@@ -203,7 +231,9 @@ def _wide() -> ModelConfig:
     return ModelConfig(
         name="mobiledepth-wide",
         encoder=mobilenet_v2_encoder(1.4),
-        decoder=fbnet_decoder(widths=(224, 128, 96, 48, 48), expansions=(4, 4, 4, 4, 4), kernels=(5, 5, 5, 3, 3), head_hidden=48),
+        decoder=fbnet_decoder(
+            widths=(224, 128, 96, 48, 48), expansions=(4, 4, 4, 4, 4), kernels=(5, 5, 5, 3, 3), head_hidden=48
+        ),
     )
 
 

@@ -29,11 +29,14 @@ def load_encoder_weights(model: MobileDepth, path: str | os.PathLike) -> int:
     wanted = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) < prefix_len}
     missing = [k for k in own if k not in wanted]
     if missing:
-        raise MobileDepthError(f"{path}: not a MobileNetV2 state dict for this encoder (missing {missing[0]} and {len(missing) - 1} more)")
+        raise MobileDepthError(
+            f"{path}: not a MobileNetV2 state dict for this encoder (missing {missing[0]} and {len(missing) - 1} more)"
+        )
     for k in own:
         if tuple(wanted[k].shape) != tuple(own[k].shape):
             raise MobileDepthError(
-                f"{path}: {k} has shape {tuple(wanted[k].shape)}, encoder expects {tuple(own[k].shape)} (width differs from the file)"
+                f"{path}: {k} has shape {tuple(wanted[k].shape)}, encoder expects {tuple(own[k].shape)} (width differs "
+                "from the file)"
             )
     model.encoder.load_state_dict({k: wanted[k] for k in own}, strict=True)
     return len(own)

@@ -57,7 +57,9 @@ class FBNetDecoder(nn.Module):
         stages = []
         bounded = dec.act_limit > 0
         for spec, skip in zip(dec.stages, skip_channels):
-            stages.append(FBNetBlock(cin + skip, spec.hidden, spec.out, spec.kernel, spec.upsample, spec.residual, relu6=bounded))
+            stages.append(
+                FBNetBlock(cin + skip, spec.hidden, spec.out, spec.kernel, spec.upsample, spec.residual, relu6=bounded)
+            )
             cin = spec.out
         self.stages = nn.ModuleList(stages)
         self.out_channels = [s.out for s in dec.stages]
@@ -96,7 +98,9 @@ class MobileDepth(nn.Module):
         self.pred = nn.Conv2d(last, 1, 3, padding=1)
         self.aux_heads = nn.ModuleDict(
             {
-                str(i): PredictionHead(config.decoder.stages[i - 1].out, config.decoder.head_hidden, config.decoder.head_out)
+                str(i): PredictionHead(
+                    config.decoder.stages[i - 1].out, config.decoder.head_hidden, config.decoder.head_out
+                )
                 for i in config.decoder.aux_after
             }
         )

@@ -32,9 +32,13 @@ def plot_profile(profile: LayerProfile, path: Path, top: int = TOP) -> Path:
     cum.plot([100 * r.cumulative for r in rows], y, color="tab:orange", marker=".", lw=1)
     cum.set_xlim(0, 100)
     cum.set_xlabel("cumulative share of the layers' time (%)", color="tab:orange")
-    ax.set_title(f"{profile.model} on {profile.device} ({profile.runtime}): top {len(rows)} of {len(profile.layers)} layers\n"
-                 f"layers sum {profile.layer_sum_ms:.2f} ms = {100 * profile.coverage:.0f}% of the {profile.end_to_end_ms:.2f} ms "
-                 "end-to-end median", fontsize=8)
+    ax.set_title(
+        f"{profile.model} on {profile.device} ({profile.runtime}): top {len(rows)} of {len(profile.layers)} layers\n"
+        f"layers sum {profile.layer_sum_ms:.2f} ms = {100 * profile.coverage:.0f}% of the {profile.end_to_end_ms:.2f} "
+        "ms "
+        "end-to-end median",
+        fontsize=8,
+    )
     ax.grid(axis="x", alpha=0.3)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=100, format="png")

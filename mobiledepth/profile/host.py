@@ -67,8 +67,10 @@ def _node_medians(events: list[dict], skip_runs: int) -> tuple[list[LayerTime], 
         name = e["name"][: -len("_kernel_time")]
         per_node.setdefault(name, []).append(e["dur"] / 1000.0)
         ops[name] = e.get("args", {}).get("op_name", "?")
-    layers = [LayerTime(name, module_of(name), ops[name], statistics.median(times) * len(times) / len(runs))
-              for name, times in per_node.items()]
+    layers = [
+        LayerTime(name, module_of(name), ops[name], statistics.median(times) * len(times) / len(runs))
+        for name, times in per_node.items()
+    ]
     return layers, [r["dur"] / 1000.0 for r in runs]
 
 
@@ -89,8 +91,15 @@ def profile_onnx(path: Path, options: ProfileOptions = ProfileOptions(), label: 
             session.run(None, feed)
         events = json.loads(Path(session.end_profiling()).read_text())
     layers, run_ms = _node_medians(events, options.warmup_runs)
-    return LayerProfile(label or path.name, "host", "onnxruntime (CPU, profiler)", len(run_ms), statistics.median(run_ms),
-                        layers, statistics.median(unprofiled))
+    return LayerProfile(
+        label or path.name,
+        "host",
+        "onnxruntime (CPU, profiler)",
+        len(run_ms),
+        statistics.median(run_ms),
+        layers,
+        statistics.median(unprofiled),
+    )
 
 
 def profile_checkpoint(path: Path, options: ProfileOptions = ProfileOptions()) -> LayerProfile:
@@ -113,6 +122,8 @@ def profile_host(path: Path, options: ProfileOptions = ProfileOptions()) -> Laye
         raise MobileDepthError(f"{path}: no such model file")
     fmt = model_format(path)
     if fmt == "tflite":
-        raise MobileDepthError(f"{path}: LiteRT's Python interpreter has no op profiler; profile the .onnx it was converted "
-                               "from on the host, or this file on a phone (--device)")
+        raise MobileDepthError(
+            f"{path}: LiteRT's Python interpreter has no op profiler; profile the .onnx it was converted "
+            "from on the host, or this file on a phone (--device)"
+        )
     return profile_checkpoint(path, options) if fmt == "pytorch" else profile_onnx(path, options)

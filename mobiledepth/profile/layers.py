@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
+
 def module_of(node_name: str) -> str:
     """The PyTorch module path inside an exported node name, or '' when the name carries none.
 
@@ -79,13 +80,32 @@ class LayerProfile:
     def to_dict(self) -> dict:
         from ..records import record_header
 
-        return {**record_header("profile"), "model": self.model, "device": self.device, "runtime": self.runtime, "runs": self.runs,
-                "end_to_end_ms": self.end_to_end_ms, "unprofiled_ms": self.unprofiled_ms, "layer_sum_ms": self.layer_sum_ms,
-                "coverage": self.coverage, "note": self.note, "by_op": self.by_op(), "by_module": self.by_module(),
-                "layers": [asdict(r) for r in self.ranked()]}
+        return {
+            **record_header("profile"),
+            "model": self.model,
+            "device": self.device,
+            "runtime": self.runtime,
+            "runs": self.runs,
+            "end_to_end_ms": self.end_to_end_ms,
+            "unprofiled_ms": self.unprofiled_ms,
+            "layer_sum_ms": self.layer_sum_ms,
+            "coverage": self.coverage,
+            "note": self.note,
+            "by_op": self.by_op(),
+            "by_module": self.by_module(),
+            "layers": [asdict(r) for r in self.ranked()],
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "LayerProfile":
         layers = [LayerTime(**r) for r in data["layers"]]
-        return cls(data["model"], data["device"], data["runtime"], data["runs"], data["end_to_end_ms"], layers,
-                   data.get("unprofiled_ms"), data.get("note", ""))
+        return cls(
+            data["model"],
+            data["device"],
+            data["runtime"],
+            data["runs"],
+            data["end_to_end_ms"],
+            layers,
+            data.get("unprofiled_ms"),
+            data.get("note", ""),
+        )

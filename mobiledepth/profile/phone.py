@@ -20,18 +20,41 @@ def profile_from_record(record: dict) -> LayerProfile:
 
     nodes = record.get("op_nodes") or []
     if not nodes:
-        raise MobileDepthError(f"{record['model']['path']}: the phone's benchmark_model printed no Run Order table "
-                               "(op profiling unsupported by this build?)")
-    layers = [LayerTime(n["name"], module_of(n["name"].strip("[]").split("]:")[0]), n["node_type"], n["avg_ms"]) for n in nodes]
+        raise MobileDepthError(
+            f"{record['model']['path']}: the phone's benchmark_model printed no Run Order table "
+            "(op profiling unsupported by this build?)"
+        )
+    layers = [
+        LayerTime(n["name"], module_of(n["name"].strip("[]").split("]:")[0]), n["node_type"], n["avg_ms"])
+        for n in nodes
+    ]
     delegated = [n for n in nodes if n["node_type"].startswith("TfLite") and n["node_type"].endswith("Delegate")]
-    note = f"{len(delegated)} delegate node(s) hold {sum(n['avg_ms'] for n in delegated):.2f} ms as one row each" if delegated else ""
+    note = (
+        f"{len(delegated)} delegate node(s) hold {sum(n['avg_ms'] for n in delegated):.2f} ms as one row each"
+        if delegated
+        else ""
+    )
     latency = record["latency_ms"]
-    return LayerProfile(Path(record["model"]["path"]).name, record["device"]["name"], f"benchmark_model ({record['delegate']})",
-                        int(latency.get("count") or 0), central_ms(latency), layers, note=note)
+    return LayerProfile(
+        Path(record["model"]["path"]).name,
+        record["device"]["name"],
+        f"benchmark_model ({record['delegate']})",
+        int(latency.get("count") or 0),
+        central_ms(latency),
+        layers,
+        note=note,
+    )
 
 
-def profile_phone(model: Path, device: str, threads: int = 4, runs: int = 50, use_xnnpack: bool = True,
-                  adb_port: int = 5037, binary: Path | None = None) -> list[LayerProfile]:
+def profile_phone(
+    model: Path,
+    device: str,
+    threads: int = 4,
+    runs: int = 50,
+    use_xnnpack: bool = True,
+    adb_port: int = 5037,
+    binary: Path | None = None,
+) -> list[LayerProfile]:
     """One profiled benchmark_model run per matching phone; ``binary`` overrides the fetched tool."""
     from android_bench.runner import PhoneBenchOptions
 

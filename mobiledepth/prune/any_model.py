@@ -89,7 +89,12 @@ def conv_groups(model: nn.Module, example: torch.Tensor, ignored: tuple[str, ...
     names = {m: n for n, m in model.named_modules()}
     out = []
     for module in model.modules():
-        if isinstance(module, nn.Conv2d) and names[module] not in ignored and module.groups == 1 and module.out_channels > 1:
+        if (
+            isinstance(module, nn.Conv2d)
+            and names[module] not in ignored
+            and module.groups == 1
+            and module.out_channels > 1
+        ):
             group = dg.get_pruning_group(module, tp.prune_conv_out_channels, idxs=[0])
             if dg.check_pruning_group(group):
                 out.append((names[module], module.out_channels))
@@ -153,20 +158,31 @@ def _iterate(model, example, train_step, evaluate, options, log) -> tuple[nn.Mod
         return model, None, "stopped: no group left to prune"
     for score, name, before, after, candidate in proposals[: options.tries]:
         ratio = paired_ratio(model, candidate, example, options)
-        log(f"  {name}: {before} -> {after} channels, score {score:.4f}, paired ratio {ratio.median:.3f} "
-            f"[{ratio.low:.3f}, {ratio.high:.3f}]")
+        log(
+            f"  {name}: {before} -> {after} channels, score {score:.4f}, paired ratio {ratio.median:.3f} "
+            f"[{ratio.low:.3f}, {ratio.high:.3f}]"
+        )
         if ratio.high < 1.0:
             return candidate, AnyIteration(0, name, (before, after), score, ratio, _params(candidate)), ""
     return model, None, f"stopped: none of the {min(len(proposals), options.tries)} best proposals measured faster"
 
 
-def prune(module: nn.Module, example_inputs: torch.Tensor, train_step: TrainStep, evaluate: Evaluate,
-          target: float = 0.8, device: str = "host", options: AnyPruneOptions = AnyPruneOptions(),
-          log: Callable[[str], None] = print) -> AnyPruneResult:
+def prune(
+    module: nn.Module,
+    example_inputs: torch.Tensor,
+    train_step: TrainStep,
+    evaluate: Evaluate,
+    target: float = 0.8,
+    device: str = "host",
+    options: AnyPruneOptions = AnyPruneOptions(),
+    log: Callable[[str], None] = print,
+) -> AnyPruneResult:
     """Prune ``module`` until its paired latency is at most ``target`` x the base's (host: ONNX Runtime)."""
     if device != "host":
-        raise MobileDepthError(f"--device {device}: pruning a custom module measures on the host (ONNX Runtime); "
-                               "phones prune mobiledepth checkpoints through `mobiledepth prune`")
+        raise MobileDepthError(
+            f"--device {device}: pruning a custom module measures on the host (ONNX Runtime); "
+            "phones prune mobiledepth checkpoints through `mobiledepth prune`"
+        )
     if not 0.0 < target < 1.0:
         raise MobileDepthError(f"target {target}: a latency ratio between 0 and 1 (0.8 = 20% faster)")
     start = time.perf_counter()
@@ -195,5 +211,14 @@ def prune(module: nn.Module, example_inputs: torch.Tensor, train_step: TrainStep
         status = "reached" if final is not None and final.high <= target else "not confirmed"
     with torch.no_grad():
         final_score = float(evaluate(current.eval()))
-    return AnyPruneResult(current, status, base_score, _params(base), final_score, _params(current), final, iterations,
-                          time.perf_counter() - start)
+    return AnyPruneResult(
+        current,
+        status,
+        base_score,
+        _params(base),
+        final_score,
+        _params(current),
+        final,
+        iterations,
+        time.perf_counter() - start,
+    )

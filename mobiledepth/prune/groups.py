@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass
+
 import torch
 import torch_pruning as tp
 from torch import nn
@@ -55,7 +56,9 @@ def list_groups(config: ModelConfig) -> list[GroupSpec]:
         groups.append(GroupSpec(f"enc_out[{run[0] + 1}-{last + 1}]", "enc_out", project, tuple(run), b.out))
     for i, b in enumerate(enc.blocks):
         if b.expand:
-            groups.append(GroupSpec(f"enc_hidden[{i + 1}]", "enc_hidden", f"encoder.features.{i + 1}.conv.0.0", (i,), b.hidden))
+            groups.append(
+                GroupSpec(f"enc_hidden[{i + 1}]", "enc_hidden", f"encoder.features.{i + 1}.conv.0.0", (i,), b.hidden)
+            )
     for j, s in enumerate(dec.stages):
         groups.append(GroupSpec(f"dec_hidden[{j + 1}]", "dec_hidden", f"decoder.stages.{j}.expand.0", (j,), s.hidden))
         groups.append(GroupSpec(f"dec_out[{j + 1}]", "dec_out", f"decoder.stages.{j}.project.0", (j,), s.out))
@@ -84,8 +87,11 @@ def with_width(config: ModelConfig, group: GroupSpec, width: int) -> ModelConfig
         stages[group.blocks[0]] = dataclasses.replace(stages[group.blocks[0]], hidden=width)
     elif group.kind == "dec_out":
         stages[group.blocks[0]] = dataclasses.replace(stages[group.blocks[0]], out=width)
-    return dataclasses.replace(config, encoder=dataclasses.replace(enc, stem=stem, blocks=tuple(blocks)),
-                               decoder=dataclasses.replace(dec, stages=tuple(stages)))
+    return dataclasses.replace(
+        config,
+        encoder=dataclasses.replace(enc, stem=stem, blocks=tuple(blocks)),
+        decoder=dataclasses.replace(dec, stages=tuple(stages)),
+    )
 
 
 def config_from_model(model: MobileDepth, name: str | None = None) -> ModelConfig:
@@ -98,12 +104,31 @@ def config_from_model(model: MobileDepth, name: str | None = None) -> ModelConfi
         conv = feats[i + 1].conv
         dw = conv[1][0] if spec.expand else conv[0][0]
         project = conv[2] if spec.expand else conv[1]
-        blocks.append(InvertedResidualSpec(hidden=dw.out_channels, out=project.out_channels, stride=spec.stride, expand=spec.expand,
-                                           residual=feats[i + 1].use_res_connect))
-    stages = [DecoderStageSpec(hidden=st.expand[0].out_channels, out=st.project[0].out_channels, kernel=spec.kernel, upsample=spec.upsample,
-                               residual=st.use_res_connect) for st, spec in zip(model.decoder.stages, cfg.decoder.stages)]
-    return dataclasses.replace(cfg, name=name or cfg.name, encoder=dataclasses.replace(cfg.encoder, stem=stem, blocks=tuple(blocks)),
-                               decoder=dataclasses.replace(cfg.decoder, stages=tuple(stages)))
+        blocks.append(
+            InvertedResidualSpec(
+                hidden=dw.out_channels,
+                out=project.out_channels,
+                stride=spec.stride,
+                expand=spec.expand,
+                residual=feats[i + 1].use_res_connect,
+            )
+        )
+    stages = [
+        DecoderStageSpec(
+            hidden=st.expand[0].out_channels,
+            out=st.project[0].out_channels,
+            kernel=spec.kernel,
+            upsample=spec.upsample,
+            residual=st.use_res_connect,
+        )
+        for st, spec in zip(model.decoder.stages, cfg.decoder.stages)
+    ]
+    return dataclasses.replace(
+        cfg,
+        name=name or cfg.name,
+        encoder=dataclasses.replace(cfg.encoder, stem=stem, blocks=tuple(blocks)),
+        decoder=dataclasses.replace(cfg.decoder, stages=tuple(stages)),
+    )
 
 
 def _dependency_graph(model: MobileDepth, height: int, width: int) -> tp.DependencyGraph:
@@ -129,7 +154,11 @@ def channel_importance(model: MobileDepth, spec: GroupSpec, height: int = 64, wi
     counted = set()
     for dep, _ in group:
         layer = dep.target.module
-        if isinstance(layer, nn.Conv2d) and dep.handler in (tp.prune_conv_out_channels, tp.prune_depthwise_conv_out_channels) and id(layer) not in counted:
+        if (
+            isinstance(layer, nn.Conv2d)
+            and dep.handler in (tp.prune_conv_out_channels, tp.prune_depthwise_conv_out_channels)
+            and id(layer) not in counted
+        ):
             counted.add(id(layer))
             if layer.out_channels == n:
                 score += layer.weight.detach().flatten(1).pow(2).sum(1)
@@ -143,8 +172,9 @@ def removal_indices(model: MobileDepth, spec: GroupSpec, keep: int) -> list[int]
     return sorted(int(i) for i in order[keep:])
 
 
-def prune_group(model: MobileDepth, spec: GroupSpec, keep: int, height: int = 64, width: int = 64,
-                idxs: list[int] | None = None) -> MobileDepth:
+def prune_group(
+    model: MobileDepth, spec: GroupSpec, keep: int, height: int = 64, width: int = 64, idxs: list[int] | None = None
+) -> MobileDepth:
     """A pruned COPY of ``model`` with ``spec`` shrunk to ``keep`` channels; its config is rewritten."""
     if model.has_heads:
         raise ValueError("remove the intermediate prediction heads (strip_heads) before pruning")
@@ -164,7 +194,9 @@ def prune_group(model: MobileDepth, spec: GroupSpec, keep: int, height: int = 64
     return pruned
 
 
-def zero_group_channels(model: MobileDepth, spec: GroupSpec, idxs: list[int], height: int = 64, width: int = 64) -> MobileDepth:
+def zero_group_channels(
+    model: MobileDepth, spec: GroupSpec, idxs: list[int], height: int = 64, width: int = 64
+) -> MobileDepth:
     """A COPY of ``model`` whose group channels ``idxs`` are zeroed instead of removed (the reference a
     pruned model must equal): conv filters and biases to 0, BN scale and shift to 0."""
     zeroed = copy.deepcopy(model)
@@ -174,7 +206,10 @@ def zero_group_channels(model: MobileDepth, spec: GroupSpec, idxs: list[int], he
         for dep, dep_idxs in group:
             layer = dep.target.module
             rows = torch.tensor(sorted({int(i) for i in dep_idxs}))
-            if isinstance(layer, nn.Conv2d) and dep.handler in (tp.prune_conv_out_channels, tp.prune_depthwise_conv_out_channels):
+            if isinstance(layer, nn.Conv2d) and dep.handler in (
+                tp.prune_conv_out_channels,
+                tp.prune_depthwise_conv_out_channels,
+            ):
                 layer.weight[rows] = 0
                 if layer.bias is not None:
                     layer.bias[rows] = 0

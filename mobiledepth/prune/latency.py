@@ -145,11 +145,19 @@ class Measurer:
 
     @property
     def key(self) -> dict[str, str]:
-        return {"device": self.device, "delegate": self.delegate, "precision": self.precision, "size": f"{self.height}x{self.width}", "threads": str(self.threads)}
+        return {
+            "device": self.device,
+            "delegate": self.delegate,
+            "precision": self.precision,
+            "size": f"{self.height}x{self.width}",
+            "threads": str(self.threads),
+        }
 
     def cache_name(self) -> str:
         k = self.key
-        return f"latency_{k['device']}_{k['delegate']}_{k['precision']}_{k['size']}_t{k['threads']}.json".replace("/", "_").replace(":", "_")
+        return f"latency_{k['device']}_{k['delegate']}_{k['precision']}_{k['size']}_t{k['threads']}.json".replace(
+            "/", "_"
+        ).replace(":", "_")
 
     @property
     def supports_paired(self) -> bool:
@@ -164,8 +172,15 @@ class Measurer:
 
         workdir.mkdir(parents=True, exist_ok=True)
         ckpt = save_checkpoint(workdir / f"{label}.pt", model, {"trained": True, "name": label})
-        options = ConvertOptions(precisions=(self.precision,), height=self.height, width=self.width, calib=self.calib,
-                                 parity_data=self.calib, n_calib=16, n_parity=2)
+        options = ConvertOptions(
+            precisions=(self.precision,),
+            height=self.height,
+            width=self.width,
+            calib=self.calib,
+            parity_data=self.calib,
+            n_calib=16,
+            n_parity=2,
+        )
         report = convert_checkpoint(ckpt, workdir / f"{label}_converted", options)
         if report.failed:
             raise MobileDepthError(f"{label}: conversion failed parity: {report.failed[0].problem}")
@@ -191,21 +206,36 @@ class Measurer:
         if self.device == "host":
             from ..bench.host import HostBenchOptions, bench_host
 
-            reps = [bench_host(tfl, HostBenchOptions(threads=self.threads, warmup_runs=5, runs=self.runs)) for _ in range(self.repeats)]
+            reps = [
+                bench_host(tfl, HostBenchOptions(threads=self.threads, warmup_runs=5, runs=self.runs))
+                for _ in range(self.repeats)
+            ]
             rec = sorted(reps, key=lambda r: r["latency_ms"]["median"])[len(reps) // 2]
         else:
             from android_bench.runner import PhoneBenchOptions
 
             from ..bench.phone import bench_phones
 
-            result = bench_phones([tfl], self.device, PhoneBenchOptions(delegate=self.delegate, threads=self.threads, runs=self.runs,
-                                                                       warmup_seconds=0.2, min_seconds=0.2), self.adb_host, self.adb_port,
-                                  self.benchmark_binary)
+            result = bench_phones(
+                [tfl],
+                self.device,
+                PhoneBenchOptions(
+                    delegate=self.delegate, threads=self.threads, runs=self.runs, warmup_seconds=0.2, min_seconds=0.2
+                ),
+                self.adb_host,
+                self.adb_port,
+                self.benchmark_binary,
+            )
             if result.failures or not result.records:
-                raise MobileDepthError(f"{label}: phone benchmark failed: {result.failures[0].message if result.failures else 'no record'}")
+                raise MobileDepthError(
+                    f"{label}: phone benchmark failed: {result.failures[0].message if result.failures else 'no record'}"
+                )
             rec = result.records[0]
             if rec["status"] == "delegate-not-applied":
-                raise MobileDepthError(f"{label}: {self.delegate} delegate not applied on {self.device}; pruning against CPU timings would be wrong")
+                raise MobileDepthError(
+                    f"{label}: {self.delegate} delegate not applied on {self.device}; pruning against CPU timings "
+                    "would be wrong"
+                )
         from android_bench.runner import central_ms
 
         ms = float(central_ms(rec["latency_ms"]))

@@ -83,14 +83,37 @@ def parse_keep(items: list[str]) -> list[tuple[str, float]]:
 
 
 class NetAdapt:
-    def __init__(self, checkpoint: Path, out: Path, options: PruneOptions, measurer: Measurer, resume: bool = False,
-                 echo: Callable[[str], None] = print) -> None:
-        self.checkpoint, self.out, self.options, self.measurer, self.resume = Path(checkpoint), Path(out), options, measurer, resume
+    def __init__(
+        self,
+        checkpoint: Path,
+        out: Path,
+        options: PruneOptions,
+        measurer: Measurer,
+        resume: bool = False,
+        echo: Callable[[str], None] = print,
+    ) -> None:
+        self.checkpoint, self.out, self.options, self.measurer, self.resume = (
+            Path(checkpoint),
+            Path(out),
+            options,
+            measurer,
+            resume,
+        )
         self.out.mkdir(parents=True, exist_ok=True)
         self._echo = echo
         measurer.log = self.log
         h, w = options.train_size
-        self.train_set = build_dataset(options.data_kind, options.data, "train", h, w, AugmentConfig(), options.seed, pairs_per_image=400, sigma=0.03)
+        self.train_set = build_dataset(
+            options.data_kind,
+            options.data,
+            "train",
+            h,
+            w,
+            AugmentConfig(),
+            options.seed,
+            pairs_per_image=400,
+            sigma=0.03,
+        )
         csv = Path(options.data) / "DIW_val.csv" if Path(options.data).is_dir() else Path(options.data)
         self.val_entries = read_diw_csv(csv)[: options.eval_limit]
         test_csv = Path(options.data) / "DIW_test.csv"
@@ -126,7 +149,9 @@ class NetAdapt:
         while done < steps:
             self.train_set.epoch = seed * 1000 + epoch
             order = torch.randperm(len(self.train_set), generator=g).tolist()
-            loader = torch.utils.data.DataLoader(self.train_set, batch_size=self.options.batch, sampler=order, collate_fn=collate, drop_last=True)
+            loader = torch.utils.data.DataLoader(
+                self.train_set, batch_size=self.options.batch, sampler=order, collate_fn=collate, drop_last=True
+            )
             for images, target in loader:
                 loss = improved_ranking_loss(model(images), target["pairs"], target["pair_mask"])
                 opt.zero_grad(set_to_none=True)
@@ -142,7 +167,11 @@ class NetAdapt:
     def predicted(self, latency: LatencyModel, config, anchor_config, anchor_ms: float) -> float:
         """Predicted latency of ``config``, anchored on a measured model (the predictor ranks DIFFERENCES)."""
         h, w = self.measurer.height, self.measurer.width
-        return anchor_ms + latency.predict(cost_features(config, h, w)) - latency.predict(cost_features(anchor_config, h, w))
+        return (
+            anchor_ms
+            + latency.predict(cost_features(config, h, w))
+            - latency.predict(cost_features(anchor_config, h, w))
+        )
 
     def uniform(self, model: MobileDepth, scale: float) -> MobileDepth:
         """Every group scaled by ``scale`` (multiples of 8), filters kept by L2 norm."""
@@ -154,7 +183,9 @@ class NetAdapt:
                 out = prune_group(out, current, keep)
         return out
 
-    def _propose(self, latency: LatencyModel, current: MobileDepth, current_ms: float, target: float) -> list[dict[str, Any]]:
+    def _propose(
+        self, latency: LatencyModel, current: MobileDepth, current_ms: float, target: float
+    ) -> list[dict[str, Any]]:
         proposals = []
         for g in list_groups(current.config):
             widths = list(range(8, g.width, 8))  # strictly smaller multiples of 8
@@ -165,15 +196,26 @@ class NetAdapt:
             lo, hi = 0, len(widths) - 1  # largest width meeting the target (latency grows with width)
             while lo < hi:
                 mid = (lo + hi + 1) // 2
-                if self.predicted(latency, with_width(current.config, g, widths[mid]), current.config, current_ms) <= target:
+                if (
+                    self.predicted(latency, with_width(current.config, g, widths[mid]), current.config, current_ms)
+                    <= target
+                ):
                     lo = mid
                 else:
                     hi = mid - 1
             w = widths[lo]
-            proposals.append({"group": g.name, "from": g.width, "to": w,
-                              "predicted_ms": self.predicted(latency, with_width(current.config, g, w), current.config, current_ms)})
+            proposals.append(
+                {
+                    "group": g.name,
+                    "from": g.width,
+                    "to": w,
+                    "predicted_ms": self.predicted(
+                        latency, with_width(current.config, g, w), current.config, current_ms
+                    ),
+                }
+            )
         # Evaluate the gentlest proposals first: the smallest share of a group removed for the same saving.
-        proposals.sort(key=lambda p: (1 - p["to"] / p["from"]))
+        proposals.sort(key=lambda p: 1 - p["to"] / p["from"])
         return proposals[: self.options.max_proposals]
 
     def _save_history(self, history: dict[str, Any]) -> None:
@@ -183,11 +225,15 @@ class NetAdapt:
         """bench + eval + convert records of the family (base, every iteration, final) for `mobiledepth report`.
         Latencies are the verification measurements; WHDR is the held-out test split (or val when absent)."""
         from ..evaluate import EvalOptions, evaluate
-        from ..records import record_header
         from ..modelinfo import describe_model
+        from ..records import record_header
 
         records: list[dict[str, Any]] = []
-        members = [("base", history["base"]), *[(f"iter_{it['iteration']:03d}", it) for it in history["iterations"]], ("final", history["final"])]
+        members = [
+            ("base", history["base"]),
+            *[(f"iter_{it['iteration']:03d}", it) for it in history["iterations"]],
+            ("final", history["final"]),
+        ]
         split = "test" if self.test_entries else "val"
         for label, item in members:
             tfl = Path(item["tflite"])
@@ -201,9 +247,16 @@ class NetAdapt:
             ev = evaluate(tfl, self.options.data, EvalOptions(split=split))
             records.append(ev)
             bench = record_header("bench")
-            bench.update(model=describe_model(tfl).to_dict(), device={"name": self.measurer.device}, delegate=self.measurer.delegate if self.measurer.device != "host" else "xnnpack",
-                         threads=self.measurer.threads, latency_ms={"median": item["measured_ms"], "p90": None}, fps=1000.0 / item["measured_ms"],
-                         status="ok", source=f"netadapt verification ({label})")
+            bench.update(
+                model=describe_model(tfl).to_dict(),
+                device={"name": self.measurer.device},
+                delegate=self.measurer.delegate if self.measurer.device != "host" else "xnnpack",
+                threads=self.measurer.threads,
+                latency_ms={"median": item["measured_ms"], "p90": None},
+                fps=1000.0 / item["measured_ms"],
+                status="ok",
+                source=f"netadapt verification ({label})",
+            )
             records.append(bench)
         path = self.out / "records.json"
         write_json(path, records)
@@ -213,7 +266,9 @@ class NetAdapt:
         """Measure the base and its uniformly width-scaled copies for the latency predictor: on the host
         in one paired run, so a load change between files cannot bend the fit."""
         h, w = self.measurer.height, self.measurer.width
-        models = [("iter_000", base)] + [(f"calib_x{s:g}", self.uniform(base, s)) for s in self.options.calibration_scales]
+        models = [("iter_000", base)] + [
+            (f"calib_x{s:g}", self.uniform(base, s)) for s in self.options.calibration_scales
+        ]
         files = [self.measurer.convert(m, self.out / "work", label) for label, m in models]
         if self.measurer.supports_paired:
             timings = [float(np.median(r)) for r in self.measurer.paired(files, rounds=self.options.rounds)]
@@ -234,10 +289,20 @@ class NetAdapt:
             return {"paired": False, "ms": ms, "step": None, "base": None}
         base_r, current_r, cand_r = self.measurer.paired([base_tfl, current_tfl, tfl], rounds=self.options.rounds)
         step, base = _ratio(current_r, cand_r), _ratio(base_r, cand_r)
-        info = {"paired": True, "rounds": self.options.rounds, "ms": float(np.median(cand_r)), "base_ms": float(np.median(base_r)),
-                "current_ms": float(np.median(current_r)), "step": step, "base": base}
-        self.log(f"paired {label}: {info['ms']:.3f} ms; candidate/current {step['median']:.3f} [{step['low']:.3f}, {step['high']:.3f}], "
-                 f"candidate/base {base['median']:.3f} [{base['low']:.3f}, {base['high']:.3f}]")
+        info = {
+            "paired": True,
+            "rounds": self.options.rounds,
+            "ms": float(np.median(cand_r)),
+            "base_ms": float(np.median(base_r)),
+            "current_ms": float(np.median(current_r)),
+            "step": step,
+            "base": base,
+        }
+        self.log(
+            f"paired {label}: {info['ms']:.3f} ms; candidate/current {step['median']:.3f} [{step['low']:.3f}, "
+            f"{step['high']:.3f}], "
+            f"candidate/base {base['median']:.3f} [{base['low']:.3f}, {base['high']:.3f}]"
+        )
         return info
 
     def _verify_best(self, scored, proposals, current_tfl: Path, base_tfl: Path, i: int):
@@ -251,7 +316,9 @@ class NetAdapt:
             check = self._verify(tfl, current_tfl, base_tfl, label)
             if check["paired"] and check["step"]["high"] >= 1.0:
                 rejected.append({"group": best["group"], "to": best["to"], "verification": check})
-                self.log(f"  rejected {best['group']} -> {best['to']}: not faster than the current model with 95% confidence")
+                self.log(
+                    f"  rejected {best['group']} -> {best['to']}: not faster than the current model with 95% confidence"
+                )
                 continue
             return best, chosen, tfl, check, rejected
         return None
@@ -262,13 +329,25 @@ class NetAdapt:
         if not self.measurer.supports_paired:
             ms, _ = self.measurer.bench(final_tfl, "final")
             return {"paired": False, "final_ms": ms, "confirmed": ms <= target_ratio * history["base"]["measured_ms"]}
-        base_r, final_r = self.measurer.paired([Path(history["base"]["tflite"]), final_tfl], rounds=2 * self.options.rounds)
+        base_r, final_r = self.measurer.paired(
+            [Path(history["base"]["tflite"]), final_tfl], rounds=2 * self.options.rounds
+        )
         r = _ratio(base_r, final_r)
         confirmed = r["high"] <= target_ratio
-        self.log(f"confirmation: final/base {r['median']:.3f} [{r['low']:.3f}, {r['high']:.3f}] vs target ratio {target_ratio:.3f}: "
-                 f"{'confirmed' if confirmed else 'NOT confirmed'}")
-        return {"paired": True, "rounds": 2 * self.options.rounds, "final_ms": float(np.median(final_r)), "base_ms": float(np.median(base_r)),
-                "ratio": r, "target_ratio": target_ratio, "confirmed": confirmed}
+        self.log(
+            f"confirmation: final/base {r['median']:.3f} [{r['low']:.3f}, {r['high']:.3f}] vs target ratio "
+            f"{target_ratio:.3f}: "
+            f"{'confirmed' if confirmed else 'NOT confirmed'}"
+        )
+        return {
+            "paired": True,
+            "rounds": 2 * self.options.rounds,
+            "final_ms": float(np.median(final_r)),
+            "base_ms": float(np.median(base_r)),
+            "ratio": r,
+            "target_ratio": target_ratio,
+            "confirmed": confirmed,
+        }
 
     # ---- the loop --------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
@@ -276,20 +355,30 @@ class NetAdapt:
         t_start = time.time()
         cache = self.out / self.measurer.cache_name()
         if self.resume and not self.history_path.is_file():
-            raise MobileDepthError(f"{self.history_path}: nothing to resume (no history); run without --resume to start")
+            raise MobileDepthError(
+                f"{self.history_path}: nothing to resume (no history); run without --resume to start"
+            )
         if self.resume:
             history = json.loads(self.history_path.read_text())
             last = history["iterations"][-1]["checkpoint"] if history["iterations"] else history["base"]["checkpoint"]
             current = load_checkpoint(last).build(with_heads=False).eval()
             latency = LatencyModel.load(cache, self.measurer.key)
             if latency is None:
-                raise MobileDepthError(f"{cache}: latency cache missing or for another device/delegate/precision; cannot resume")
+                raise MobileDepthError(
+                    f"{cache}: latency cache missing or for another device/delegate/precision; cannot resume"
+                )
             # A kill between saving the cache and the history leaves samples of an iteration the history
             # never recorded; that iteration runs again, so its old samples go.
             known = {f"iter_{it['iteration']:03d}" for it in history["iterations"]}
-            latency.samples = [x for x in latency.samples if not x.label.startswith("iter_") or x.label == "iter_000" or x.label in known]
+            latency.samples = [
+                x
+                for x in latency.samples
+                if not x.label.startswith("iter_") or x.label == "iter_000" or x.label in known
+            ]
             latency.fit()
-            current_ms = history["iterations"][-1]["measured_ms"] if history["iterations"] else history["base"]["measured_ms"]
+            current_ms = (
+                history["iterations"][-1]["measured_ms"] if history["iterations"] else history["base"]["measured_ms"]
+            )
             whdr_current = history["iterations"][-1]["whdr"] if history["iterations"] else history["base"]["whdr"]
             self.log(f"resuming after iteration {len(history['iterations'])} at {current_ms:.3f} ms")
         else:
@@ -299,11 +388,25 @@ class NetAdapt:
             current_ms, base_tfl = self._calibrate(base, latency)
             latency.save(cache)
             whdr_current = self.whdr(base)
-            base_ckpt = save_checkpoint(self.out / "iter_000.pt", base, {"trained": True, "name": f"{base.config.name}-pruned-000", "pruned_from": str(self.checkpoint)})
-            history = {"checkpoint": str(self.checkpoint), "options": {**asdict(o), "data": str(o.data)}, "measurer": self.measurer.key,
-                       "base": {"checkpoint": str(base_ckpt), "measured_ms": current_ms, "whdr": whdr_current, "params": count_parameters(base),
-                                "tflite": str(base_tfl)},
-                       "iterations": [], "status": "running"}
+            base_ckpt = save_checkpoint(
+                self.out / "iter_000.pt",
+                base,
+                {"trained": True, "name": f"{base.config.name}-pruned-000", "pruned_from": str(self.checkpoint)},
+            )
+            history = {
+                "checkpoint": str(self.checkpoint),
+                "options": {**asdict(o), "data": str(o.data)},
+                "measurer": self.measurer.key,
+                "base": {
+                    "checkpoint": str(base_ckpt),
+                    "measured_ms": current_ms,
+                    "whdr": whdr_current,
+                    "params": count_parameters(base),
+                    "tflite": str(base_tfl),
+                },
+                "iterations": [],
+                "status": "running",
+            }
             self._save_history(history)
             self.log(f"base: {current_ms:.3f} ms, val WHDR {whdr_current:.4f}, {count_parameters(base):,} params")
         base_ms = history["base"]["measured_ms"]
@@ -331,26 +434,38 @@ class NetAdapt:
                     break
                 cut /= 2
             if not proposals:
-                reason = f"no channel group can be shrunk to reach even {step_target:.3f} ms (every group at or near its minimum width)"
+                reason = (
+                    f"no channel group can be shrunk to reach even {step_target:.3f} ms (every group at or near "
+                    "its minimum width)"
+                )
                 break
             self.log(f"iteration {i}: target {step_target:.3f} ms, {len(proposals)} proposals")
             scored = []
             for k, p in enumerate(proposals):
                 g = next(x for x in list_groups(current.config) if x.name == p["group"])
-                cand = self.finetune(prune_group(current, g, p["to"]), o.short_steps, seed=o.seed * 100_003 + i * 101 + k)
+                cand = self.finetune(
+                    prune_group(current, g, p["to"]), o.short_steps, seed=o.seed * 100_003 + i * 101 + k
+                )
                 p["whdr"] = self.whdr(cand)
                 saved = max(current_ms - p["predicted_ms"], 1e-3)
                 p["score"] = (p["whdr"] - whdr_current) / saved  # accuracy loss per ms saved (lower is better)
                 scored.append((p["score"], k, cand))
-                self.log(f"  {p['group']}: {p['from']} -> {p['to']}, predicted {p['predicted_ms']:.3f} ms, val WHDR {p['whdr']:.4f}")
+                self.log(
+                    f"  {p['group']}: {p['from']} -> {p['to']}, predicted {p['predicted_ms']:.3f} ms, val WHDR "
+                    f"{p['whdr']:.4f}"
+                )
             verified = self._verify_best(scored, proposals, current_tfl, base_tfl, i)
             if verified is None:
-                reason = f"no candidate of iteration {i} measured faster than the current model with 95% confidence (paired)"
+                reason = (
+                    f"no candidate of iteration {i} measured faster than the current model with 95% confidence (paired)"
+                )
                 break
             best, chosen, tfl, check, rejected = verified
             measured = check["ms"]
             error = best["predicted_ms"] - measured
-            latency.add(f"iter_{i:03d}", cost_features(chosen.config, self.measurer.height, self.measurer.width), measured)
+            latency.add(
+                f"iter_{i:03d}", cost_features(chosen.config, self.measurer.height, self.measurer.width), measured
+            )
             latency.save(cache)
             if check["paired"]:
                 current_ratio = check["base"]["median"]
@@ -359,30 +474,66 @@ class NetAdapt:
             else:
                 current_ratio = measured / base_ms
             params = count_parameters(chosen)
-            ckpt = save_checkpoint(self.out / f"iter_{i:03d}.pt", chosen, {
-                "trained": True, "name": f"{chosen.config.name}-pruned-{i:03d}", "pruned_from": str(self.checkpoint),
-                "metrics": {"val_whdr": best["whdr"], "measured_ms": measured}})
-            record = {"iteration": i, "group": best["group"], "from": best["from"], "to": best["to"], "params": params,
-                      "predicted_ms": best["predicted_ms"], "measured_ms": measured, "predictor_error_ms": error, "whdr": best["whdr"],
-                      "step_target_ms": step_target, "widths": {g.name: g.width for g in list_groups(chosen.config)},
-                      "proposals": [{k2: v for k2, v in p.items()} for p in proposals], "checkpoint": str(ckpt), "tflite": str(tfl),
-                      "verification": check, "ratio_to_base": current_ratio, "target_ratio": target_ratio, "rejected": rejected}
+            ckpt = save_checkpoint(
+                self.out / f"iter_{i:03d}.pt",
+                chosen,
+                {
+                    "trained": True,
+                    "name": f"{chosen.config.name}-pruned-{i:03d}",
+                    "pruned_from": str(self.checkpoint),
+                    "metrics": {"val_whdr": best["whdr"], "measured_ms": measured},
+                },
+            )
+            record = {
+                "iteration": i,
+                "group": best["group"],
+                "from": best["from"],
+                "to": best["to"],
+                "params": params,
+                "predicted_ms": best["predicted_ms"],
+                "measured_ms": measured,
+                "predictor_error_ms": error,
+                "whdr": best["whdr"],
+                "step_target_ms": step_target,
+                "widths": {g.name: g.width for g in list_groups(chosen.config)},
+                "proposals": [{k2: v for k2, v in p.items()} for p in proposals],
+                "checkpoint": str(ckpt),
+                "tflite": str(tfl),
+                "verification": check,
+                "ratio_to_base": current_ratio,
+                "target_ratio": target_ratio,
+                "rejected": rejected,
+            }
             history["iterations"].append(record)
             for kind, value in milestones:
                 label = f"{value / 1e6:g}M" if kind == "params" else f"{value:g}ms"
-                if label not in done_keeps and ((kind == "params" and params <= value) or (kind == "ms" and measured <= value)):
-                    save_checkpoint(self.out / f"keep_{label}.pt", chosen, {"trained": True, "name": f"{chosen.config.name}-{label}",
-                                                                            "metrics": {"val_whdr": best["whdr"], "measured_ms": measured}})
+                if label not in done_keeps and (
+                    (kind == "params" and params <= value) or (kind == "ms" and measured <= value)
+                ):
+                    save_checkpoint(
+                        self.out / f"keep_{label}.pt",
+                        chosen,
+                        {
+                            "trained": True,
+                            "name": f"{chosen.config.name}-{label}",
+                            "metrics": {"val_whdr": best["whdr"], "measured_ms": measured},
+                        },
+                    )
                     history.setdefault("kept", {})[label] = {"iteration": i, "params": params, "measured_ms": measured}
                     done_keeps.add(label)
             self._save_history(history)
-            self.log(f"iteration {i}: chose {best['group']} {best['from']} -> {best['to']}; measured {measured:.3f} ms "
-                     f"(predicted {best['predicted_ms']:.3f}, error {error:+.3f}); {params:,} params; val WHDR {best['whdr']:.4f}")
+            self.log(
+                f"iteration {i}: chose {best['group']} {best['from']} -> {best['to']}; measured {measured:.3f} ms "
+                f"(predicted {best['predicted_ms']:.3f}, error {error:+.3f}); {params:,} params; val WHDR "
+                f"{best['whdr']:.4f}"
+            )
             current, current_ms, whdr_current, current_tfl = chosen, measured, best["whdr"], tfl
             i += 1
         reached = current_ratio <= target_ratio * (1 - o.margin)
         if not reached:
-            self.log(f"target {target:.3f} ms NOT reached: {reason}; keeping the best model found ({current_ms:.3f} ms)")
+            self.log(
+                f"target {target:.3f} ms NOT reached: {reason}; keeping the best model found ({current_ms:.3f} ms)"
+            )
         self.log(f"long-term fine-tune: {o.long_steps} steps")
         final = self.finetune(copy.deepcopy(current), o.long_steps, seed=o.seed * 7 + 1)
         final_tflite = self.measurer.convert(final, self.out / "work", "final")
@@ -390,22 +541,48 @@ class NetAdapt:
         final_ms = confirmation["final_ms"]
         if reached and not confirmation["confirmed"]:
             r = confirmation.get("ratio") or {}
-            reason = (f"the final file measured {r.get('median', final_ms / base_ms):.3f}x the base "
-                      f"(95% interval up to {r.get('high', float('nan')):.3f}) against a target of {target_ratio:.3f}x")
-        history["status"] = "reached" if reached and confirmation["confirmed"] else ("not confirmed" if reached else "unreachable")
+            reason = (
+                f"the final file measured {r.get('median', final_ms / base_ms):.3f}x the base "
+                f"(95% interval up to {r.get('high', float('nan')):.3f}) against a target of {target_ratio:.3f}x"
+            )
+        history["status"] = (
+            "reached" if reached and confirmation["confirmed"] else ("not confirmed" if reached else "unreachable")
+        )
         history["reason"] = "" if history["status"] == "reached" else reason
         history["confirmation"] = confirmation
         final_whdr = self.whdr(final)
         test_whdr = self.whdr(final, self.test_entries) if self.test_entries else None
-        final_ckpt = save_checkpoint(self.out / "final.pt", final, {
-            "trained": True, "name": f"{final.config.name}-pruned", "pruned_from": str(self.checkpoint),
-            "metrics": {"val_whdr": final_whdr, "test_whdr": test_whdr, "measured_ms": final_ms, "target_ms": target}})
-        history["final"] = {"checkpoint": str(final_ckpt), "tflite": str(final_tflite), "measured_ms": final_ms, "whdr": final_whdr,
-                            "test_whdr": test_whdr, "params": count_parameters(final), "meets_target": confirmation["confirmed"]}
+        final_ckpt = save_checkpoint(
+            self.out / "final.pt",
+            final,
+            {
+                "trained": True,
+                "name": f"{final.config.name}-pruned",
+                "pruned_from": str(self.checkpoint),
+                "metrics": {
+                    "val_whdr": final_whdr,
+                    "test_whdr": test_whdr,
+                    "measured_ms": final_ms,
+                    "target_ms": target,
+                },
+            },
+        )
+        history["final"] = {
+            "checkpoint": str(final_ckpt),
+            "tflite": str(final_tflite),
+            "measured_ms": final_ms,
+            "whdr": final_whdr,
+            "test_whdr": test_whdr,
+            "params": count_parameters(final),
+            "meets_target": confirmation["confirmed"],
+        }
         history["wall_s"] = history.get("wall_s", 0.0) + time.time() - t_start
         errors = [it["predictor_error_ms"] for it in history["iterations"]]
         history["predictor_error_ms"] = {"mean_abs": float(np.mean(np.abs(errors))) if errors else None, "all": errors}
         self._save_history(history)
         self.write_records(history)
-        self.log(f"final: {final_ms:.3f} ms (target {target:.3f}), val WHDR {final_whdr:.4f}, {count_parameters(final):,} params -> {final_ckpt}")
+        self.log(
+            f"final: {final_ms:.3f} ms (target {target:.3f}), val WHDR {final_whdr:.4f}, {count_parameters(final):,} "
+            f"params -> {final_ckpt}"
+        )
         return history

@@ -40,11 +40,18 @@ def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
     return any(name == p.rstrip(".") or name.startswith(p) for p in prefixes)
 
 
-def float_group_effects(model: MobileDepth, calibration: np.ndarray, score) -> tuple[float, float, list[FloatGroupEffect]]:
+def float_group_effects(
+    model: MobileDepth, calibration: np.ndarray, score
+) -> tuple[float, float, list[FloatGroupEffect]]:
     """``score(predict) -> WHDR`` on held-out pairs. Returns (float WHDR, all-int8 WHDR, per-group effects)."""
     sim_model = copy.deepcopy(model).eval()
     sim = QuantSimulation(sim_model)
-    sim.calibrate([torch.from_numpy(np.ascontiguousarray(calibration[i : i + 1].transpose(0, 3, 1, 2))) for i in range(len(calibration))])
+    sim.calibrate(
+        [
+            torch.from_numpy(np.ascontiguousarray(calibration[i : i + 1].transpose(0, 3, 1, 2)))
+            for i in range(len(calibration))
+        ]
+    )
     sim_model.eval()
 
     def predict_with(m):

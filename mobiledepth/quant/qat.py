@@ -28,8 +28,11 @@ INPUT_RANGE = (0.0, 1.0)  # the converter is calibrated to exactly this range to
 
 
 def _is_identity_bn(bn: nn.BatchNorm2d) -> bool:
-    return bool(torch.all(bn.running_mean == 0) and torch.all(bn.weight == 1)
-                and torch.allclose(bn.running_var + bn.eps, torch.ones_like(bn.running_var)))
+    return bool(
+        torch.all(bn.running_mean == 0)
+        and torch.all(bn.weight == 1)
+        and torch.allclose(bn.running_var + bn.eps, torch.ones_like(bn.running_var))
+    )
 
 
 def fold_batchnorm(model: nn.Module) -> int:

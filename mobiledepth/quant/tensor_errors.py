@@ -36,8 +36,11 @@ class TensorError:
 def _interpreter(path: Path):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    interp = Interpreter(model_path=str(path), experimental_preserve_all_tensors=True,
-                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp = Interpreter(
+        model_path=str(path),
+        experimental_preserve_all_tensors=True,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
     interp.allocate_tensors()
     return interp
 
@@ -96,12 +99,23 @@ def tensor_errors(float_file: Path, int8_file: Path, images: list[np.ndarray]) -
             continue
         scale, zero = q_t[n]["quantization"]
         rmse = float(np.sqrt(sq / count))
-        rows.append(TensorError(
-            tensor=n, shape=[int(d) for d in q_t[n]["shape"]], scale=float(scale), zero_point=int(zero),
-            quant_min=float((-128 - zero) * scale), quant_max=float((127 - zero) * scale), float_min=fmin, float_max=fmax,
-            rmse=rmse, rmse_over_range=rmse / (fmax - fmin) if fmax > fmin else 0.0,
-            relative=rmse / float(np.sqrt(squares / count)) if squares else 0.0, steps=rmse / scale, clipped=clipped / count,
-        ))
+        rows.append(
+            TensorError(
+                tensor=n,
+                shape=[int(d) for d in q_t[n]["shape"]],
+                scale=float(scale),
+                zero_point=int(zero),
+                quant_min=float((-128 - zero) * scale),
+                quant_max=float((127 - zero) * scale),
+                float_min=fmin,
+                float_max=fmax,
+                rmse=rmse,
+                rmse_over_range=rmse / (fmax - fmin) if fmax > fmin else 0.0,
+                relative=rmse / float(np.sqrt(squares / count)) if squares else 0.0,
+                steps=rmse / scale,
+                clipped=clipped / count,
+            )
+        )
     return rows
 
 

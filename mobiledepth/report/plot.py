@@ -69,11 +69,22 @@ def _latency_panel(ax, rows: list[ReportRow]) -> tuple[list, list[str], list[str
                 ax.scatter(r.median_ms, r.whdr, marker="x", c="red", s=70, zorder=5)
         pts = [(r.median_ms, r.whdr) for r in mine]
         front = pareto_front(pts)
-        ax.plot([pts[i][0] for i in front], [pts[i][1] for i in front], "--", color=color, lw=1, zorder=2,
-                label=f"{device}: Pareto front ({len(mine)} files)")
+        ax.plot(
+            [pts[i][0] for i in front],
+            [pts[i][1] for i in front],
+            "--",
+            color=color,
+            lw=1,
+            zorder=2,
+            label=f"{device}: Pareto front ({len(mine)} files)",
+        )
         points += pts
-        texts += [row_label(r, _several_models(rows)) + (f" {r.delegate}" if r.delegate in ("gpu", "nnapi") else "")
-                  + ("" if r.delegate_applied else " (ran on CPU)") for r in mine]
+        texts += [
+            row_label(r, _several_models(rows))
+            + (f" {r.delegate}" if r.delegate in ("gpu", "nnapi") else "")
+            + ("" if r.delegate_applied else " (ran on CPU)")
+            for r in mine
+        ]
         colors += [color] * len(mine)
     if any(not r.delegate_applied for r in timed):
         ax.scatter([], [], marker="x", c="red", label="delegate NOT applied: CPU timings")
@@ -106,15 +117,28 @@ def _size_panel(ax, rows: list[ReportRow]) -> tuple[list, list[str], list[str]]:
 
 def _paper_panel(ax) -> tuple[list, list[str], list[str]]:
     points = [(params, whdr) for _, whdr, params in TABLE7]
-    ax.scatter([p[0] for p in points], [p[1] for p in points], c=["tab:red" if lab.startswith("paper") else "0.5"
-                                                                  for lab, _, _ in TABLE7], s=22)
+    ax.scatter(
+        [p[0] for p in points],
+        [p[1] for p in points],
+        c=["tab:red" if lab.startswith("paper") else "0.5" for lab, _, _ in TABLE7],
+        s=22,
+    )
     ax.set_xscale("log")
     ax.set_xlabel("parameters (M, log)")
     ax.set_ylabel("DIW test WHDR")
     s21 = "\n".join(f"{lab}: CPU {t['cpu']} / GPU {t['gpu']} / NNAPI {t['nnapi']} ms" for lab, _, t in TABLE8_S21)
     ax.set_title("The paper's points (not ours): Table 7, DIW test WHDR", fontsize=9)
-    ax.text(0.99, 0.99, "Galaxy S21, 256x256 (Table 8):\n" + s21, transform=ax.transAxes, ha="right", va="top", fontsize=6,
-            color="0.3", bbox={"facecolor": "white", "edgecolor": "0.8"})
+    ax.text(
+        0.99,
+        0.99,
+        "Galaxy S21, 256x256 (Table 8):\n" + s21,
+        transform=ax.transAxes,
+        ha="right",
+        va="top",
+        fontsize=6,
+        color="0.3",
+        bbox={"facecolor": "white", "edgecolor": "0.8"},
+    )
     ax.set_ylim(0.09, 0.30)  # room above the points for the Table 8 box
     ax.set_xlim(0.5, 600)
     ax.grid(alpha=0.3, which="both")
@@ -162,7 +186,9 @@ def build_report_figure(rows: list[ReportRow], paper: bool = True) -> ReportFigu
     freeze_layout(fig)
     for name, (ax, (points, texts, colors)) in panels.items():
         avoid = [a for a in (ax.get_legend(), *ax.texts) if a is not None]
-        result.labels[name] = place_labels(ax, points, texts, fontsize=6 if name == "paper" else 7, colors=colors, avoid=avoid)
+        result.labels[name] = place_labels(
+            ax, points, texts, fontsize=6 if name == "paper" else 7, colors=colors, avoid=avoid
+        )
     return result
 
 

@@ -45,7 +45,9 @@ def build_prune_figure(history: dict[str, Any]):
 
     its = history["iterations"]
     x = [it["iteration"] for it in its]
-    ax_pred.plot(x, [it["predicted_ms"] for it in its], "s--", color="tab:orange", ms=4, label="predicted (latency model)")
+    ax_pred.plot(
+        x, [it["predicted_ms"] for it in its], "s--", color="tab:orange", ms=4, label="predicted (latency model)"
+    )
     ax_pred.plot(x, [it["measured_ms"] for it in its], "o-", color="tab:blue", ms=4, label="measured")
     if target is not None:
         ax_pred.axhline(target, color="tab:red", ls="--", lw=1, label="target")
@@ -64,8 +66,12 @@ def build_prune_figure(history: dict[str, Any]):
     ax_par.set_title("Parameters per iteration")
     ax_par.grid(alpha=0.3)
     freeze_layout(fig)
-    labels = place_labels(ax_path, [(p[1], p[2]) for p in points], [p[0] for p in points],
-                          avoid=[a for a in (ax_path.get_legend(),) if a is not None])
+    labels = place_labels(
+        ax_path,
+        [(p[1], p[2]) for p in points],
+        [p[0] for p in points],
+        avoid=[a for a in (ax_path.get_legend(),) if a is not None],
+    )
     return fig, labels
 
 

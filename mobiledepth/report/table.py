@@ -45,9 +45,20 @@ def spread(latency: dict[str, Any]) -> tuple[float | None, float | None]:
     return latency.get("p5"), latency.get("p95")
 
 
-COLUMNS = [("model", "Model"), ("precision", "Precision"), ("params", "Params"), ("size_mb", "Size MB"), ("whdr", "WHDR"),
-           ("device", "Device"), ("delegate", "Delegate"), ("threads", "Threads"), ("median_ms", "Median ms"),
-           ("p90_ms", "p90 ms"), ("fps", "FPS"), ("note", "Note")]
+COLUMNS = [
+    ("model", "Model"),
+    ("precision", "Precision"),
+    ("params", "Params"),
+    ("size_mb", "Size MB"),
+    ("whdr", "WHDR"),
+    ("device", "Device"),
+    ("delegate", "Delegate"),
+    ("threads", "Threads"),
+    ("median_ms", "Median ms"),
+    ("p90_ms", "p90 ms"),
+    ("fps", "FPS"),
+    ("note", "Note"),
+]
 
 
 def _device_label(device: dict[str, Any]) -> str:
@@ -61,9 +72,15 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
     for rec in records:
         if rec["record"] == "convert":
             for f in rec.get("files", []):
-                converted[f["sha256"]] = {"precision": f["precision"], "params": f.get("params"), "name": rec["source"].get("name"),
-                                          "trained": rec["source"].get("trained"), "format": f.get("format"),
-                                          "convert_status": f.get("status", "ok"), "task": f.get("task")}
+                converted[f["sha256"]] = {
+                    "precision": f["precision"],
+                    "params": f.get("params"),
+                    "name": rec["source"].get("name"),
+                    "trained": rec["source"].get("trained"),
+                    "format": f.get("format"),
+                    "convert_status": f.get("status", "ok"),
+                    "task": f.get("task"),
+                }
     whdr: dict[str, float] = {}
     models: dict[str, dict[str, Any]] = {}
     for rec in records:
@@ -78,7 +95,9 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
         notes = ["untrained"] if trained is False else []
         if known.get("convert_status", "ok") != "ok":
             drop = (known.get("task") or {}).get("drop")
-            notes.append(f"convert gate {known['convert_status']}" + (f" (WHDR drop {drop:+.4f})" if drop is not None else ""))
+            notes.append(
+                f"convert gate {known['convert_status']}" + (f" (WHDR drop {drop:+.4f})" if drop is not None else "")
+            )
         return {
             "model": known.get("name") or model.get("name"),
             "precision": known.get("precision") or model.get("precision", ""),
@@ -99,7 +118,10 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
         lat = rec.get("latency_ms") or {}
         note = model_row(rec["model"])
         status = rec.get("status", "ok")
-        flag = {"delegate-not-applied": "delegate NOT applied (CPU timings)", "delegate-partial": "delegate partial"}.get(status)
+        flag = {
+            "delegate-not-applied": "delegate NOT applied (CPU timings)",
+            "delegate-partial": "delegate partial",
+        }.get(status)
         if flag == "delegate partial":
             d = rec.get("delegation") or {}
             if d.get("delegated_nodes") is not None:
@@ -109,15 +131,27 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
         if flag:
             note["note"] = ", ".join(n for n in (note["note"], flag) if n)
         low, high = spread(lat)
-        rows.append(ReportRow(
-            device=_device_label(rec.get("device", {})), delegate=rec.get("delegate", ""), threads=rec.get("threads"),
-            median_ms=lat.get("median") if lat.get("median") is not None else lat.get("mean"), p90_ms=lat.get("p90"),
-            fps=rec.get("fps"), **note,
-            low_ms=low, high_ms=high, delegate_applied=status != "delegate-not-applied",
-        ))
+        rows.append(
+            ReportRow(
+                device=_device_label(rec.get("device", {})),
+                delegate=rec.get("delegate", ""),
+                threads=rec.get("threads"),
+                median_ms=lat.get("median") if lat.get("median") is not None else lat.get("mean"),
+                p90_ms=lat.get("p90"),
+                fps=rec.get("fps"),
+                **note,
+                low_ms=low,
+                high_ms=high,
+                delegate_applied=status != "delegate-not-applied",
+            )
+        )
     for sha, model in models.items():
         if sha not in benched:
-            rows.append(ReportRow(device="", delegate="", threads=None, median_ms=None, p90_ms=None, fps=None, **model_row(model)))
+            rows.append(
+                ReportRow(
+                    device="", delegate="", threads=None, median_ms=None, p90_ms=None, fps=None, **model_row(model)
+                )
+            )
     return rows
 
 

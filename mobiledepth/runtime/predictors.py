@@ -28,7 +28,9 @@ class Preprocess:
     def apply(self, batch: np.ndarray) -> np.ndarray:
         if self.pixel_scale == 1.0 and self.mean == (0.0, 0.0, 0.0) and self.std == (1.0, 1.0, 1.0):
             return batch
-        return ((batch * self.pixel_scale - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)).astype(np.float32)
+        return (
+            (batch * self.pixel_scale - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        ).astype(np.float32)
 
 
 class Predictor(Protocol):
@@ -45,7 +47,9 @@ class Predictor(Protocol):
 
 def _check_image(path: Path, image: np.ndarray, hw: tuple[int, int]) -> None:
     if image.ndim != 3 or image.shape[2] != 3 or tuple(image.shape[:2]) != tuple(hw):
-        raise MobileDepthError(f"{path}: input has shape {tuple(image.shape)}, expected {hw[0]}x{hw[1]}x3 (H x W x RGB)")
+        raise MobileDepthError(
+            f"{path}: input has shape {tuple(image.shape)}, expected {hw[0]}x{hw[1]}x3 (H x W x RGB)"
+        )
 
 
 def _image_layout(path: Path, shape: Sequence[int]) -> str:
@@ -54,7 +58,9 @@ def _image_layout(path: Path, shape: Sequence[int]) -> str:
         return "NCHW"
     if len(shape) == 4 and shape[3] == 3:
         return "NHWC"
-    raise MobileDepthError(f"{path}: input shape {shape} is not one RGB image (expected N x 3 x H x W or N x H x W x 3)")
+    raise MobileDepthError(
+        f"{path}: input shape {shape} is not one RGB image (expected N x 3 x H x W or N x H x W x 3)"
+    )
 
 
 def fixed_shape(path: Path, shape: Sequence[int | str | None], hw: tuple[int, int] | None) -> list[int]:
@@ -64,7 +70,9 @@ def fixed_shape(path: Path, shape: Sequence[int | str | None], hw: tuple[int, in
     if all(isinstance(d, int) for d in dims):
         return dims
     if len(dims) != 4:
-        raise MobileDepthError(f"{path}: input shape {dims} is not one RGB image (expected N x 3 x H x W or N x H x W x 3)")
+        raise MobileDepthError(
+            f"{path}: input shape {dims} is not one RGB image (expected N x 3 x H x W or N x H x W x 3)"
+        )
     nchw = dims[1] == 3 or (not isinstance(dims[1], int) and dims[3] != 3)
     spatial = (2, 3) if nchw else (1, 2)
     free = [i for i in spatial if not isinstance(dims[i], int)]
@@ -83,7 +91,10 @@ def _squeeze_map(path: Path, y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     dims = [d for d in y.shape if d != 1]
     if len(dims) != 2:
-        raise MobileDepthError(f"{path}: output shape {list(y.shape)} is not one depth map (expected 1 x 1 x H x W, 1 x H x W x 1 or 1 x H x W)")
+        raise MobileDepthError(
+            f"{path}: output shape {list(y.shape)} is not one depth map (expected 1 x 1 x H x W, 1 x H x W x 1 or 1 x "
+            "H x W)"
+        )
     return y.reshape(dims).astype(np.float32)
 
 
@@ -101,7 +112,9 @@ class TorchPredictor:
         self.model = load_model(path)
         stride = self.model.config.output_stride
         if input_hw[0] % stride or input_hw[1] % stride:
-            raise MobileDepthError(f"{path}: input size {input_hw[0]}x{input_hw[1]} must be a multiple of {stride} on both sides")
+            raise MobileDepthError(
+                f"{path}: input size {input_hw[0]}x{input_hw[1]} must be a multiple of {stride} on both sides"
+            )
         self.input_hw = input_hw
         self._torch = torch
 
@@ -122,8 +135,14 @@ class TorchPredictor:
 class OnnxPredictor:
     format = "onnx"
 
-    def __init__(self, path: Path, preprocess: Preprocess = Preprocess(), threads: int | None = None,
-                 dynamic_hw: tuple[int, int] | None = None, spinning: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        preprocess: Preprocess = Preprocess(),
+        threads: int | None = None,
+        dynamic_hw: tuple[int, int] | None = None,
+        spinning: bool = True,
+    ) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -242,5 +261,8 @@ def load_predictor(
     else:
         predictor = TFLitePredictor(path, preprocess, threads)
     if input_hw is not None and tuple(input_hw) != tuple(predictor.input_hw):
-        raise MobileDepthError(f"{path}: file has a fixed input of {predictor.input_hw[0]}x{predictor.input_hw[1]}, not {input_hw[0]}x{input_hw[1]}")
+        raise MobileDepthError(
+            f"{path}: file has a fixed input of {predictor.input_hw[0]}x{predictor.input_hw[1]}, not "
+            f"{input_hw[0]}x{input_hw[1]}"
+        )
     return predictor

@@ -11,7 +11,11 @@ from typing import Any
 
 def interpreter_class() -> tuple[Any, str]:
     """Return (Interpreter class, runtime name)."""
-    for module, name in (("ai_edge_litert.interpreter", "litert"), ("tflite_runtime.interpreter", "tflite_runtime"), ("tensorflow.lite", "tensorflow")):
+    for module, name in (
+        ("ai_edge_litert.interpreter", "litert"),
+        ("tflite_runtime.interpreter", "tflite_runtime"),
+        ("tensorflow.lite", "tensorflow"),
+    ):
         try:
             mod = importlib.import_module(module)
             return mod.Interpreter, name

@@ -6,12 +6,13 @@ MC -> ReDWeb -> DIW baseline is three stages. Shipped configs live in ``configs/
 
 from __future__ import annotations
 
-import tomllib
 import types
 import typing
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from ..errors import MobileDepthError
 
@@ -74,7 +75,9 @@ class ModelSection:
     variant: str = "mobiledepth-base"  # registry name or config JSON
     init: str | None = None  # checkpoint to start from
     encoder_weights: str | None = None
-    act_limit: float | None = None  # override the decoder's activation bound (e.g. 8.0 to make an old model int8-friendly)
+    act_limit: float | None = (
+        None  # override the decoder's activation bound (e.g. 8.0 to make an old model int8-friendly)
+    )
 
 
 @dataclass
@@ -187,8 +190,12 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
             if value and not Path(value).is_absolute() and not Path(value).exists() and (base / value).exists():
                 setattr(stage, attr, str(base / value))
         stages.append(stage)
-    return TrainConfig(model=_build(ModelSection, data.get("model", {}), f"{source}: [model]"),
-                       run=_build(RunSection, data.get("run", {}), f"{source}: [run]"), stages=stages, source=source)
+    return TrainConfig(
+        model=_build(ModelSection, data.get("model", {}), f"{source}: [model]"),
+        run=_build(RunSection, data.get("run", {}), f"{source}: [run]"),
+        stages=stages,
+        source=source,
+    )
 
 
 def load_config(path: str | Path) -> TrainConfig:

@@ -58,16 +58,28 @@ class Augment:
         u = torch.rand(8, generator=g).tolist()
         scale = c.scale[0] + (c.scale[1] - c.scale[0]) * u[1]
         slack = 1 - 1 / scale  # how far the crop window may move, in normalised units
-        return {"flip": float(c.flip and u[0] < 0.5), "scale": scale, "angle": math.radians(c.rotate_deg * (2 * u[2] - 1)),
-                "tx": slack * (2 * u[3] - 1), "ty": slack * (2 * u[4] - 1),
-                "b": 1 + c.jitter * (2 * u[5] - 1), "c": 1 + c.jitter * (2 * u[6] - 1), "s": 1 + c.jitter * (2 * u[7] - 1)}
+        return {
+            "flip": float(c.flip and u[0] < 0.5),
+            "scale": scale,
+            "angle": math.radians(c.rotate_deg * (2 * u[2] - 1)),
+            "tx": slack * (2 * u[3] - 1),
+            "ty": slack * (2 * u[4] - 1),
+            "b": 1 + c.jitter * (2 * u[5] - 1),
+            "c": 1 + c.jitter * (2 * u[6] - 1),
+            "s": 1 + c.jitter * (2 * u[7] - 1),
+        }
 
     def _theta(self, p: dict[str, float]) -> torch.Tensor:
         """Output normalised coords -> input normalised coords (affine_grid convention, align_corners=False)."""
         cos, sin = math.cos(p["angle"]), math.sin(p["angle"])
         fx = -1.0 if p["flip"] else 1.0
-        a = torch.tensor([[fx * cos / p["scale"], -sin / p["scale"] * self.h / self.w, p["tx"]],
-                          [fx * sin / p["scale"] * self.w / self.h, cos / p["scale"], p["ty"]]], dtype=torch.float32)
+        a = torch.tensor(
+            [
+                [fx * cos / p["scale"], -sin / p["scale"] * self.h / self.w, p["tx"]],
+                [fx * sin / p["scale"] * self.w / self.h, cos / p["scale"], p["ty"]],
+            ],
+            dtype=torch.float32,
+        )
         return a
 
     def warp(self, tensor: torch.Tensor, p: dict[str, float], mode: str) -> torch.Tensor:
@@ -76,9 +88,13 @@ class Augment:
         if torch.equal(theta, torch.tensor([[1.0, 0, 0], [0, 1.0, 0]])):
             return tensor
         grid = F.affine_grid(theta[None], [1, tensor.shape[0], self.h, self.w], align_corners=False)
-        return F.grid_sample(tensor[None], grid, mode=mode, padding_mode="border" if mode == "bilinear" else "zeros", align_corners=False)[0]
+        return F.grid_sample(
+            tensor[None], grid, mode=mode, padding_mode="border" if mode == "bilinear" else "zeros", align_corners=False
+        )[0]
 
-    def move_points(self, ys: torch.Tensor, xs: torch.Tensor, p: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def move_points(
+        self, ys: torch.Tensor, xs: torch.Tensor, p: dict[str, float]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Pixel coords in the unwarped image -> pixel coords in the warped one (inverse of the grid map);
         returns (y, x, inside) where inside marks points still in the frame."""
         theta = self._theta(p)
@@ -126,7 +142,9 @@ class PairDataset(torch.utils.data.Dataset):
     """DIW-format pairs. Points are rescaled to the network size (and moved by augmentation); a pair
     whose points land on one pixel gets A nudged by one pixel, as public DIW loaders do."""
 
-    def __init__(self, csv: str | os.PathLike, height: int, width: int, augment: AugmentConfig | None = None, seed: int = 0) -> None:
+    def __init__(
+        self, csv: str | os.PathLike, height: int, width: int, augment: AugmentConfig | None = None, seed: int = 0
+    ) -> None:
         self.entries = read_diw_csv(csv)
         self.h, self.w, self.seed, self.epoch = height, width, seed, 0
         self.aug = Augment(augment, height, width)
@@ -155,14 +173,30 @@ class DenseDataset(torch.utils.data.Dataset):
     """Images with dense depth (or relative depth): ranking pairs are sampled from the map each time,
     and the map itself is returned for the Mannequin-Challenge losses."""
 
-    def __init__(self, images: list[Path], maps: list[Path], height: int, width: int, augment: AugmentConfig | None = None, seed: int = 0,
-                 pairs_per_image: int = 3000, sigma: float = 0.02, disparity: bool = False, depth_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        images: list[Path],
+        maps: list[Path],
+        height: int,
+        width: int,
+        augment: AugmentConfig | None = None,
+        seed: int = 0,
+        pairs_per_image: int = 3000,
+        sigma: float = 0.02,
+        disparity: bool = False,
+        depth_scale: float = 1.0,
+    ) -> None:
         if not images:
             raise MobileDepthError("dense dataset is empty")
         self.images, self.maps = images, maps
         self.h, self.w, self.seed, self.epoch = height, width, seed, 0
         self.aug = Augment(augment, height, width)
-        self.pairs_per_image, self.sigma, self.disparity, self.depth_scale = pairs_per_image, sigma, disparity, depth_scale
+        self.pairs_per_image, self.sigma, self.disparity, self.depth_scale = (
+            pairs_per_image,
+            sigma,
+            disparity,
+            depth_scale,
+        )
         self.max_pairs = pairs_per_image
 
     def __len__(self) -> int:
@@ -171,7 +205,9 @@ class DenseDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
         g = _generator(self.seed, self.epoch, index)
         p = self.aug.sample(g)
-        image = self.aug.colour(self.aug.warp(_to_tensor(load_rgb(self.images[index]), self.h, self.w), p, "bilinear"), p)
+        image = self.aug.colour(
+            self.aug.warp(_to_tensor(load_rgb(self.images[index]), self.h, self.w), p, "bilinear"), p
+        )
         raw = _load_map(self.maps[index]) * self.depth_scale
         depth = self.aug.warp(_resize_map(raw, self.h, self.w), p, "nearest")
         valid = depth[0] > 0
@@ -201,14 +237,26 @@ def _dense_lists(root: Path, image_dir: str, map_dir: str, split_file: str | Non
         img = _match(images_root, stem, (".png", ".jpg", ".jpeg"))
         m = _match(root / map_dir, stem, (".npy", ".png"))
         if img is None or m is None:
-            raise MobileDepthError(f"{root}: '{stem}' has {'no image' if img is None else 'no depth map in ' + map_dir + '/'}")
+            raise MobileDepthError(
+                f"{root}: '{stem}' has {'no image' if img is None else 'no depth map in ' + map_dir + '/'}"
+            )
         images.append(img)
         maps.append(m)
     return images, maps
 
 
-def build_dataset(kind: str, path: str | os.PathLike, split: str, height: int, width: int, augment: AugmentConfig | None, seed: int,
-                  pairs_per_image: int = 3000, sigma: float = 0.02, disparity: bool = False) -> torch.utils.data.Dataset:
+def build_dataset(
+    kind: str,
+    path: str | os.PathLike,
+    split: str,
+    height: int,
+    width: int,
+    augment: AugmentConfig | None,
+    seed: int,
+    pairs_per_image: int = 3000,
+    sigma: float = 0.02,
+    disparity: bool = False,
+) -> torch.utils.data.Dataset:
     root = Path(path)
     if kind == "diw":
         csv = root if root.is_file() else root / f"DIW_{split}.csv"
@@ -220,14 +268,25 @@ def build_dataset(kind: str, path: str | os.PathLike, split: str, height: int, w
         if not csv.is_file():
             raise MobileDepthError(f"{root}: not a synth folder (no DIW_{split}.csv)")
         images = [e.path for e in read_diw_csv(csv)]
-        return DenseDataset(images, [root / "depth" / f"{p.stem}.npy" for p in images], height, width, augment, seed, pairs_per_image, sigma)
+        return DenseDataset(
+            images,
+            [root / "depth" / f"{p.stem}.npy" for p in images],
+            height,
+            width,
+            augment,
+            seed,
+            pairs_per_image,
+            sigma,
+        )
     if kind == "relative":
         images, maps = _dense_lists(root, "imgs", "RDs", f"{split}.txt")
         return DenseDataset(images, maps, height, width, augment, seed, pairs_per_image, sigma, disparity)
     if kind == "dense":
         images, maps = _dense_lists(root, "images", "depth", f"{split}.txt")
         scale = 1e-3 if maps and maps[0].suffix == ".png" else 1.0  # 16-bit PNGs hold millimetres
-        return DenseDataset(images, maps, height, width, augment, seed, pairs_per_image, sigma, disparity, depth_scale=scale)
+        return DenseDataset(
+            images, maps, height, width, augment, seed, pairs_per_image, sigma, disparity, depth_scale=scale
+        )
     raise MobileDepthError(f"data kind must be diw, relative, dense or synth, got {kind!r}")
 
 

@@ -37,7 +37,9 @@ def ranking_loss(z: torch.Tensor, pairs: torch.Tensor, mask: torch.Tensor) -> to
     return losses.sum() / mask.sum().clamp_min(1)
 
 
-def improved_ranking_loss(z: torch.Tensor, pairs: torch.Tensor, mask: torch.Tensor, drop_easiest: float = 0.25) -> torch.Tensor:
+def improved_ranking_loss(
+    z: torch.Tensor, pairs: torch.Tensor, mask: torch.Tensor, drop_easiest: float = 0.25
+) -> torch.Tensor:
     """ReDWeb's improved ranking loss (paper Eq. 3): per image, the easiest ``drop_easiest`` share of
     pairs (smallest loss) is ignored, so training concentrates on the pairs still wrong."""
     losses = pair_losses(z, pairs)
@@ -53,8 +55,14 @@ def improved_ranking_loss(z: torch.Tensor, pairs: torch.Tensor, mask: torch.Tens
     return total / max(count, 1)
 
 
-def sample_relative_pairs(depth: torch.Tensor, n: int, sigma: float = 0.02, generator: torch.Generator | None = None,
-                          disparity: bool = False, valid: torch.Tensor | None = None) -> torch.Tensor:
+def sample_relative_pairs(
+    depth: torch.Tensor,
+    n: int,
+    sigma: float = 0.02,
+    generator: torch.Generator | None = None,
+    disparity: bool = False,
+    valid: torch.Tensor | None = None,
+) -> torch.Tensor:
     """ReDWeb-style pairs from a dense (H, W) map: label +1 if g_A/g_B >= 1+sigma, -1 if g_B/g_A >= 1+sigma,
     else 0. For a disparity-like map the labels flip so that +1 still means 'A farther'."""
     h, w = depth.shape
@@ -69,7 +77,16 @@ def sample_relative_pairs(depth: torch.Tensor, n: int, sigma: float = 0.02, gene
     label[gb >= ga * (1 + sigma)] = -1.0
     if disparity:
         label = -label
-    return torch.stack([(ia // w).to(depth.dtype), (ia % w).to(depth.dtype), (ib // w).to(depth.dtype), (ib % w).to(depth.dtype), label], dim=1)
+    return torch.stack(
+        [
+            (ia // w).to(depth.dtype),
+            (ia % w).to(depth.dtype),
+            (ib // w).to(depth.dtype),
+            (ib % w).to(depth.dtype),
+            label,
+        ],
+        dim=1,
+    )
 
 
 # ---- Mannequin Challenge (paper Eq. 1; Li et al. 2019) -------------------------------------------------
@@ -80,7 +97,9 @@ def scale_invariant_mse(log_pred: torch.Tensor, log_gt: torch.Tensor, mask: torc
     return (d.flatten(1).pow(2).sum(1) / n - d.flatten(1).sum(1).pow(2) / n.pow(2)).mean()
 
 
-def multiscale_gradient_loss(log_pred: torch.Tensor, log_gt: torch.Tensor, mask: torch.Tensor, scales: int = 4) -> torch.Tensor:
+def multiscale_gradient_loss(
+    log_pred: torch.Tensor, log_gt: torch.Tensor, mask: torch.Tensor, scales: int = 4
+) -> torch.Tensor:
     """sum over scales of mean |grad_x R| + |grad_y R| with R = log pred - log gt, on valid neighbours."""
     total = log_pred.new_zeros(())
     r, m = (log_pred - log_gt) * mask, mask
@@ -112,10 +131,16 @@ def edge_aware_smoothness(z: torch.Tensor, image: torch.Tensor, scales: int = 3)
     return total
 
 
-def mc_loss(z: torch.Tensor, depth: torch.Tensor, mask: torch.Tensor, image: torch.Tensor, a1: float = 0.5, a2: float = 0.1) -> torch.Tensor:
+def mc_loss(
+    z: torch.Tensor, depth: torch.Tensor, mask: torch.Tensor, image: torch.Tensor, a1: float = 0.5, a2: float = 0.1
+) -> torch.Tensor:
     """L_si = L_mse + a1 L_grad + a2 L_sm. The network output is read as log depth here."""
     log_gt = torch.log(depth.clamp_min(1e-6))
-    return scale_invariant_mse(z, log_gt, mask) + a1 * multiscale_gradient_loss(z, log_gt, mask) + a2 * edge_aware_smoothness(z, image)
+    return (
+        scale_invariant_mse(z, log_gt, mask)
+        + a1 * multiscale_gradient_loss(z, log_gt, mask)
+        + a2 * edge_aware_smoothness(z, image)
+    )
 
 
 # ---- distillation (paper Eq. 5; Liu et al. structured KD) ------------------------------------------------
@@ -138,14 +163,22 @@ def _similarity(feat: torch.Tensor, beta: float) -> torch.Tensor:
 def pairwise_feature_loss(student_feat: torch.Tensor, teacher_feat: torch.Tensor, beta: float = 0.5) -> torch.Tensor:
     """mean over the batch of sum_ij (a^T_ij - a^S_ij)^2 / N^2; channel counts may differ, spatial sizes must match."""
     if student_feat.shape[-2:] != teacher_feat.shape[-2:]:
-        raise ValueError(f"pair-wise distillation needs equal spatial sizes, got {tuple(student_feat.shape[-2:])} and {tuple(teacher_feat.shape[-2:])}")
+        raise ValueError(
+            f"pair-wise distillation needs equal spatial sizes, got {tuple(student_feat.shape[-2:])} and "
+            f"{tuple(teacher_feat.shape[-2:])}"
+        )
     a_s, a_t = _similarity(student_feat, beta), _similarity(teacher_feat, beta)
     n = a_s.shape[-1]
     return ((a_t - a_s) ** 2).sum(dim=(1, 2)).div(n * n).mean()
 
 
-def with_intermediate(loss: Callable[..., torch.Tensor], predictions: Sequence[torch.Tensor], *args,
-                      weights: Sequence[float] = AUX_WEIGHTS, **kwargs) -> torch.Tensor:
+def with_intermediate(
+    loss: Callable[..., torch.Tensor],
+    predictions: Sequence[torch.Tensor],
+    *args,
+    weights: Sequence[float] = AUX_WEIGHTS,
+    **kwargs,
+) -> torch.Tensor:
     """Eq. 4: the same loss on the final and intermediate predictions with fixed weights (0.5, 0.25, 0.25).
     Without heads (pruned or exported models) the final prediction gets weight 1."""
     if len(predictions) == 1:

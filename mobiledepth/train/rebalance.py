@@ -79,12 +79,20 @@ class LossRebalancer:
         self._prev_total = sum(self.weights[n] * mean[n] for n in self.names)
         self._sums = {n: 0.0 for n in self.names}
         self._count = 0
-        self.history.append({"epoch": epoch, "step": step, "lambda": lam, "mean_losses": mean, "weights": dict(self.weights)})
+        self.history.append(
+            {"epoch": epoch, "step": step, "lambda": lam, "mean_losses": mean, "weights": dict(self.weights)}
+        )
         return dict(self.weights)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"weights": dict(self.weights), "history": list(self.history), "sums": dict(self._sums), "count": self._count,
-                "prev": None if self._prev is None else dict(self._prev), "prev_total": self._prev_total}
+        return {
+            "weights": dict(self.weights),
+            "history": list(self.history),
+            "sums": dict(self._sums),
+            "count": self._count,
+            "prev": None if self._prev is None else dict(self._prev),
+            "prev_total": self._prev_total,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.weights = dict(state["weights"])

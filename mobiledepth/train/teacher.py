@@ -50,7 +50,9 @@ class Teacher:
             self._onnx = ort.InferenceSession(str(self.path), providers=["CPUExecutionProvider"])
             names = [o.name for o in self._onnx.get_outputs()]
             if len(names) < 2:
-                raise MobileDepthError(f"{self.path}: an ONNX teacher needs two outputs (depth, features), found {names}")
+                raise MobileDepthError(
+                    f"{self.path}: an ONNX teacher needs two outputs (depth, features), found {names}"
+                )
         elif suffix in (".ts", ".torchscript", ".jit"):
             self._module = torch.jit.load(str(self.path), map_location="cpu").eval()
         else:
@@ -70,7 +72,9 @@ class Teacher:
     @torch.no_grad()
     def __call__(self, images: torch.Tensor, feature_size: tuple[int, int]) -> TeacherOutput:
         if self._onnx is not None:
-            depth, feats = self._onnx.run(None, {self._onnx.get_inputs()[0].name: images.cpu().numpy().astype(np.float32)})[:2]
+            depth, feats = self._onnx.run(
+                None, {self._onnx.get_inputs()[0].name: images.cpu().numpy().astype(np.float32)}
+            )[:2]
             depth, feats = torch.from_numpy(depth).to(images.device), torch.from_numpy(feats).to(images.device)
         else:
             depth, feats = self._module(images)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from dataclasses import replace
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,14 @@ from ..model.network import MobileDepth, MobileDepthOutput
 from ..quant.qat import QuantSimulation
 from .config import StageConfig, TrainConfig
 from .datasets import AugmentConfig, build_dataset, collate
-from .losses import (improved_ranking_loss, mc_loss, pairwise_feature_loss, pixelwise_rmse, ranking_loss, with_intermediate)
+from .losses import (
+    improved_ranking_loss,
+    mc_loss,
+    pairwise_feature_loss,
+    pixelwise_rmse,
+    ranking_loss,
+    with_intermediate,
+)
 from .rebalance import LossRebalancer, RebalanceConfig
 from .teacher import Teacher
 
@@ -90,7 +97,9 @@ class _Dist:
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, out: str | Path | None = None, resume: bool = False, quiet: bool = False) -> None:
+    def __init__(
+        self, config: TrainConfig, out: str | Path | None = None, resume: bool = False, quiet: bool = False
+    ) -> None:
         self.config = config
         self.out = Path(out or config.run.out)
         self.resume = resume
@@ -137,15 +146,31 @@ class Trainer:
                 load_encoder_weights(model, m.encoder_weights)
         return model.to(self.device)
 
-    def _save_state(self, model: MobileDepth, stage_index: int, epoch: int, global_step: int, optimizer, scheduler, scaler,
-                    rebalancer: LossRebalancer | None, history: list[dict[str, Any]]) -> None:
+    def _save_state(
+        self,
+        model: MobileDepth,
+        stage_index: int,
+        epoch: int,
+        global_step: int,
+        optimizer,
+        scheduler,
+        scaler,
+        rebalancer: LossRebalancer | None,
+        history: list[dict[str, Any]],
+    ) -> None:
         state = {
-            "format": STATE_FORMAT, "stage_index": stage_index, "epoch": epoch, "global_step": global_step,
-            "model_config": model.config.to_dict(), "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "format": STATE_FORMAT,
+            "stage_index": stage_index,
+            "epoch": epoch,
+            "global_step": global_step,
+            "model_config": model.config.to_dict(),
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
             "scaler": scaler.state_dict() if scaler is not None else None,
             "rebalancer": rebalancer.state_dict() if rebalancer is not None else None,
-            "torch_rng": torch.get_rng_state(), "history": history,
+            "torch_rng": torch.get_rng_state(),
+            "history": history,
             "qat": self._qat.state_dict() if self._qat is not None else None,
         }
         with atomic_path(self.out / "train_state.pt") as tmp:
@@ -158,7 +183,9 @@ class Trainer:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise MobileDepthError(f"{path}: cannot resume, unreadable training state ({exc.__class__.__name__})") from None
+            raise MobileDepthError(
+                f"{path}: cannot resume, unreadable training state ({exc.__class__.__name__})"
+            ) from None
         if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
             raise MobileDepthError(f"{path}: not a mobiledepth training state")
         return state
@@ -190,8 +217,14 @@ class Trainer:
         return counts.whdr
 
     # ---- one step -----------------------------------------------------------------------------
-    def _terms(self, stage: StageConfig, out: MobileDepthOutput, images: torch.Tensor, target: dict[str, torch.Tensor],
-               teacher: Teacher | None) -> dict[str, torch.Tensor]:
+    def _terms(
+        self,
+        stage: StageConfig,
+        out: MobileDepthOutput,
+        images: torch.Tensor,
+        target: dict[str, torch.Tensor],
+        teacher: Teacher | None,
+    ) -> dict[str, torch.Tensor]:
         preds = [out.depth, *out.aux] if stage.intermediate else [out.depth]
         pairs, mask = target["pairs"], target["pair_mask"]
         if stage.loss == "ranking":
@@ -200,8 +233,14 @@ class Trainer:
             terms = {"rank": with_intermediate(improved_ranking_loss, preds, pairs, mask)}
         else:
             if "depth" not in target:
-                raise MobileDepthError(f"stage {stage.name}: the mc loss needs dense depth (data = dense, relative or synth)")
-            terms = {"mc": with_intermediate(mc_loss, preds, target["depth"], target["depth_mask"], images, a1=stage.mc_a1, a2=stage.mc_a2)}
+                raise MobileDepthError(
+                    f"stage {stage.name}: the mc loss needs dense depth (data = dense, relative or synth)"
+                )
+            terms = {
+                "mc": with_intermediate(
+                    mc_loss, preds, target["depth"], target["depth_mask"], images, a1=stage.mc_a1, a2=stage.mc_a2
+                )
+            }
         if self._qat is not None and stage.qat_consistency > 0:
             with torch.no_grad(), self._qat.float_mode():
                 reference = self._qat.model.forward_all(images).depth
@@ -244,36 +283,79 @@ class Trainer:
             with atomic_path(self.out / f"replica_rank{self.dist.rank}.pt") as tmp:
                 torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
         if self.dist.main:
-            metrics = {"val_whdr": next((h["val_whdr"] for h in reversed(history) if h.get("val_whdr") is not None), None)}
-            save_checkpoint(final, model, {
-                "trained": True, "trained_on": trained_on, "metrics": metrics, "seed": self.config.run.seed,
-                "train_config": self.config.source, "name": model.config.name,
-            })
+            metrics = {
+                "val_whdr": next((h["val_whdr"] for h in reversed(history) if h.get("val_whdr") is not None), None)
+            }
+            save_checkpoint(
+                final,
+                model,
+                {
+                    "trained": True,
+                    "trained_on": trained_on,
+                    "metrics": metrics,
+                    "seed": self.config.run.seed,
+                    "train_config": self.config.source,
+                    "name": model.config.name,
+                },
+            )
             self.log(event="finished", global_step=global_step, **metrics)
         self.dist.barrier()
         if self._tb is not None:
             self._tb.close()
         return final
 
-    def _run_stage(self, si: int, stage: StageConfig, model: MobileDepth, state: dict[str, Any] | None, history: list, global_step: int) -> int:
+    def _run_stage(
+        self,
+        si: int,
+        stage: StageConfig,
+        model: MobileDepth,
+        state: dict[str, Any] | None,
+        history: list,
+        global_step: int,
+    ) -> int:
         run = self.config.run
         h, w = stage.size
         augment = AugmentConfig() if stage.augment else None
-        dataset = build_dataset(stage.data, stage.train, "train", h, w, augment, run.seed, stage.pairs_per_image, stage.sigma, stage.disparity)
+        dataset = build_dataset(
+            stage.data,
+            stage.train,
+            "train",
+            h,
+            w,
+            augment,
+            run.seed,
+            stage.pairs_per_image,
+            stage.sigma,
+            stage.disparity,
+        )
         teacher = None
         if stage.teacher is not None:
             teacher = Teacher(stage.teacher.path, stage.teacher.disparity, stage.teacher.normalise).to(self.device)
         val_entries = self._val_entries(stage) if self.dist.main else []
         if stage.qat:
             self._qat = self._start_qat(model, dataset, stage, state)
-        ddp_model = DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None) if self.dist.enabled else model
+        ddp_model = (
+            DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            if self.dist.enabled
+            else model
+        )
         optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=stage.lr_decay_every, gamma=stage.lr_decay)
         use_amp = run.amp and self.device.type == "cuda"
         scaler = torch.amp.GradScaler("cuda") if use_amp else None
-        names = ["rank" if stage.loss != "mc" else "mc"] + ([n for n, on in (("pixel", stage.teacher.pixel), ("pair", stage.teacher.pair)) if on] if stage.teacher else [])
+        names = ["rank" if stage.loss != "mc" else "mc"] + (
+            [n for n, on in (("pixel", stage.teacher.pixel), ("pair", stage.teacher.pair)) if on]
+            if stage.teacher
+            else []
+        )
         names += ["consistency"] if stage.qat and stage.qat_consistency > 0 else []
-        rebalancer = LossRebalancer(names, RebalanceConfig.preset(stage.rebalance.order, events_per_epoch=stage.rebalance.events_per_epoch)) if stage.rebalance.enabled else None
+        rebalancer = (
+            LossRebalancer(
+                names, RebalanceConfig.preset(stage.rebalance.order, events_per_epoch=stage.rebalance.events_per_epoch)
+            )
+            if stage.rebalance.enabled
+            else None
+        )
         start_epoch = 0
         if state is not None:
             optimizer.load_state_dict(state["optimizer"])
@@ -289,21 +371,45 @@ class Trainer:
         if stage.max_steps_per_epoch:
             steps = min(steps, stage.max_steps_per_epoch)
         if steps < 1:
-            raise MobileDepthError(f"stage {stage.name}: {len(dataset)} training samples are fewer than one batch of {stage.batch} per process")
+            raise MobileDepthError(
+                f"stage {stage.name}: {len(dataset)} training samples are fewer than one batch of {stage.batch} per "
+                "process"
+            )
         n_events = min(stage.rebalance.events_per_epoch, steps)
-        event_steps = {round((k + 1) * steps / n_events) - 1 for k in range(n_events)} if rebalancer else set()  # N evenly spaced per epoch
+        event_steps = (
+            {round((k + 1) * steps / n_events) - 1 for k in range(n_events)} if rebalancer else set()
+        )  # N evenly spaced per epoch
         progress = None
         if self.dist.main and not self.quiet:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-            progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"), TimeRemainingColumn())
+            progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                TimeRemainingColumn(),
+            )
         with progress or contextlib.nullcontext():
             for epoch in range(start_epoch, stage.epochs):
                 dataset.epoch = epoch
-                order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(run.seed * 7919 + epoch)).tolist()
-                mine = order[self.dist.rank::self.dist.world][: steps * stage.batch]
-                loader = torch.utils.data.DataLoader(dataset, batch_size=stage.batch, sampler=mine, num_workers=run.workers, collate_fn=collate, drop_last=True)
-                task = progress.add_task(f"{stage.name} epoch {epoch + 1}/{stage.epochs}", total=steps, info="") if progress else None
+                order = torch.randperm(
+                    len(dataset), generator=torch.Generator().manual_seed(run.seed * 7919 + epoch)
+                ).tolist()
+                mine = order[self.dist.rank :: self.dist.world][: steps * stage.batch]
+                loader = torch.utils.data.DataLoader(
+                    dataset,
+                    batch_size=stage.batch,
+                    sampler=mine,
+                    num_workers=run.workers,
+                    collate_fn=collate,
+                    drop_last=True,
+                )
+                task = (
+                    progress.add_task(f"{stage.name} epoch {epoch + 1}/{stage.epochs}", total=steps, info="")
+                    if progress
+                    else None
+                )
                 model.train()
                 sums: dict[str, float] = {}
                 for i, (images, target) in enumerate(loader):
@@ -328,18 +434,35 @@ class Trainer:
                         rebalancer.observe(term_values)
                         if i in event_steps:
                             new = rebalancer.event(epoch, global_step)
-                            self.log(event="rebalance", stage=stage.name, epoch=epoch, global_step=global_step, lam=rebalancer.lam(epoch),
-                                     **{f"w_{k}": v for k, v in new.items()})
+                            self.log(
+                                event="rebalance",
+                                stage=stage.name,
+                                epoch=epoch,
+                                global_step=global_step,
+                                lam=rebalancer.lam(epoch),
+                                **{f"w_{k}": v for k, v in new.items()},
+                            )
                     if self.dist.main and global_step % run.log_every == 0:
-                        self.log(stage=stage.name, epoch=epoch, global_step=global_step, lr=scheduler.get_last_lr()[0], loss=float(loss.detach()),
-                                 **{f"loss_{k}": v for k, v in term_values.items()})
+                        self.log(
+                            stage=stage.name,
+                            epoch=epoch,
+                            global_step=global_step,
+                            lr=scheduler.get_last_lr()[0],
+                            loss=float(loss.detach()),
+                            **{f"loss_{k}": v for k, v in term_values.items()},
+                        )
                     if task is not None:
                         progress.update(task, advance=1, info=" ".join(f"{k} {v:.4f}" for k, v in term_values.items()))
                 scheduler.step()
                 self.dist.sync_buffers(model)
                 val = self.validate(model, stage, val_entries) if self.dist.main else None
-                summary = {"stage": stage.name, "epoch": epoch + 1, "global_step": global_step, "val_whdr": val,
-                           **{f"train_{k}": v / steps for k, v in sums.items()}}
+                summary = {
+                    "stage": stage.name,
+                    "epoch": epoch + 1,
+                    "global_step": global_step,
+                    "val_whdr": val,
+                    **{f"train_{k}": v / steps for k, v in sums.items()},
+                }
                 if rebalancer is not None:
                     summary["weights"] = dict(rebalancer.weights)
                 history.append(summary)
@@ -347,22 +470,44 @@ class Trainer:
                     # Epoch checkpoint, then state, then the log line: the state may name this checkpoint as a
                     # later stage's teacher, so after a kill at any point --resume finds every file it refers to;
                     # an 'epoch' line in the log means that epoch can be resumed from.
-                    save_checkpoint(self.out / f"{stage.name}_epoch{epoch + 1}.pt", model, {
-                        "trained": True, "trained_on": [f"{stage.name}: {stage.data} {stage.train}"], "metrics": {"val_whdr": val},
-                        "epoch": epoch + 1, "name": model.config.name,
-                    })
-                    self._save_state(model, si, epoch + 1, global_step, optimizer, scheduler, scaler, rebalancer, history)
-                    self.log(event="epoch", **{k: v for k, v in summary.items() if k != "weights"}, **{f"w_{k}": v for k, v in summary.get("weights", {}).items()})
+                    save_checkpoint(
+                        self.out / f"{stage.name}_epoch{epoch + 1}.pt",
+                        model,
+                        {
+                            "trained": True,
+                            "trained_on": [f"{stage.name}: {stage.data} {stage.train}"],
+                            "metrics": {"val_whdr": val},
+                            "epoch": epoch + 1,
+                            "name": model.config.name,
+                        },
+                    )
+                    self._save_state(
+                        model, si, epoch + 1, global_step, optimizer, scheduler, scaler, rebalancer, history
+                    )
+                    self.log(
+                        event="epoch",
+                        **{k: v for k, v in summary.items() if k != "weights"},
+                        **{f"w_{k}": v for k, v in summary.get("weights", {}).items()},
+                    )
                     if progress is not None:
-                        progress.console.print(f"{stage.name} epoch {epoch + 1}/{stage.epochs}: val WHDR {val if val is None else round(val, 4)}"
-                                               + (f", weights {', '.join(f'{k} {v:.3f}' for k, v in rebalancer.weights.items())}" if rebalancer else ""))
+                        progress.console.print(
+                            f"{stage.name} epoch {epoch + 1}/{stage.epochs}: val WHDR "
+                            f"{val if val is None else round(val, 4)}"
+                            + (
+                                f", weights {', '.join(f'{k} {v:.3f}' for k, v in rebalancer.weights.items())}"
+                                if rebalancer
+                                else ""
+                            )
+                        )
                 self.dist.barrier()
         if self._qat is not None:
             self._qat.remove()
             self._qat = None
         return global_step
 
-    def _start_qat(self, model: MobileDepth, dataset, stage: StageConfig, state: dict[str, Any] | None) -> QuantSimulation:
+    def _start_qat(
+        self, model: MobileDepth, dataset, stage: StageConfig, state: dict[str, Any] | None
+    ) -> QuantSimulation:
         """Fold BN and attach fake quantisation; ranges from the saved state on resume, else calibrated
         on the first training batches (as the converter calibrates on images)."""
         sim = QuantSimulation(model)
@@ -370,6 +515,9 @@ class Trainer:
             sim.load_state_dict(state["qat"])
             return sim
         n = min(len(dataset), stage.batch * stage.qat_calibration_batches)
-        batches = [collate([dataset[i] for i in range(k, min(k + stage.batch, n))])[0].to(self.device) for k in range(0, n, stage.batch)]
+        batches = [
+            collate([dataset[i] for i in range(k, min(k + stage.batch, n))])[0].to(self.device)
+            for k in range(0, n, stage.batch)
+        ]
         sim.calibrate(batches)
         return sim

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-COLORMAP = "magma"  # perceptually uniform, readable in greyscale print; bright = larger output = farther (our maps are depth-like)
+# perceptually uniform, readable in greyscale print; bright = larger output = farther (our maps are depth-like)
+COLORMAP = "magma"
 
 
 @dataclass(frozen=True)

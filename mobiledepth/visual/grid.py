@@ -73,8 +73,9 @@ def draw_grid(photo: np.ndarray, panels: list[Panel], title: str, path: Path) ->
     diffs, rows = differences(title, panels) if len(panels) > 1 else ([], [])
     n_rows, n_cols = (2 if diffs else 1), len(panels) + 1
     aspect = photo.shape[0] / photo.shape[1]
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.6 * n_cols + 0.8, 2.6 * aspect * n_rows + 0.7), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(2.6 * n_cols + 0.8, 2.6 * aspect * n_rows + 0.7), squeeze=False, layout="constrained"
+    )
     for ax in axes.ravel():
         ax.set_axis_off()
     axes[0, 0].imshow(photo)
@@ -87,8 +88,15 @@ def draw_grid(photo: np.ndarray, panels: list[Panel], title: str, path: Path) ->
     fig.colorbar(im, ax=list(axes[0, 1:]), fraction=0.03, label="depth (bright = far)")
     if diffs:
         top = max(float(np.percentile(d, 99)) for d in diffs) or 1.0
-        axes[1, 0].text(0.5, 0.5, f"|model - {panels[0].label}|\nafter scale + shift\nalignment, % of its range",
-                        ha="center", va="center", fontsize=8, transform=axes[1, 0].transAxes)
+        axes[1, 0].text(
+            0.5,
+            0.5,
+            f"|model - {panels[0].label}|\nafter scale + shift\nalignment, % of its range",
+            ha="center",
+            va="center",
+            fontsize=8,
+            transform=axes[1, 0].transAxes,
+        )
         for col, (d, row) in enumerate(zip(diffs, rows), start=2):
             dim = axes[1, col].imshow(d, cmap=DIFF_COLORMAP, vmin=0.0, vmax=top)
             axes[1, col].set_title(f"mean {row.mean_abs_percent:.2f}%  p95 {row.p95_abs_percent:.2f}%", fontsize=8)

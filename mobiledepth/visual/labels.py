@@ -7,8 +7,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 RADII = (5, 12, 22, 34, 48, 64, 82, 104, 130)
-DIRECTIONS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1),
-              (2, 1), (2, -1), (-2, 1), (-2, -1), (1, 2), (1, -2), (-1, 2), (-1, -2))
+DIRECTIONS = (
+    (1, 1),
+    (1, -1),
+    (-1, 1),
+    (-1, -1),
+    (1, 0),
+    (-1, 0),
+    (0, 1),
+    (0, -1),
+    (2, 1),
+    (2, -1),
+    (-2, 1),
+    (-2, -1),
+    (1, 2),
+    (1, -2),
+    (-1, 2),
+    (-1, -2),
+)
 MARKER_PX = 5.0
 GAP_PX = 3.0  # labels keep this far apart, so two never read as one
 
@@ -43,8 +59,18 @@ def _candidate(ax, text: str, xy: tuple[float, float], dx: int, dy: int, fontsiz
     ha = "left" if dx > 0 else ("right" if dx < 0 else "center")
     va = "bottom" if dy > 0 else ("top" if dy < 0 else "center")
     arrow = {"arrowstyle": "-", "color": "0.6", "lw": 0.6} if max(abs(dx), abs(dy)) > RADII[0] else None
-    artist = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha, va=va, fontsize=fontsize,
-                         color=color, arrowprops=arrow, zorder=6)
+    artist = ax.annotate(
+        text,
+        xy,
+        xytext=(dx, dy),
+        textcoords="offset points",
+        ha=ha,
+        va=va,
+        fontsize=fontsize,
+        color=color,
+        arrowprops=arrow,
+        zorder=6,
+    )
     artist.set_in_layout(False)  # placed after the layout is fixed; must not move the axes again
     return artist
 
@@ -55,8 +81,14 @@ def freeze_layout(fig) -> None:
     fig.set_layout_engine("none")
 
 
-def place_labels(ax, points: list[tuple[float, float]], texts: list[str], fontsize: float = 7,
-                 colors: list[str] | None = None, avoid: list | None = None) -> list:
+def place_labels(
+    ax,
+    points: list[tuple[float, float]],
+    texts: list[str],
+    fontsize: float = 7,
+    colors: list[str] | None = None,
+    avoid: list | None = None,
+) -> list:
     """Annotate every point with its text at a free spot; return the annotation artists.
 
     Call :func:`freeze_layout` first. ``avoid``: other artists (legends, text boxes) to keep clear of.
@@ -73,8 +105,9 @@ def place_labels(ax, points: list[tuple[float, float]], texts: list[str], fontsi
     for i, (xy, text) in enumerate(zip(points, texts)):
         color = colors[i] if colors else "0.1"
         # Inside the axes if possible, else anywhere on the figure; never over another label.
-        chosen = _first_free(ax, text, xy, fontsize, color, renderer, taken, frame) or \
-            _first_free(ax, text, xy, fontsize, color, renderer, taken, canvas)
+        chosen = _first_free(ax, text, xy, fontsize, color, renderer, taken, frame) or _first_free(
+            ax, text, xy, fontsize, color, renderer, taken, canvas
+        )
         if chosen is None:
             artist = _candidate(ax, text, xy, 0, -RADII[-1], fontsize, color)
             chosen = (artist, box_of(artist, renderer, GAP_PX))

@@ -44,8 +44,12 @@ class PredictResult:
     def to_dict(self) -> dict:
         from ..records import record_header
 
-        return {**record_header("predict"), "pictures": self.pictures, "videos": self.videos,
-                "differences": [asdict(d) for d in self.differences]}
+        return {
+            **record_header("predict"),
+            "pictures": self.pictures,
+            "videos": self.videos,
+            "differences": [asdict(d) for d in self.differences],
+        }
 
 
 def model_label(path: Path) -> str:
@@ -83,13 +87,17 @@ def collect_inputs(inputs: list[Path]) -> tuple[list[Path], list[Path]]:
         elif p.suffix.lower() in IMAGE_SUFFIXES:
             images.append(p)
         else:
-            raise MobileDepthError(f"{p}: not an image ({', '.join(IMAGE_SUFFIXES)}) or video ({', '.join(VIDEO_SUFFIXES)})")
+            raise MobileDepthError(
+                f"{p}: not an image ({', '.join(IMAGE_SUFFIXES)}) or video ({', '.join(VIDEO_SUFFIXES)})"
+            )
     if not images and not videos:
         raise MobileDepthError("predict: no images or videos found in " + ", ".join(str(p) for p in inputs))
     return images, videos
 
 
-def predict_images(predictors: list[Predictor], images: list[Path], out_dir: Path) -> tuple[list[str], list[MapDifference]]:
+def predict_images(
+    predictors: list[Predictor], images: list[Path], out_dir: Path
+) -> tuple[list[str], list[MapDifference]]:
     written, diffs = [], []
     for image in images:
         photo = load_rgb(image)
@@ -104,7 +112,9 @@ def predict_images(predictors: list[Predictor], images: list[Path], out_dir: Pat
     return written, diffs
 
 
-def predict(models: list[Path], inputs: list[Path], out_dir: Path, options: PredictOptions = PredictOptions()) -> PredictResult:
+def predict(
+    models: list[Path], inputs: list[Path], out_dir: Path, options: PredictOptions = PredictOptions()
+) -> PredictResult:
     """Depth pictures (and videos) for ``inputs`` from every model in ``models`` into ``out_dir``."""
     images, videos = collect_inputs(inputs)
     predictors = open_models(models, options)
@@ -117,7 +127,9 @@ def predict(models: list[Path], inputs: list[Path], out_dir: Path, options: Pred
 
         if len(predictors) > 1:
             raise MobileDepthError("predict: a video takes one model (its depth is drawn beside each frame)")
-        result.videos = [str(depth_video(predictors[0], v, out_dir / f"{v.stem}_depth.mp4", options.max_frames)) for v in videos]
+        result.videos = [
+            str(depth_video(predictors[0], v, out_dir / f"{v.stem}_depth.mp4", options.max_frames)) for v in videos
+        ]
     write_json(out_dir / "predict.json", result.to_dict())
     return result
 

@@ -52,7 +52,9 @@ def depth_video(predictor: Predictor, video: Path, out: Path, max_frames: int | 
     times: list[float] = []
     span = None
     try:
-        with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2, ffmpeg_log_level="error") as writer:
+        with imageio.get_writer(
+            tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2, ffmpeg_log_level="error"
+        ) as writer:
             for i, frame in enumerate(reader):
                 if max_frames is not None and i >= max_frames:
                     break
