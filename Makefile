@@ -24,8 +24,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
+# models/MANIFEST pins the committed checkpoint's sha256: a damaged or swapped file stops the demo here.
 demo: setup models/mobiledepth-base.pt
-	$(PY) -m mobiledepth.demo --out $(DEMO)
+	cd models && sha256sum -c MANIFEST
+	$(PY) -m mobiledepth.demo --out $(DEMO) --model models/mobiledepth-base.pt
 
 # The demo checkpoint: trained on synthetic scenes on the CPU (about 8.5 minutes on 2 cores). It is
 # committed, so `make demo` trains it only when it is missing.
@@ -37,6 +39,7 @@ train-demo: setup
 	$(PY) -m mobiledepth data synth -o build/synth_train --n 600 --seed 11
 	$(PY) -m mobiledepth train --config configs/synth_demo.toml
 	$(PY) -m mobiledepth.train.publish build/train/synth_demo/final.pt models/mobiledepth-base.pt
+	cd models && sha256sum mobiledepth-base.pt > MANIFEST
 
 # The HTML report is checked in a real headless browser: Debian's Chromium, installed for the tests only.
 test-tools:

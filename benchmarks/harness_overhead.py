@@ -19,13 +19,13 @@ from rich.table import Table
 
 from android_bench import adb
 from android_bench.devices import connected, load_registry, resolve
-from android_bench.emulator import EmulatedPhone, galaxy_s21
-from android_bench.emulator.benchmark_tool import BINARY_MARKER
 from android_bench.runner import PhoneBenchOptions, bench_devices
 from mobiledepth.bench.host import HostBenchOptions, run_timed
 from mobiledepth.convert import ConvertOptions, convert_checkpoint
 from mobiledepth.fileio import write_json
 from mobiledepth.model import init_checkpoint
+from phone_emulator import EmulatedPhone, galaxy_s21
+from phone_emulator.benchmark_tool import BINARY_MARKER
 
 
 def cv(values: list[float]) -> float:

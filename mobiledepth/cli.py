@@ -612,41 +612,9 @@ def _bench_phones(models, device, options, json_path, adb_host, adb_port, binary
 
 
 def _print_bench(records: list[dict[str, Any]]) -> None:
-    table = Table(title="Benchmark (latency in ms)")
-    for col in (
-        "Model",
-        "Precision",
-        "Device",
-        "Delegate",
-        "Threads",
-        "Median",
-        "Mean",
-        "p90",
-        "Std",
-        "Min",
-        "Max",
-        "FPS",
-        "Peak MB",
-        "Status",
-    ):
-        table.add_column(col)
-    for r in records:
-        lat = r["latency_ms"]
-        table.add_row(
-            Path(r["model"]["path"]).name,
-            r["model"].get("precision", ""),
-            r["device"]["name"],
-            r["delegate"],
-            str(r["threads"]),
-            *(
-                f"{lat[k]:.2f}" if lat.get(k) is not None else "-"
-                for k in ("median", "mean", "p90", "std", "min", "max")
-            ),
-            f"{r['fps']:.1f}",
-            f"{r['peak_memory_mb']:.0f}" if r.get("peak_memory_mb") is not None else "",
-            r.get("status", "ok"),
-        )
-    console.print(table)
+    from .report.terminal import bench_table
+
+    console.print(bench_table(records))
 
 
 @app.command("eval")
@@ -699,19 +667,9 @@ def eval_command(
                     model, data, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t)
                 )
             )
-    table = Table(title=f"Evaluation on {records[0]['dataset']['csv']}")
-    for col in ("Model", "Precision", "Pairs", "WHDR", "RMSE", "delta1", "SI-RMSE"):
-        table.add_column(col)
-    for r in records:
-        d = r["dense"] or {}
-        table.add_row(
-            Path(r["model"]["path"]).name,
-            r["model"]["precision"],
-            str(r["dataset"]["pairs"]),
-            f"{r['whdr']:.4f}",
-            *(f"{d[k]:.4f}" if k in d else "" for k in ("rmse", "delta1", "si_rmse")),
-        )
-    console.print(table)
+    from .report.terminal import eval_table
+
+    console.print(eval_table(records))
     _write_records(json_path, records)
 
 

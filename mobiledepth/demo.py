@@ -16,18 +16,19 @@ from pathlib import Path
 from .data.synth import SynthOptions, write_synth_dataset
 from .fileio import write_json
 
-TRAINED = Path(__file__).resolve().parent.parent / "models" / "mobiledepth-base.pt"
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("build/demo"))
+    parser.add_argument(
+        "--model", type=Path, default=None, help="trained checkpoint (make demo: models/mobiledepth-base.pt)"
+    )
     parser.add_argument("--size", default="256x256")
     parser.add_argument("--scenes", type=int, default=96)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args(argv)
 
-    from .cli import bench, console, eval_command, parse_size
+    from .cli import console, parse_size
     from .convert.pipeline import ConvertOptions, convert_checkpoint
     from .convert.view import convert_tables
     from .model.checkpoint import init_checkpoint
@@ -46,13 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     console.print(f"{args.scenes} synthetic scenes in {data}")
 
     console.rule("2/7 model")
-    if TRAINED.is_file():
-        checkpoint = TRAINED
+    if args.model is not None:
+        if not args.model.is_file():
+            console.print(f"error: {args.model}: no such checkpoint", markup=False)
+            return 1
+        checkpoint = args.model
         console.print(f"using trained checkpoint {checkpoint}")
     else:
         checkpoint = init_checkpoint("mobiledepth-base", out / "mobiledepth-base.pt", seed=0)
         console.print(
-            f"no trained checkpoint in models/: using a seeded, UNTRAINED base model ({checkpoint}); its WHDR is "
+            f"no trained checkpoint given (--model): using a seeded, UNTRAINED base model ({checkpoint}); its WHDR is "
             "chance level"
         )
 
@@ -68,35 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     files = sorted(conv.glob("*.tflite")) + sorted(conv.glob("*.onnx"))
 
     console.rule("4/7 benchmark and evaluate on the host CPU")
-    bench(
-        [*files, checkpoint],
-        "host",
-        "cpu",
-        2,
-        5,
-        0.0,
-        args.runs,
-        0.0,
-        args.size,
-        out / "bench.json",
-        None,
-        5037,
-        None,
-        True,
-        None,
-        False,
-        None,
-        1,
-        0.0,
-        40.0,
-        300.0,
-        600.0,
-        False,
-        None,
-        False,
-        None,
-    )
-    eval_command([*files, checkpoint], data, "test", args.size, False, None, None, 1.0, out / "eval.json", None)
+    bench_and_evaluate([*files, checkpoint], data, (h, w), args.runs, out)
 
     depth_maps(checkpoint, files, (h, w), out)
     layer_profile(checkpoint, (h, w), out)
@@ -122,6 +98,23 @@ def main(argv: list[str] | None = None) -> int:
     write_json(out / "demo_timing.json", {"seconds": elapsed})
     console.print(f"demo finished in {elapsed:.0f} s; results in {out}/")
     return 0
+
+
+def bench_and_evaluate(models: list[Path], data: Path, size: tuple[int, int], runs: int, out: Path) -> None:
+    """Every file timed on this CPU (LiteRT/XNNPACK, ONNX Runtime, PyTorch; 2 threads) and scored on the
+    held-out pairs, through the library functions the CLI's bench and eval call."""
+    from .bench.host import HostBenchOptions, bench_host
+    from .cli import console
+    from .evaluate import EvalOptions, evaluate
+    from .report.terminal import bench_table, eval_table
+
+    timed = [bench_host(m, HostBenchOptions(threads=2, warmup_runs=5, runs=runs, height=size[0], width=size[1]))
+             for m in models]  # fmt: skip
+    console.print(bench_table(timed))
+    write_json(out / "bench.json", timed)
+    scored = [evaluate(m, data, EvalOptions(split="test", height=size[0], width=size[1])) for m in models]
+    console.print(eval_table(scored))
+    write_json(out / "eval.json", scored)
 
 
 def depth_maps(checkpoint: Path, files: list[Path], size: tuple[int, int], out: Path) -> None:

@@ -122,6 +122,11 @@ def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
         timeout=600,
     )
     [wheel] = (tmp_path / "dist").glob("mobiledepth-*.whl")
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "android_bench/data/devices.json" in names and "mobiledepth/_api.py" in names
+    assert not any(n.startswith(("phone_emulator/", "tests/")) for n in names)  # test doubles stay out of the wheel
     fresh = tmp_path / "fresh"
     subprocess.run([sys.executable, "-m", "venv", str(fresh)], check=True, timeout=300)
     subprocess.run(

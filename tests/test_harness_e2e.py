@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from android_bench import adb
 from android_bench.devices import DeviceInfo, load_registry, resolve
-from android_bench.emulator import EmulatedPhone, galaxy_s10_plus, galaxy_s21
-from android_bench.emulator.benchmark_tool import BINARY_MARKER
 from android_bench.errors import BenchError
 from mobiledepth.cli import app
+from phone_emulator import EmulatedPhone, galaxy_s10_plus, galaxy_s21
+from phone_emulator.benchmark_tool import BINARY_MARKER
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from android_bench.emulator.benchmark_tool import format_stat
 from android_bench.parse import parse_benchmark_output, parse_stat
+from phone_emulator.benchmark_tool import format_stat
 
 FIX = Path(__file__).parent / "fixtures" / "benchmark_model"
 

@@ -199,8 +199,8 @@ def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
 @pytest.mark.slow
 def test_netadapt_through_emulated_phone(tmp_path, synth_dir):
     from android_bench import adb
-    from android_bench.emulator import EmulatedPhone, galaxy_s21
-    from android_bench.emulator.benchmark_tool import BINARY_MARKER
+    from phone_emulator import EmulatedPhone, galaxy_s21
+    from phone_emulator.benchmark_tool import BINARY_MARKER
 
     port = adb.free_local_port()
     adb.start_server(port)

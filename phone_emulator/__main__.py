@@ -1,4 +1,4 @@
-"""Run an emulated phone until Ctrl-C: ``python -m android_bench.emulator --profile S21 --port 6520``.
+"""Run an emulated phone until Ctrl-C: ``python -m phone_emulator --profile S21 --port 6520``.
 
 The default port is outside adb's emulator scan range (5555-5585), where the server would also find
 the phone on its own and list it twice."""

@@ -5,7 +5,7 @@ exactly as to a phone on Wi-Fi debugging without authentication (``ro.adb.secure
 property banner, OPEN/OKAY/WRTE/CLSE streams with flow control, the ``shell:`` service (v1 raw and
 shell protocol v2 with exit status) and the ``sync:`` service (STAT/LIST/SEND/DATA/DONE/RECV/QUIT).
 
-    python -m android_bench.emulator --profile S21 --port 5555
+    python -m phone_emulator --profile S21 --port 5555
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..adb_wire import (
+from .adb_wire import (
     A_CLSE,
     A_CNXN,
     A_OKAY,

@@ -1,0 +1,40 @@
+"""Terminal tables of bench and eval records, shared by the CLI and the demo (one rendering, one place)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+BENCH_COLUMNS = ("Model", "Precision", "Device", "Delegate", "Threads", "Median", "Mean", "p90", "Std", "Min", "Max",
+                 "FPS", "Peak MB", "Status")  # fmt: skip
+LATENCY_KEYS = ("median", "mean", "p90", "std", "min", "max")
+
+
+def bench_table(records: list[dict[str, Any]]) -> Table:
+    table = Table(title="Benchmark (latency in ms)")
+    for col in BENCH_COLUMNS:
+        table.add_column(col)
+    for r in records:
+        lat = r["latency_ms"]
+        peak = r.get("peak_memory_mb")
+        table.add_row(
+            Path(r["model"]["path"]).name, r["model"].get("precision", ""), r["device"]["name"], r["delegate"],
+            str(r["threads"]), *(f"{lat[k]:.2f}" if lat.get(k) is not None else "-" for k in LATENCY_KEYS),
+            f"{r['fps']:.1f}", "" if peak is None else f"{peak:.0f}", r.get("status", "ok"),
+        )  # fmt: skip
+    return table
+
+
+def eval_table(records: list[dict[str, Any]]) -> Table:
+    table = Table(title=f"Evaluation on {records[0]['dataset']['csv']}")
+    for col in ("Model", "Precision", "Pairs", "WHDR", "RMSE", "delta1", "SI-RMSE"):
+        table.add_column(col)
+    for r in records:
+        d = r["dense"] or {}
+        table.add_row(
+            Path(r["model"]["path"]).name, r["model"]["precision"], str(r["dataset"]["pairs"]), f"{r['whdr']:.4f}",
+            *(f"{d[k]:.4f}" if k in d else "" for k in ("rmse", "delta1", "si_rmse")),
+        )  # fmt: skip
+    return table
