@@ -82,6 +82,26 @@ def parse_keep(items: list[str]) -> list[tuple[str, float]]:
     return out
 
 
+@dataclass
+class _RunState:
+    """What one NetAdapt run carries from iteration to iteration (the history is what is saved)."""
+
+    history: dict[str, Any]
+    current: Any  # the current (pruned) MobileDepth
+    latency: LatencyModel
+    cache: Path
+    current_ms: float
+    whdr: float
+    base_tfl: Path
+    current_tfl: Path
+    target: float
+    current_ratio: float
+    target_ratio: float
+    milestones: list[tuple[str, float]]
+    done_keeps: set[str]
+    t_start: float
+
+
 class NetAdapt:
     def __init__(
         self,
@@ -351,238 +371,226 @@ class NetAdapt:
 
     # ---- the loop --------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        o = self.options
-        t_start = time.time()
-        cache = self.out / self.measurer.cache_name()
-        if self.resume and not self.history_path.is_file():
+        """Start (or resume), iterate until the target ratio is met or no step helps, then finish."""
+        state = self._resume() if self.resume else self._start()
+        i = len(state.history["iterations"]) + 1
+        reason = ""
+        while state.current_ratio > state.target_ratio * (1 - self.options.margin):
+            if i > self.options.max_iterations:
+                reason = f"stopped after --max-iterations {self.options.max_iterations} at {state.current_ms:.3f} ms"
+                break
+            reason = self._iteration(state, i)
+            if reason:
+                break
+            i += 1
+        return self._finish(state, reason)
+
+    def _resume(self) -> "_RunState":
+        if not self.history_path.is_file():
             raise MobileDepthError(
                 f"{self.history_path}: nothing to resume (no history); run without --resume to start"
             )
-        if self.resume:
-            history = json.loads(self.history_path.read_text())
-            last = history["iterations"][-1]["checkpoint"] if history["iterations"] else history["base"]["checkpoint"]
-            current = load_checkpoint(last).build(with_heads=False).eval()
-            latency = LatencyModel.load(cache, self.measurer.key)
-            if latency is None:
-                raise MobileDepthError(
-                    f"{cache}: latency cache missing or for another device/delegate/precision; cannot resume"
-                )
-            # A kill between saving the cache and the history leaves samples of an iteration the history
-            # never recorded; that iteration runs again, so its old samples go.
-            known = {f"iter_{it['iteration']:03d}" for it in history["iterations"]}
-            latency.samples = [
-                x
-                for x in latency.samples
-                if not x.label.startswith("iter_") or x.label == "iter_000" or x.label in known
-            ]
-            latency.fit()
-            current_ms = (
-                history["iterations"][-1]["measured_ms"] if history["iterations"] else history["base"]["measured_ms"]
+        cache = self.out / self.measurer.cache_name()
+        history = json.loads(self.history_path.read_text())
+        last = history["iterations"][-1] if history["iterations"] else history["base"]
+        current = load_checkpoint(last["checkpoint"]).build(with_heads=False).eval()
+        latency = LatencyModel.load(cache, self.measurer.key)
+        if latency is None:
+            raise MobileDepthError(
+                f"{cache}: latency cache missing or for another device/delegate/precision; cannot resume"
             )
-            whdr_current = history["iterations"][-1]["whdr"] if history["iterations"] else history["base"]["whdr"]
-            self.log(f"resuming after iteration {len(history['iterations'])} at {current_ms:.3f} ms")
-        else:
-            base = load_checkpoint(self.checkpoint).build(with_heads=False).eval()  # heads removed before pruning
-            current = base
-            latency = LatencyModel.load(cache, self.measurer.key) or LatencyModel(self.measurer.key)
-            current_ms, base_tfl = self._calibrate(base, latency)
-            latency.save(cache)
-            whdr_current = self.whdr(base)
-            base_ckpt = save_checkpoint(
-                self.out / "iter_000.pt",
-                base,
-                {"trained": True, "name": f"{base.config.name}-pruned-000", "pruned_from": str(self.checkpoint)},
-            )
-            history = {
-                "checkpoint": str(self.checkpoint),
-                "options": {**asdict(o), "data": str(o.data)},
-                "measurer": self.measurer.key,
-                "base": {
-                    "checkpoint": str(base_ckpt),
-                    "measured_ms": current_ms,
-                    "whdr": whdr_current,
-                    "params": count_parameters(base),
-                    "tflite": str(base_tfl),
-                },
-                "iterations": [],
-                "status": "running",
-            }
-            self._save_history(history)
-            self.log(f"base: {current_ms:.3f} ms, val WHDR {whdr_current:.4f}, {count_parameters(base):,} params")
+        # A kill between saving the cache and the history leaves samples of an iteration the history
+        # never recorded; that iteration runs again, so its old samples go.
+        known = {f"iter_{it['iteration']:03d}" for it in history["iterations"]}
+        latency.samples = [
+            x for x in latency.samples if not x.label.startswith("iter_") or x.label == "iter_000" or x.label in known
+        ]
+        latency.fit()
+        self.log(f"resuming after iteration {len(history['iterations'])} at {last['measured_ms']:.3f} ms")
+        return self._state(history, current, latency, cache, last["measured_ms"], last["whdr"])
+
+    def _start(self) -> "_RunState":
+        cache = self.out / self.measurer.cache_name()
+        base = load_checkpoint(self.checkpoint).build(with_heads=False).eval()  # heads removed before pruning
+        latency = LatencyModel.load(cache, self.measurer.key) or LatencyModel(self.measurer.key)
+        current_ms, base_tfl = self._calibrate(base, latency)
+        latency.save(cache)
+        whdr = self.whdr(base)
+        meta = {"trained": True, "name": f"{base.config.name}-pruned-000", "pruned_from": str(self.checkpoint)}
+        base_ckpt = save_checkpoint(self.out / "iter_000.pt", base, meta)
+        history = {
+            "checkpoint": str(self.checkpoint),
+            "options": {**asdict(self.options), "data": str(self.options.data)},
+            "measurer": self.measurer.key,
+            "base": {"checkpoint": str(base_ckpt), "measured_ms": current_ms, "whdr": whdr,
+                     "params": count_parameters(base), "tflite": str(base_tfl)},
+            "iterations": [],
+            "status": "running",
+        }  # fmt: skip
+        self._save_history(history)
+        self.log(f"base: {current_ms:.3f} ms, val WHDR {whdr:.4f}, {count_parameters(base):,} params")
+        return self._state(history, base, latency, cache, current_ms, whdr)
+
+    def _state(self, history, current, latency, cache, current_ms: float, whdr: float) -> "_RunState":
+        """The loop's running figures, the same whether the run starts or resumes."""
+        o = self.options
         base_ms = history["base"]["measured_ms"]
         target = o.target_ms if o.target_ms is not None else (o.target_ratio or 1.0) * base_ms
         history["target_ms"] = target
-        base_tfl = Path(history["base"]["tflite"])
         last = history["iterations"][-1] if history["iterations"] else None
-        current_tfl = Path(last["tflite"]) if last else base_tfl
-        current_ratio = last.get("ratio_to_base", last["measured_ms"] / base_ms) if last else 1.0
-        target_ratio = last.get("target_ratio", target / base_ms) if last else target / base_ms
-        milestones = parse_keep(list(o.keep))
-        done_keeps = set(history.get("kept", {}))
-        i = len(history["iterations"]) + 1
-        reason = ""
-        while current_ratio > target_ratio * (1 - o.margin):
-            if i > o.max_iterations:
-                reason = f"stopped after --max-iterations {o.max_iterations} at {current_ms:.3f} ms"
+        base_tfl = Path(history["base"]["tflite"])
+        return _RunState(
+            history=history, current=current, latency=latency, cache=cache, current_ms=current_ms, whdr=whdr,
+            base_tfl=base_tfl, current_tfl=Path(last["tflite"]) if last else base_tfl, target=target,
+            current_ratio=last.get("ratio_to_base", last["measured_ms"] / base_ms) if last else 1.0,
+            target_ratio=last.get("target_ratio", target / base_ms) if last else target / base_ms,
+            milestones=parse_keep(list(o.keep)), done_keeps=set(history.get("kept", {})), t_start=time.time(),
+        )  # fmt: skip
+
+    def _proposals_for(self, state: "_RunState", i: int) -> tuple[list[dict[str, Any]], float]:
+        """Proposals for this iteration's latency cut; the cut is halved (up to 5 times) when no single group
+        can deliver it, rather than stopping early."""
+        o = self.options
+        cut = o.initial_ratio * state.history["base"]["measured_ms"] * o.decay ** (i - 1)
+        proposals: list[dict[str, Any]] = []
+        step_target = state.current_ms - cut
+        for _ in range(5):
+            step_target = state.current_ms - cut
+            proposals = self._propose(state.latency, state.current, state.current_ms, step_target)
+            if proposals:
                 break
-            cut = o.initial_ratio * base_ms * o.decay ** (i - 1)
-            proposals: list[dict[str, Any]] = []
-            for _ in range(5):  # no single group can deliver the cut: halve it rather than stop early
-                step_target = current_ms - cut
-                proposals = self._propose(latency, current, current_ms, step_target)
-                if proposals:
-                    break
-                cut /= 2
-            if not proposals:
-                reason = (
-                    f"no channel group can be shrunk to reach even {step_target:.3f} ms (every group at or near "
-                    "its minimum width)"
-                )
-                break
-            self.log(f"iteration {i}: target {step_target:.3f} ms, {len(proposals)} proposals")
-            scored = []
-            for k, p in enumerate(proposals):
-                g = next(x for x in list_groups(current.config) if x.name == p["group"])
-                cand = self.finetune(
-                    prune_group(current, g, p["to"]), o.short_steps, seed=o.seed * 100_003 + i * 101 + k
-                )
-                p["whdr"] = self.whdr(cand)
-                saved = max(current_ms - p["predicted_ms"], 1e-3)
-                p["score"] = (p["whdr"] - whdr_current) / saved  # accuracy loss per ms saved (lower is better)
-                scored.append((p["score"], k, cand))
-                self.log(
-                    f"  {p['group']}: {p['from']} -> {p['to']}, predicted {p['predicted_ms']:.3f} ms, val WHDR "
-                    f"{p['whdr']:.4f}"
-                )
-            verified = self._verify_best(scored, proposals, current_tfl, base_tfl, i)
-            if verified is None:
-                reason = (
-                    f"no candidate of iteration {i} measured faster than the current model with 95% confidence (paired)"
-                )
-                break
-            best, chosen, tfl, check, rejected = verified
-            measured = check["ms"]
-            error = best["predicted_ms"] - measured
-            latency.add(
-                f"iter_{i:03d}", cost_features(chosen.config, self.measurer.height, self.measurer.width), measured
-            )
-            latency.save(cache)
-            if check["paired"]:
-                current_ratio = check["base"]["median"]
-                if o.target_ms is not None:  # the base re-measured in the same paired run converts ms to a ratio
-                    target_ratio = o.target_ms / check["base_ms"]
-            else:
-                current_ratio = measured / base_ms
-            params = count_parameters(chosen)
-            ckpt = save_checkpoint(
-                self.out / f"iter_{i:03d}.pt",
-                chosen,
-                {
-                    "trained": True,
-                    "name": f"{chosen.config.name}-pruned-{i:03d}",
-                    "pruned_from": str(self.checkpoint),
-                    "metrics": {"val_whdr": best["whdr"], "measured_ms": measured},
-                },
-            )
-            record = {
-                "iteration": i,
-                "group": best["group"],
-                "from": best["from"],
-                "to": best["to"],
-                "params": params,
-                "predicted_ms": best["predicted_ms"],
-                "measured_ms": measured,
-                "predictor_error_ms": error,
-                "whdr": best["whdr"],
-                "step_target_ms": step_target,
-                "widths": {g.name: g.width for g in list_groups(chosen.config)},
-                "proposals": [{k2: v for k2, v in p.items()} for p in proposals],
-                "checkpoint": str(ckpt),
-                "tflite": str(tfl),
-                "verification": check,
-                "ratio_to_base": current_ratio,
-                "target_ratio": target_ratio,
-                "rejected": rejected,
-            }
-            history["iterations"].append(record)
-            for kind, value in milestones:
-                label = f"{value / 1e6:g}M" if kind == "params" else f"{value:g}ms"
-                if label not in done_keeps and (
-                    (kind == "params" and params <= value) or (kind == "ms" and measured <= value)
-                ):
-                    save_checkpoint(
-                        self.out / f"keep_{label}.pt",
-                        chosen,
-                        {
-                            "trained": True,
-                            "name": f"{chosen.config.name}-{label}",
-                            "metrics": {"val_whdr": best["whdr"], "measured_ms": measured},
-                        },
-                    )
-                    history.setdefault("kept", {})[label] = {"iteration": i, "params": params, "measured_ms": measured}
-                    done_keeps.add(label)
-            self._save_history(history)
+            cut /= 2
+        return proposals, step_target
+
+    def _score(self, state: "_RunState", proposals: list[dict[str, Any]], i: int) -> list[tuple[float, int, Any]]:
+        """Each proposal pruned, fine-tuned briefly and scored: WHDR lost per predicted ms saved (lower is better)."""
+        scored = []
+        for k, p in enumerate(proposals):
+            g = next(x for x in list_groups(state.current.config) if x.name == p["group"])
+            seed = self.options.seed * 100_003 + i * 101 + k
+            cand = self.finetune(prune_group(state.current, g, p["to"]), self.options.short_steps, seed=seed)
+            p["whdr"] = self.whdr(cand)
+            p["score"] = (p["whdr"] - state.whdr) / max(state.current_ms - p["predicted_ms"], 1e-3)
+            scored.append((p["score"], k, cand))
             self.log(
-                f"iteration {i}: chose {best['group']} {best['from']} -> {best['to']}; measured {measured:.3f} ms "
-                f"(predicted {best['predicted_ms']:.3f}, error {error:+.3f}); {params:,} params; val WHDR "
-                f"{best['whdr']:.4f}"
+                f"  {p['group']}: {p['from']} -> {p['to']}, predicted {p['predicted_ms']:.3f} ms, val WHDR "
+                f"{p['whdr']:.4f}"
             )
-            current, current_ms, whdr_current, current_tfl = chosen, measured, best["whdr"], tfl
-            i += 1
-        reached = current_ratio <= target_ratio * (1 - o.margin)
+        return scored
+
+    def _iteration(self, state: "_RunState", i: int) -> str:
+        """One NetAdapt step; returns why the run stops, or '' to go on."""
+        proposals, step_target = self._proposals_for(state, i)
+        if not proposals:
+            return (
+                f"no channel group can be shrunk to reach even {step_target:.3f} ms (every group at or near "
+                "its minimum width)"
+            )
+        self.log(f"iteration {i}: target {step_target:.3f} ms, {len(proposals)} proposals")
+        scored = self._score(state, proposals, i)
+        verified = self._verify_best(scored, proposals, state.current_tfl, state.base_tfl, i)
+        if verified is None:
+            return f"no candidate of iteration {i} measured faster than the current model with 95% confidence (paired)"
+        best, chosen, tfl, check, rejected = verified
+        measured = check["ms"]
+        state.latency.add(
+            f"iter_{i:03d}", cost_features(chosen.config, self.measurer.height, self.measurer.width), measured
+        )
+        state.latency.save(state.cache)
+        if check["paired"]:
+            state.current_ratio = check["base"]["median"]
+            if self.options.target_ms is not None:  # the base re-measured in the same paired run converts ms to a ratio
+                state.target_ratio = self.options.target_ms / check["base_ms"]
+        else:
+            state.current_ratio = measured / state.history["base"]["measured_ms"]
+        record = self._record(state, i, best, chosen, tfl, check, rejected, proposals, step_target)
+        state.history["iterations"].append(record)
+        self._keep_milestones(state, chosen, record)
+        self._save_history(state.history)
+        self.log(
+            f"iteration {i}: chose {best['group']} {best['from']} -> {best['to']}; measured {measured:.3f} ms "
+            f"(predicted {best['predicted_ms']:.3f}, error {record['predictor_error_ms']:+.3f}); {record['params']:,} "
+            f"params; val WHDR {best['whdr']:.4f}"
+        )
+        state.current, state.current_ms, state.whdr, state.current_tfl = chosen, measured, best["whdr"], tfl
+        return ""
+
+    def _record(self, state, i, best, chosen, tfl, check, rejected, proposals, step_target) -> dict[str, Any]:
+        """The iteration's checkpoint on disk and its history entry."""
+        measured = check["ms"]
+        meta = {"trained": True, "name": f"{chosen.config.name}-pruned-{i:03d}", "pruned_from": str(self.checkpoint),
+                "metrics": {"val_whdr": best["whdr"], "measured_ms": measured}}  # fmt: skip
+        ckpt = save_checkpoint(self.out / f"iter_{i:03d}.pt", chosen, meta)
+        return {
+            "iteration": i, "group": best["group"], "from": best["from"], "to": best["to"],
+            "params": count_parameters(chosen), "predicted_ms": best["predicted_ms"], "measured_ms": measured,
+            "predictor_error_ms": best["predicted_ms"] - measured, "whdr": best["whdr"], "step_target_ms": step_target,
+            "widths": {g.name: g.width for g in list_groups(chosen.config)},
+            "proposals": [dict(p) for p in proposals], "checkpoint": str(ckpt), "tflite": str(tfl),
+            "verification": check, "ratio_to_base": state.current_ratio, "target_ratio": state.target_ratio,
+            "rejected": rejected,
+        }  # fmt: skip
+
+    def _keep_milestones(self, state: "_RunState", chosen, record: dict[str, Any]) -> None:
+        """``--keep 2M 20ms``: the first model at or under each milestone is saved as ``keep_<label>.pt``."""
+        params, measured = record["params"], record["measured_ms"]
+        for kind, value in state.milestones:
+            label = f"{value / 1e6:g}M" if kind == "params" else f"{value:g}ms"
+            hit = (kind == "params" and params <= value) or (kind == "ms" and measured <= value)
+            if label in state.done_keeps or not hit:
+                continue
+            meta = {"trained": True, "name": f"{chosen.config.name}-{label}",
+                    "metrics": {"val_whdr": record["whdr"], "measured_ms": measured}}  # fmt: skip
+            save_checkpoint(self.out / f"keep_{label}.pt", chosen, meta)
+            kept = {"iteration": record["iteration"], "params": params, "measured_ms": measured}
+            state.history.setdefault("kept", {})[label] = kept
+            state.done_keeps.add(label)
+
+    def _finish(self, state: "_RunState", reason: str) -> dict[str, Any]:
+        """Long-term fine-tune, a paired confirmation of the final file against the base, records."""
+        o, history = self.options, state.history
+        base_ms = history["base"]["measured_ms"]
+        reached = state.current_ratio <= state.target_ratio * (1 - o.margin)
         if not reached:
             self.log(
-                f"target {target:.3f} ms NOT reached: {reason}; keeping the best model found ({current_ms:.3f} ms)"
+                f"target {state.target:.3f} ms NOT reached: {reason}; keeping the best model found "
+                f"({state.current_ms:.3f} ms)"
             )
         self.log(f"long-term fine-tune: {o.long_steps} steps")
-        final = self.finetune(copy.deepcopy(current), o.long_steps, seed=o.seed * 7 + 1)
+        final = self.finetune(copy.deepcopy(state.current), o.long_steps, seed=o.seed * 7 + 1)
         final_tflite = self.measurer.convert(final, self.out / "work", "final")
-        confirmation = self._confirm(history, final_tflite, target_ratio)
+        confirmation = self._confirm(history, final_tflite, state.target_ratio)
         final_ms = confirmation["final_ms"]
         if reached and not confirmation["confirmed"]:
             r = confirmation.get("ratio") or {}
             reason = (
                 f"the final file measured {r.get('median', final_ms / base_ms):.3f}x the base "
-                f"(95% interval up to {r.get('high', float('nan')):.3f}) against a target of {target_ratio:.3f}x"
+                f"(95% interval up to {r.get('high', float('nan')):.3f}) against a target of {state.target_ratio:.3f}x"
             )
-        history["status"] = (
-            "reached" if reached and confirmation["confirmed"] else ("not confirmed" if reached else "unreachable")
-        )
-        history["reason"] = "" if history["status"] == "reached" else reason
+        confirmed = reached and confirmation["confirmed"]
+        history["status"] = "reached" if confirmed else ("not confirmed" if reached else "unreachable")
+        history["reason"] = "" if confirmed else reason
         history["confirmation"] = confirmation
-        final_whdr = self.whdr(final)
-        test_whdr = self.whdr(final, self.test_entries) if self.test_entries else None
-        final_ckpt = save_checkpoint(
-            self.out / "final.pt",
-            final,
-            {
-                "trained": True,
-                "name": f"{final.config.name}-pruned",
-                "pruned_from": str(self.checkpoint),
-                "metrics": {
-                    "val_whdr": final_whdr,
-                    "test_whdr": test_whdr,
-                    "measured_ms": final_ms,
-                    "target_ms": target,
-                },
-            },
-        )
-        history["final"] = {
-            "checkpoint": str(final_ckpt),
-            "tflite": str(final_tflite),
-            "measured_ms": final_ms,
-            "whdr": final_whdr,
-            "test_whdr": test_whdr,
-            "params": count_parameters(final),
-            "meets_target": confirmation["confirmed"],
-        }
-        history["wall_s"] = history.get("wall_s", 0.0) + time.time() - t_start
+        self._final_entry(history, final, final_tflite, final_ms, state.target, confirmation["confirmed"])
+        history["wall_s"] = history.get("wall_s", 0.0) + time.time() - state.t_start
         errors = [it["predictor_error_ms"] for it in history["iterations"]]
         history["predictor_error_ms"] = {"mean_abs": float(np.mean(np.abs(errors))) if errors else None, "all": errors}
         self._save_history(history)
         self.write_records(history)
-        self.log(
-            f"final: {final_ms:.3f} ms (target {target:.3f}), val WHDR {final_whdr:.4f}, {count_parameters(final):,} "
-            f"params -> {final_ckpt}"
-        )
         return history
+
+    def _final_entry(self, history, final, final_tflite, final_ms: float, target: float, meets: bool) -> None:
+        final_whdr = self.whdr(final)
+        test_whdr = self.whdr(final, self.test_entries) if self.test_entries else None
+        metrics = {"val_whdr": final_whdr, "test_whdr": test_whdr, "measured_ms": final_ms, "target_ms": target}
+        meta = {"trained": True, "name": f"{final.config.name}-pruned", "pruned_from": str(self.checkpoint),
+                "metrics": metrics}  # fmt: skip
+        final_ckpt = save_checkpoint(self.out / "final.pt", final, meta)
+        history["final"] = {
+            "checkpoint": str(final_ckpt), "tflite": str(final_tflite), "measured_ms": final_ms, "whdr": final_whdr,
+            "test_whdr": test_whdr, "params": count_parameters(final), "meets_target": meets,
+        }  # fmt: skip
+        self.log(
+            f"final: {final_ms:.3f} ms (target {target:.3f}), val WHDR {final_whdr:.4f}, "
+            f"{count_parameters(final):,} params -> {final_ckpt}"
+        )

@@ -17,7 +17,7 @@ import contextlib
 import json
 import os
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +94,35 @@ class _Dist:
             dist.all_reduce(t)
             t /= self.world
         return t
+
+
+@dataclass
+class _StageRun:
+    """Everything one training stage builds before its first epoch (and restores on resume)."""
+
+    dataset: Any
+    teacher: Any
+    val_entries: list
+    ddp_model: Any
+    optimizer: Any
+    scheduler: Any
+    scaler: Any
+    use_amp: bool
+    names: list[str]
+    rebalancer: Any
+    steps: int
+    event_steps: set[int]
+    start_epoch: int = 0
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.scaler is not None and state["scaler"]:
+            self.scaler.load_state_dict(state["scaler"])
+        if self.rebalancer is not None and state["rebalancer"]:
+            self.rebalancer.load_state_dict(state["rebalancer"])
+        torch.set_rng_state(state["torch_rng"])
+        self.start_epoch = state["epoch"]
 
 
 class Trainer:
@@ -313,197 +342,165 @@ class Trainer:
         history: list,
         global_step: int,
     ) -> int:
-        run = self.config.run
+        """Build the stage, restore its state on resume, train its epochs, end each with a checkpoint."""
+        run = self._prepare_stage(stage, model, state)
+        progress = self._progress_bar()
+        with progress or contextlib.nullcontext():
+            for epoch in range(run.start_epoch, stage.epochs):
+                global_step, sums = self._train_epoch(run, stage, model, epoch, global_step, progress)
+                self._end_epoch(run, si, stage, model, epoch, global_step, sums, history, progress)
+        if self._qat is not None:
+            self._qat.remove()
+            self._qat = None
+        return global_step
+
+    def _prepare_stage(self, stage: StageConfig, model: MobileDepth, state: dict[str, Any] | None) -> "_StageRun":
+        cfg = self.config.run
         h, w = stage.size
         augment = AugmentConfig() if stage.augment else None
-        dataset = build_dataset(
-            stage.data,
-            stage.train,
-            "train",
-            h,
-            w,
-            augment,
-            run.seed,
-            stage.pairs_per_image,
-            stage.sigma,
-            stage.disparity,
-        )
+        dataset = build_dataset(stage.data, stage.train, "train", h, w, augment, cfg.seed, stage.pairs_per_image,
+                                stage.sigma, stage.disparity)  # fmt: skip
         teacher = None
         if stage.teacher is not None:
             teacher = Teacher(stage.teacher.path, stage.teacher.disparity, stage.teacher.normalise).to(self.device)
         val_entries = self._val_entries(stage) if self.dist.main else []
         if stage.qat:
             self._qat = self._start_qat(model, dataset, stage, state)
-        ddp_model = (
-            DistributedDataParallel(model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-            if self.dist.enabled
-            else model
-        )
+        ddp_model = model
+        if self.dist.enabled:
+            ddp_model = DistributedDataParallel(
+                model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
         optimizer = torch.optim.Adam(model.parameters(), lr=stage.lr, weight_decay=stage.weight_decay)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=stage.lr_decay_every, gamma=stage.lr_decay)
-        use_amp = run.amp and self.device.type == "cuda"
+        use_amp = cfg.amp and self.device.type == "cuda"
         scaler = torch.amp.GradScaler("cuda") if use_amp else None
-        names = ["rank" if stage.loss != "mc" else "mc"] + (
-            [n for n, on in (("pixel", stage.teacher.pixel), ("pair", stage.teacher.pair)) if on]
-            if stage.teacher
-            else []
-        )
-        names += ["consistency"] if stage.qat and stage.qat_consistency > 0 else []
-        rebalancer = (
-            LossRebalancer(
-                names, RebalanceConfig.preset(stage.rebalance.order, events_per_epoch=stage.rebalance.events_per_epoch)
-            )
-            if stage.rebalance.enabled
-            else None
-        )
-        start_epoch = 0
+        names = self._loss_names(stage)
+        rebalancer = None
+        if stage.rebalance.enabled:
+            preset = RebalanceConfig.preset(stage.rebalance.order, events_per_epoch=stage.rebalance.events_per_epoch)
+            rebalancer = LossRebalancer(names, preset)
+        steps = self._steps_per_epoch(stage, len(dataset))
+        n_events = min(stage.rebalance.events_per_epoch, steps)
+        # N evenly spaced rebalancing events per epoch
+        event_steps = {round((k + 1) * steps / n_events) - 1 for k in range(n_events)} if rebalancer else set()
+        run = _StageRun(dataset, teacher, val_entries, ddp_model, optimizer, scheduler, scaler, use_amp, names,
+                        rebalancer, steps, event_steps)  # fmt: skip
         if state is not None:
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            if scaler is not None and state["scaler"]:
-                scaler.load_state_dict(state["scaler"])
-            if rebalancer is not None and state["rebalancer"]:
-                rebalancer.load_state_dict(state["rebalancer"])
-            torch.set_rng_state(state["torch_rng"])
-            start_epoch = state["epoch"]
-        per_rank = len(dataset) // self.dist.world
-        steps = per_rank // stage.batch
+            run.restore(state)
+        return run
+
+    @staticmethod
+    def _loss_names(stage: StageConfig) -> list[str]:
+        names = ["rank" if stage.loss != "mc" else "mc"]
+        if stage.teacher:
+            names += [n for n, on in (("pixel", stage.teacher.pixel), ("pair", stage.teacher.pair)) if on]
+        if stage.qat and stage.qat_consistency > 0:
+            names.append("consistency")
+        return names
+
+    def _steps_per_epoch(self, stage: StageConfig, n_samples: int) -> int:
+        steps = (n_samples // self.dist.world) // stage.batch
         if stage.max_steps_per_epoch:
             steps = min(steps, stage.max_steps_per_epoch)
         if steps < 1:
             raise MobileDepthError(
-                f"stage {stage.name}: {len(dataset)} training samples are fewer than one batch of {stage.batch} per "
+                f"stage {stage.name}: {n_samples} training samples are fewer than one batch of {stage.batch} per "
                 "process"
             )
-        n_events = min(stage.rebalance.events_per_epoch, steps)
-        event_steps = (
-            {round((k + 1) * steps / n_events) - 1 for k in range(n_events)} if rebalancer else set()
-        )  # N evenly spaced per epoch
-        progress = None
-        if self.dist.main and not self.quiet:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        return steps
 
-            progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[info]}"),
-                TimeRemainingColumn(),
-            )
-        with progress or contextlib.nullcontext():
-            for epoch in range(start_epoch, stage.epochs):
-                dataset.epoch = epoch
-                order = torch.randperm(
-                    len(dataset), generator=torch.Generator().manual_seed(run.seed * 7919 + epoch)
-                ).tolist()
-                mine = order[self.dist.rank :: self.dist.world][: steps * stage.batch]
-                loader = torch.utils.data.DataLoader(
-                    dataset,
-                    batch_size=stage.batch,
-                    sampler=mine,
-                    num_workers=run.workers,
-                    collate_fn=collate,
-                    drop_last=True,
+    def _progress_bar(self):
+        if not self.dist.main or self.quiet:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[info]}"), TimeRemainingColumn())  # fmt: skip
+
+    def _epoch_loader(self, run: "_StageRun", stage: StageConfig, epoch: int):
+        """This rank's shard of a seeded per-epoch permutation: the same batches after a resume."""
+        run.dataset.epoch = epoch
+        generator = torch.Generator().manual_seed(self.config.run.seed * 7919 + epoch)
+        order = torch.randperm(len(run.dataset), generator=generator).tolist()
+        mine = order[self.dist.rank :: self.dist.world][: run.steps * stage.batch]
+        workers = self.config.run.workers
+        return torch.utils.data.DataLoader(
+            run.dataset, batch_size=stage.batch, sampler=mine, num_workers=workers, collate_fn=collate, drop_last=True
+        )
+
+    def _train_epoch(self, run: "_StageRun", stage, model, epoch: int, global_step: int, progress):
+        """One epoch of optimisation steps; returns the global step and the summed loss terms."""
+        task = None
+        if progress:
+            task = progress.add_task(f"{stage.name} epoch {epoch + 1}/{stage.epochs}", total=run.steps, info="")
+        model.train()
+        sums: dict[str, float] = {}
+        for i, (images, target) in enumerate(self._epoch_loader(run, stage, epoch)):
+            if i >= run.steps:
+                break
+            global_step += 1
+            term_values, loss = self._train_step(run, stage, images, target)
+            for n, v in term_values.items():
+                sums[n] = sums.get(n, 0.0) + v
+            self._after_step(run, stage, epoch, i, global_step, term_values, loss)
+            if task is not None:
+                progress.update(task, advance=1, info=" ".join(f"{k} {v:.4f}" for k, v in term_values.items()))
+        return global_step, sums
+
+    def _train_step(self, run: "_StageRun", stage, images, target) -> tuple[dict[str, float], torch.Tensor]:
+        images = images.to(self.device, non_blocking=True)
+        target = {k: v.to(self.device, non_blocking=True) for k, v in target.items()}
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=run.use_amp):
+            out = run.ddp_model(images)
+            if isinstance(out, torch.Tensor):  # a model without heads (pruned)
+                out = MobileDepthOutput(out, [], out)
+            terms = self._terms(stage, out, images, target, run.teacher)
+        values = self.dist.mean(torch.stack([terms[n].detach().float() for n in run.names]))
+        weights = run.rebalancer.weights if run.rebalancer else {n: 1.0 for n in run.names}
+        loss = sum(weights[n] * terms[n].float() for n in run.names)
+        optimizer_step(loss, run.optimizer, run.scaler)
+        return {n: float(v) for n, v in zip(run.names, values)}, loss
+
+    def _after_step(self, run: "_StageRun", stage, epoch: int, i: int, global_step: int, term_values, loss) -> None:
+        """Loss rebalancing events and the periodic log line."""
+        if run.rebalancer is not None:
+            run.rebalancer.observe(term_values)
+            if i in run.event_steps:
+                new = run.rebalancer.event(epoch, global_step)
+                self.log(event="rebalance", stage=stage.name, epoch=epoch, global_step=global_step,
+                         lam=run.rebalancer.lam(epoch), **{f"w_{k}": v for k, v in new.items()})  # fmt: skip
+        if self.dist.main and global_step % self.config.run.log_every == 0:
+            self.log(stage=stage.name, epoch=epoch, global_step=global_step, lr=run.scheduler.get_last_lr()[0],
+                     loss=float(loss.detach()), **{f"loss_{k}": v for k, v in term_values.items()})  # fmt: skip
+
+    def _end_epoch(self, run: "_StageRun", si, stage, model, epoch: int, global_step: int, sums, history, progress):
+        run.scheduler.step()
+        self.dist.sync_buffers(model)
+        val = self.validate(model, stage, run.val_entries) if self.dist.main else None
+        summary = {"stage": stage.name, "epoch": epoch + 1, "global_step": global_step, "val_whdr": val,
+                   **{f"train_{k}": v / run.steps for k, v in sums.items()}}  # fmt: skip
+        if run.rebalancer is not None:
+            summary["weights"] = dict(run.rebalancer.weights)
+        history.append(summary)
+        if self.dist.main:
+            # Epoch checkpoint, then state, then the log line: the state may name this checkpoint as a
+            # later stage's teacher, so after a kill at any point --resume finds every file it refers to;
+            # an 'epoch' line in the log means that epoch can be resumed from.
+            meta = {"trained": True, "trained_on": [f"{stage.name}: {stage.data} {stage.train}"],
+                    "metrics": {"val_whdr": val}, "epoch": epoch + 1, "name": model.config.name}  # fmt: skip
+            save_checkpoint(self.out / f"{stage.name}_epoch{epoch + 1}.pt", model, meta)
+            self._save_state(model, si, epoch + 1, global_step, run.optimizer, run.scheduler, run.scaler,
+                             run.rebalancer, history)  # fmt: skip
+            self.log(event="epoch", **{k: v for k, v in summary.items() if k != "weights"},
+                     **{f"w_{k}": v for k, v in summary.get("weights", {}).items()})  # fmt: skip
+            if progress is not None:
+                weights = run.rebalancer.weights.items() if run.rebalancer else []
+                progress.console.print(
+                    f"{stage.name} epoch {epoch + 1}/{stage.epochs}: val WHDR {val if val is None else round(val, 4)}"
+                    + (f", weights {', '.join(f'{k} {v:.3f}' for k, v in weights)}" if run.rebalancer else "")
                 )
-                task = (
-                    progress.add_task(f"{stage.name} epoch {epoch + 1}/{stage.epochs}", total=steps, info="")
-                    if progress
-                    else None
-                )
-                model.train()
-                sums: dict[str, float] = {}
-                for i, (images, target) in enumerate(loader):
-                    if i >= steps:
-                        break
-                    images = images.to(self.device, non_blocking=True)
-                    target = {k: v.to(self.device, non_blocking=True) for k, v in target.items()}
-                    with torch.autocast(self.device.type, dtype=torch.float16, enabled=use_amp):
-                        out = ddp_model(images)
-                        if isinstance(out, torch.Tensor):  # a model without heads (pruned)
-                            out = MobileDepthOutput(out, [], out)
-                        terms = self._terms(stage, out, images, target, teacher)
-                    values = self.dist.mean(torch.stack([terms[n].detach().float() for n in names]))
-                    weights = rebalancer.weights if rebalancer else {n: 1.0 for n in names}
-                    loss = sum(weights[n] * terms[n].float() for n in names)
-                    optimizer_step(loss, optimizer, scaler)
-                    global_step += 1
-                    term_values = {n: float(v) for n, v in zip(names, values)}
-                    for n, v in term_values.items():
-                        sums[n] = sums.get(n, 0.0) + v
-                    if rebalancer is not None:
-                        rebalancer.observe(term_values)
-                        if i in event_steps:
-                            new = rebalancer.event(epoch, global_step)
-                            self.log(
-                                event="rebalance",
-                                stage=stage.name,
-                                epoch=epoch,
-                                global_step=global_step,
-                                lam=rebalancer.lam(epoch),
-                                **{f"w_{k}": v for k, v in new.items()},
-                            )
-                    if self.dist.main and global_step % run.log_every == 0:
-                        self.log(
-                            stage=stage.name,
-                            epoch=epoch,
-                            global_step=global_step,
-                            lr=scheduler.get_last_lr()[0],
-                            loss=float(loss.detach()),
-                            **{f"loss_{k}": v for k, v in term_values.items()},
-                        )
-                    if task is not None:
-                        progress.update(task, advance=1, info=" ".join(f"{k} {v:.4f}" for k, v in term_values.items()))
-                scheduler.step()
-                self.dist.sync_buffers(model)
-                val = self.validate(model, stage, val_entries) if self.dist.main else None
-                summary = {
-                    "stage": stage.name,
-                    "epoch": epoch + 1,
-                    "global_step": global_step,
-                    "val_whdr": val,
-                    **{f"train_{k}": v / steps for k, v in sums.items()},
-                }
-                if rebalancer is not None:
-                    summary["weights"] = dict(rebalancer.weights)
-                history.append(summary)
-                if self.dist.main:
-                    # Epoch checkpoint, then state, then the log line: the state may name this checkpoint as a
-                    # later stage's teacher, so after a kill at any point --resume finds every file it refers to;
-                    # an 'epoch' line in the log means that epoch can be resumed from.
-                    save_checkpoint(
-                        self.out / f"{stage.name}_epoch{epoch + 1}.pt",
-                        model,
-                        {
-                            "trained": True,
-                            "trained_on": [f"{stage.name}: {stage.data} {stage.train}"],
-                            "metrics": {"val_whdr": val},
-                            "epoch": epoch + 1,
-                            "name": model.config.name,
-                        },
-                    )
-                    self._save_state(
-                        model, si, epoch + 1, global_step, optimizer, scheduler, scaler, rebalancer, history
-                    )
-                    self.log(
-                        event="epoch",
-                        **{k: v for k, v in summary.items() if k != "weights"},
-                        **{f"w_{k}": v for k, v in summary.get("weights", {}).items()},
-                    )
-                    if progress is not None:
-                        progress.console.print(
-                            f"{stage.name} epoch {epoch + 1}/{stage.epochs}: val WHDR "
-                            f"{val if val is None else round(val, 4)}"
-                            + (
-                                f", weights {', '.join(f'{k} {v:.3f}' for k, v in rebalancer.weights.items())}"
-                                if rebalancer
-                                else ""
-                            )
-                        )
-                self.dist.barrier()
-        if self._qat is not None:
-            self._qat.remove()
-            self._qat = None
-        return global_step
+        self.dist.barrier()
 
     def _start_qat(
         self, model: MobileDepth, dataset, stage: StageConfig, state: dict[str, Any] | None
