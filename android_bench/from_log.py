@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BenchError
-from .parse import BenchmarkOutput, normalize_lines, parse_benchmark_output
-from .runner import TOOL_VERSION, _sha256, _us_to_ms, central_ms, latency_block
+from .parse import normalize_lines, parse_benchmark_output
+from .runner import TOOL_VERSION, _sha256, _us_to_ms, central_ms, delegation_status, latency_block, output_fields
 
 
 @dataclass(frozen=True)
@@ -36,13 +36,6 @@ def log_facts(text: str) -> LogFacts:
     delegate = "gpu" if params.get("use gpu") == "1" else ("nnapi" if params.get("use nnapi") == "1" else "cpu")
     threads = params.get("num threads") or params.get("#threads used for cpu inference")
     return LogFacts(params.get("graph"), delegate, int(threads) if threads and threads.isdigit() else None)
-
-
-def _status(parsed: BenchmarkOutput, delegate: str) -> str:
-    d = parsed.delegation
-    if delegate == "cpu" or (d.applied and d.mode == "full"):
-        return "ok"
-    return "delegate-partial" if d.applied else "delegate-not-applied"
 
 
 def record_from_log(log: Path, device: str = "log", model: Path | None = None) -> dict[str, Any]:
@@ -81,18 +74,9 @@ def record_from_log(log: Path, device: str = "log", model: Path | None = None) -
         "device": {"name": device},
         "delegate": facts.delegate,
         "delegation": asdict(parsed.delegation) | {"coverage": parsed.delegation.coverage},
-        "status": _status(parsed, facts.delegate),
+        "status": delegation_status(parsed, facts.delegate),
         "threads": facts.threads,
         "latency_ms": latency,
         "fps": 1000.0 / central_ms(latency),
-        "init_ms": _us_to_ms(parsed.init_us),
-        "first_inference_ms": _us_to_ms(parsed.first_inference_us),
-        "warmup_avg_ms": _us_to_ms(parsed.warmup_avg_us),
-        "memory_mb": {
-            "init": parsed.memory_init_mb,
-            "overall": parsed.memory_overall_mb,
-            "peak": parsed.peak_memory_mb,
-        },
-        "op_profile": [asdict(o) for o in parsed.op_profile],
-        "op_nodes": [asdict(o) for o in parsed.op_nodes],
+        **output_fields(parsed),
     }

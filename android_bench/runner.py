@@ -171,6 +171,70 @@ def _device_block(info: DeviceInfo, label: str) -> dict[str, Any]:
     }
 
 
+def delegation_status(parsed: BenchmarkOutput, delegate: str) -> str:
+    """ok | delegate-partial | delegate-not-applied: the phone-status policy, in one place."""
+    d = parsed.delegation
+    if delegate == "cpu" or (d.applied and d.mode == "full"):
+        return "ok"
+    return "delegate-partial" if d.applied else "delegate-not-applied"
+
+
+def output_fields(parsed: BenchmarkOutput) -> dict[str, Any]:
+    """The record fields read straight from the tool's output (live runs and saved logs alike)."""
+    return {
+        "init_ms": _us_to_ms(parsed.init_us),
+        "first_inference_ms": _us_to_ms(parsed.first_inference_us),
+        "warmup_avg_ms": _us_to_ms(parsed.warmup_avg_us),
+        "memory_mb": {
+            "init": parsed.memory_init_mb,
+            "overall": parsed.memory_overall_mb,
+            "peak": parsed.peak_memory_mb,
+        },
+        "peak_memory_mb": parsed.peak_memory_mb,
+        "op_profile": [asdict(o) for o in parsed.op_profile],
+        "op_nodes": [asdict(o) for o in parsed.op_nodes],
+    }
+
+
+def _one_run(
+    device,
+    info: DeviceInfo,
+    model: Path,
+    remote: str,
+    options: PhoneBenchOptions,
+    r: int,
+    progress: Callable[[str], None],
+) -> tuple[dict[str, Any], BenchmarkOutput]:
+    """One benchmark_model run after the thermal guard (and the cool-down between repeats)."""
+    if r and options.cooldown_s:
+        progress(f"{info.serial}: cool-down {options.cooldown_s:.0f} s")
+        time.sleep(options.cooldown_s)
+    limit = options.max_temp_c
+
+    def waiting(temp: float, waited: float) -> None:
+        progress(f"{info.serial}: waiting to cool, {temp:.1f} °C ≥ {limit:.1f} °C ({waited:.0f} s)")
+
+    cool = wait_until_cool(device, limit, options.thermal_timeout_s, progress=waiting)
+    progress(f"{info.serial}: {model.name} on {options.delegate}, run {r + 1}/{options.repeats}")
+    run_id = f"mobiledepth-{uuid.uuid4().hex[:12]}"
+    result = run_with_deadline(
+        device, build_command(remote, options, run_id), options.run_timeout_s, kill_pattern=run_id
+    )
+    after = read_temperatures(device)
+    text = result.stdout + result.stderr
+    parsed = parse_benchmark_output(text, options.delegate)
+    if result.returncode != 0 or parsed.failed:
+        raise BenchError(_failure_message(info.serial, model, result.returncode, parsed, text))
+    stats = parsed.runs
+    repeat = {
+        "median_ms": _us_to_ms(stats.median),  # None when the tool printed no median: never the mean in disguise
+        **{f"{k}_ms": _us_to_ms(getattr(stats, k)) for k in ("avg", "std", "min", "max", "p5", "p95")},
+        "count": stats.count, "temperature_before": cool.before.to_dict(), "temperature_after": after.to_dict(),
+        "waited_to_cool_s": cool.waited_s, "thermal_timeout": cool.timed_out, "wall_s": result.seconds,
+    }  # fmt: skip
+    return repeat, parsed
+
+
 def bench_model(
     device,
     info: DeviceInfo,
@@ -186,100 +250,22 @@ def bench_model(
     sha = _sha256(model)
     progress(f"{info.serial}: pushing {model.name}")
     remote = push_if_changed(device, model, remote_model_path(model, sha)).remote
-    repeats: list[dict[str, Any]] = []
-    parsed: BenchmarkOutput | None = None
-    for r in range(options.repeats):
-        if r and options.cooldown_s:
-            progress(f"{info.serial}: cool-down {options.cooldown_s:.0f} s")
-            time.sleep(options.cooldown_s)
-        cool = wait_until_cool(
-            device,
-            options.max_temp_c,
-            options.thermal_timeout_s,
-            progress=lambda t, w: progress(
-                f"{info.serial}: waiting to cool, {t:.1f} °C ≥ {options.max_temp_c:.1f} °C ({w:.0f} s)"
-            ),
-        )
-        progress(f"{info.serial}: {model.name} on {options.delegate}, run {r + 1}/{options.repeats}")
-        run_id = f"mobiledepth-{uuid.uuid4().hex[:12]}"
-        result = run_with_deadline(
-            device, build_command(remote, options, run_id), options.run_timeout_s, kill_pattern=run_id
-        )
-        after = read_temperatures(device)
-        text = result.stdout + result.stderr
-        parsed = parse_benchmark_output(text, options.delegate)
-        if result.returncode != 0 or parsed.failed:
-            raise BenchError(_failure_message(info.serial, model, result.returncode, parsed, text))
-        stats = parsed.runs
-        repeats.append(
-            {
-                "median_ms": _us_to_ms(
-                    stats.median
-                ),  # None when the tool printed no median: never the mean in disguise
-                "avg_ms": _us_to_ms(stats.avg),
-                "std_ms": _us_to_ms(stats.std),
-                "min_ms": _us_to_ms(stats.min),
-                "max_ms": _us_to_ms(stats.max),
-                "p5_ms": _us_to_ms(stats.p5),
-                "p95_ms": _us_to_ms(stats.p95),
-                "count": stats.count,
-                "temperature_before": cool.before.to_dict(),
-                "temperature_after": after.to_dict(),
-                "waited_to_cool_s": cool.waited_s,
-                "thermal_timeout": cool.timed_out,
-                "wall_s": result.seconds,
-            }
-        )
-    assert parsed is not None
+    runs = [_one_run(device, info, model, remote, options, r, progress) for r in range(options.repeats)]
+    repeats, parsed = [rep for rep, _ in runs], runs[-1][1]
     latency = latency_block(repeats, parsed.runs, options.repeats)
-    delegation = parsed.to_dict()["delegation"]
-    status = (
-        "ok"
-        if options.delegate == "cpu" or (parsed.delegation.applied and parsed.delegation.mode == "full")
-        else ("delegate-partial" if parsed.delegation.applied else "delegate-not-applied")
-    )
-    record = {
-        "record": "bench",
-        "schema": 1,
-        "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
+    return {
+        "record": "bench", "schema": 1, "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "model": {
-            "path": str(model),
-            "name": model.stem,
-            "format": "tflite",
-            "sha256": sha,
-            "size_bytes": model.stat().st_size,
-        },
-        "device": _device_block(info, label),
-        "delegate": options.delegate,
-        "delegation": delegation,
-        "status": status,
-        "threads": options.threads,
-        "affinity": options.affinity,
-        "settings": {k: v for k, v in asdict(options).items()},
-        "latency_ms": latency,
-        "fps": 1000.0 / central_ms(latency),
-        "init_ms": _us_to_ms(parsed.init_us),
-        "first_inference_ms": _us_to_ms(parsed.first_inference_us),
-        "warmup_avg_ms": _us_to_ms(parsed.warmup_avg_us),
-        "memory_mb": {
-            "init": parsed.memory_init_mb,
-            "overall": parsed.memory_overall_mb,
-            "peak": parsed.peak_memory_mb,
-        },
-        "peak_memory_mb": parsed.peak_memory_mb,
-        "op_profile": [asdict(o) for o in parsed.op_profile],
-        "op_nodes": [asdict(o) for o in parsed.op_nodes],
-        "repeats": repeats,
+        "model": {"path": str(model), "name": model.stem, "format": "tflite", "sha256": sha,
+                  "size_bytes": model.stat().st_size},
+        "device": _device_block(info, label), "delegate": options.delegate,
+        "delegation": parsed.to_dict()["delegation"], "status": delegation_status(parsed, options.delegate),
+        "threads": options.threads, "affinity": options.affinity, "settings": dict(asdict(options)),
+        "latency_ms": latency, "fps": 1000.0 / central_ms(latency), **output_fields(parsed), "repeats": repeats,
         "temperatures": {"before": repeats[0]["temperature_before"], "after": repeats[-1]["temperature_after"]},
-        "binary": {
-            "remote": binary.remote,
-            "md5": binary.md5,
-            "sha256": binary.sha256,
-            "pushed_this_session": binary.pushed,
-        },
-    }
-    return record
+        "binary": {"remote": binary.remote, "md5": binary.md5, "sha256": binary.sha256,
+                   "pushed_this_session": binary.pushed},
+    }  # fmt: skip
 
 
 def bench_devices(
