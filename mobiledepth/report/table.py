@@ -67,20 +67,70 @@ def _device_label(device: dict[str, Any]) -> str:
     return name if name == "host" or not model or model == name else f"{name} ({model})"
 
 
-def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
-    converted: dict[str, dict[str, Any]] = {}
+def _converted(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """sha256 of every converted file -> what its convert record knows (precision, source name, gate)."""
+    out: dict[str, dict[str, Any]] = {}
     for rec in records:
-        if rec["record"] == "convert":
-            for f in rec.get("files", []):
-                converted[f["sha256"]] = {
-                    "precision": f["precision"],
-                    "params": f.get("params"),
-                    "name": rec["source"].get("name"),
-                    "trained": rec["source"].get("trained"),
-                    "format": f.get("format"),
-                    "convert_status": f.get("status", "ok"),
-                    "task": f.get("task"),
-                }
+        if rec["record"] != "convert":
+            continue
+        source = rec["source"]
+        for f in rec.get("files", []):
+            out[f["sha256"]] = {"precision": f["precision"], "params": f.get("params"), "name": source.get("name"),
+                                "trained": source.get("trained"), "format": f.get("format"),
+                                "convert_status": f.get("status", "ok"), "task": f.get("task")}  # fmt: skip
+    return out
+
+
+def _model_fields(model: dict[str, Any], known: dict[str, Any], whdr: float | None) -> dict[str, Any]:
+    """The row's model columns: the convert record's knowledge first, the bench/eval record's second."""
+    notes = ["untrained"] if known.get("trained", model.get("trained")) is False else []
+    if known.get("convert_status", "ok") != "ok":
+        drop = (known.get("task") or {}).get("drop")
+        notes.append(
+            f"convert gate {known['convert_status']}" + (f" (WHDR drop {drop:+.4f})" if drop is not None else "")
+        )
+    return {
+        "model": known.get("name") or model.get("name"),
+        "precision": known.get("precision") or model.get("precision", ""),
+        "params": known.get("params") or model.get("params"),
+        "size_mb": model["size_bytes"] / 1e6 if model.get("size_bytes") else None, "whdr": whdr,
+        "format": model.get("format", ""), "note": ", ".join(notes), "sha256": model["sha256"],
+    }  # fmt: skip
+
+
+def _bench_flag(rec: dict[str, Any]) -> str:
+    """What the Note column must say about a timing: CPU fallback, partial delegation, a mean for a median."""
+    lat = rec.get("latency_ms") or {}
+    flags = []
+    status = rec.get("status", "ok")
+    if status == "delegate-not-applied":
+        flags.append("delegate NOT applied (CPU timings)")
+    elif status == "delegate-partial":
+        d = rec.get("delegation") or {}
+        nodes = f" ({d['delegated_nodes']}/{d['total_nodes']} nodes)" if d.get("delegated_nodes") is not None else ""
+        flags.append("delegate partial" + nodes)
+    if lat.get("median") is None and lat.get("mean") is not None:
+        flags.append("mean: the tool printed no median")
+    return ", ".join(flags)
+
+
+def _bench_row(rec: dict[str, Any], fields: dict[str, Any]) -> ReportRow:
+    lat = rec.get("latency_ms") or {}
+    flag = _bench_flag(rec)
+    if flag:
+        fields = {**fields, "note": ", ".join(n for n in (fields["note"], flag) if n)}
+    low, high = spread(lat)
+    median = lat.get("median") if lat.get("median") is not None else lat.get("mean")
+    applied = rec.get("status", "ok") != "delegate-not-applied"
+    return ReportRow(device=_device_label(rec.get("device", {})), delegate=rec.get("delegate", ""),
+                     threads=rec.get("threads"), median_ms=median, p90_ms=lat.get("p90"), fps=rec.get("fps"),
+                     **fields, low_ms=low, high_ms=high, delegate_applied=applied)  # fmt: skip
+
+
+def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
+    """One row per bench record (joined with eval and convert records on the file's sha256), then one per
+    evaluated file that was never timed."""
+    converted = _converted(records)
     whdr: dict[str, float] = {}
     models: dict[str, dict[str, Any]] = {}
     for rec in records:
@@ -88,70 +138,16 @@ def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
             whdr[rec["model"]["sha256"]] = rec["whdr"]
             models.setdefault(rec["model"]["sha256"], rec["model"])
 
-    def model_row(model: dict[str, Any]) -> dict[str, Any]:
-        sha = model["sha256"]
-        known = converted.get(sha, {})
-        trained = known.get("trained", model.get("trained"))
-        notes = ["untrained"] if trained is False else []
-        if known.get("convert_status", "ok") != "ok":
-            drop = (known.get("task") or {}).get("drop")
-            notes.append(
-                f"convert gate {known['convert_status']}" + (f" (WHDR drop {drop:+.4f})" if drop is not None else "")
-            )
-        return {
-            "model": known.get("name") or model.get("name"),
-            "precision": known.get("precision") or model.get("precision", ""),
-            "params": known.get("params") or model.get("params"),
-            "size_mb": model["size_bytes"] / 1e6 if model.get("size_bytes") else None,
-            "whdr": whdr.get(sha),
-            "format": model.get("format", ""),
-            "note": ", ".join(notes),
-            "sha256": sha,
-        }
+    def fields(model: dict[str, Any]) -> dict[str, Any]:
+        return _model_fields(model, converted.get(model["sha256"], {}), whdr.get(model["sha256"]))
 
-    rows: list[ReportRow] = []
-    benched: set[str] = set()
-    for rec in records:
-        if rec["record"] != "bench":
-            continue
-        benched.add(rec["model"]["sha256"])
-        lat = rec.get("latency_ms") or {}
-        note = model_row(rec["model"])
-        status = rec.get("status", "ok")
-        flag = {
-            "delegate-not-applied": "delegate NOT applied (CPU timings)",
-            "delegate-partial": "delegate partial",
-        }.get(status)
-        if flag == "delegate partial":
-            d = rec.get("delegation") or {}
-            if d.get("delegated_nodes") is not None:
-                flag += f" ({d['delegated_nodes']}/{d['total_nodes']} nodes)"
-        if lat.get("median") is None and lat.get("mean") is not None:
-            flag = ", ".join(f for f in (flag, "mean: the tool printed no median") if f)
-        if flag:
-            note["note"] = ", ".join(n for n in (note["note"], flag) if n)
-        low, high = spread(lat)
-        rows.append(
-            ReportRow(
-                device=_device_label(rec.get("device", {})),
-                delegate=rec.get("delegate", ""),
-                threads=rec.get("threads"),
-                median_ms=lat.get("median") if lat.get("median") is not None else lat.get("mean"),
-                p90_ms=lat.get("p90"),
-                fps=rec.get("fps"),
-                **note,
-                low_ms=low,
-                high_ms=high,
-                delegate_applied=status != "delegate-not-applied",
-            )
-        )
+    benches = [rec for rec in records if rec["record"] == "bench"]
+    rows = [_bench_row(rec, fields(rec["model"])) for rec in benches]
+    benched = {rec["model"]["sha256"] for rec in benches}
     for sha, model in models.items():
         if sha not in benched:
-            rows.append(
-                ReportRow(
-                    device="", delegate="", threads=None, median_ms=None, p90_ms=None, fps=None, **model_row(model)
-                )
-            )
+            rows.append(ReportRow(device="", delegate="", threads=None, median_ms=None, p90_ms=None, fps=None,
+                                  **fields(model)))  # fmt: skip
     return rows
 
 
