@@ -27,15 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenes", type=int, default=96)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args(argv)
-
     from .cli import console, parse_size
-    from .convert.pipeline import ConvertOptions, convert_checkpoint
-    from .convert.view import convert_tables
-    from .model.checkpoint import init_checkpoint
-    from .records import load_records
-    from .report.outputs import ReportOutputs, rows_table, write_report
-    from .report.table import build_rows
 
+    if args.model is not None and not args.model.is_file():
+        console.print(f"error: {args.model}: no such checkpoint", markup=False)
+        return 1
     start = time.perf_counter()
     out: Path = args.out
     shutil.rmtree(out, ignore_errors=True)
@@ -45,59 +41,67 @@ def main(argv: list[str] | None = None) -> int:
     # int8 WHDR drop of 0.005 (with 280 pairs one pair moved WHDR by 0.0036).
     data = write_synth_dataset(out / "data", SynthOptions(n=args.scenes, seed=7, pairs_per_image=100))
     console.print(f"{args.scenes} synthetic scenes in {data}")
-
-    console.rule("2/7 model")
-    if args.model is not None:
-        if not args.model.is_file():
-            console.print(f"error: {args.model}: no such checkpoint", markup=False)
-            return 1
-        checkpoint = args.model
-        console.print(f"using trained checkpoint {checkpoint}")
-    else:
-        checkpoint = init_checkpoint("mobiledepth-base", out / "mobiledepth-base.pt", seed=0)
-        console.print(
-            f"no trained checkpoint given (--model): using a seeded, UNTRAINED base model ({checkpoint}); its WHDR is "
-            "chance level"
-        )
-
-    console.rule("3/7 convert")
-    conv = out / "converted"
-    h, w = parse_size(args.size)
-    conv_report = convert_checkpoint(checkpoint, conv, ConvertOptions(height=h, width=w, calib=data, parity_data=data))
-    for table in convert_tables(conv_report):
-        console.print(table)
-    for f in conv_report.failed + conv_report.unverified:
-        # The demo goes on so every number is shown; the file's status says it must not ship.
-        console.print(f"gate {f.status.upper()}: {Path(f.path).name}: {f.problem}", markup=False, highlight=False)
-    files = sorted(conv.glob("*.tflite")) + sorted(conv.glob("*.onnx"))
-
+    checkpoint = choose_model(args.model, out)
+    size = parse_size(args.size)
+    files = convert(checkpoint, data, size, out / "converted")
     console.rule("4/7 benchmark and evaluate on the host CPU")
-    bench_and_evaluate([*files, checkpoint], data, (h, w), args.runs, out)
-
-    depth_maps(checkpoint, files, (h, w), out)
-    layer_profile(checkpoint, (h, w), out)
-
-    console.rule("7/7 report")
-    records = load_records(
-        [
-            out / "bench.json",
-            out / "eval.json",
-            conv / "convert_report.json",
-            out / "depth" / "predict.json",
-            out / "profile.json",
-        ]
-    )
-    rows = build_rows(records)
-    console.print(rows_table(rows))
-    outputs = ReportOutputs(
-        out / "report.json", out / "report.csv", out / "report.md", out / "report.png", out / "report.html"
-    )
-    for p in write_report(rows, records, outputs):
-        console.print(f"wrote {p}", highlight=False)
+    bench_and_evaluate([*files, checkpoint], data, size, args.runs, out)
+    depth_maps(checkpoint, files, size, out)
+    layer_profile(checkpoint, size, out)
+    report(out)
     elapsed = time.perf_counter() - start
     write_json(out / "demo_timing.json", {"seconds": elapsed})
     console.print(f"demo finished in {elapsed:.0f} s; results in {out}/")
     return 0
+
+
+def choose_model(model: Path | None, out: Path) -> Path:
+    """The trained checkpoint given, else a seeded untrained one (labelled so: its WHDR is chance level)."""
+    from .cli import console
+    from .model.checkpoint import init_checkpoint
+
+    console.rule("2/7 model")
+    if model is not None:
+        console.print(f"using trained checkpoint {model}")
+        return model
+    checkpoint = init_checkpoint("mobiledepth-base", out / "mobiledepth-base.pt", seed=0)
+    console.print(f"no trained checkpoint given (--model): using a seeded, UNTRAINED base model ({checkpoint}); its "
+                  "WHDR is chance level")  # fmt: skip
+    return checkpoint
+
+
+def convert(checkpoint: Path, data: Path, size: tuple[int, int], conv: Path) -> list[Path]:
+    """fp32/fp16/int8 files with their gates; the demo goes on past a failed gate so every number is shown
+    (the file's status says it must not ship)."""
+    from .cli import console
+    from .convert.pipeline import ConvertOptions, convert_checkpoint
+    from .convert.view import convert_tables
+
+    console.rule("3/7 convert")
+    options = ConvertOptions(height=size[0], width=size[1], calib=data, parity_data=data)
+    conv_report = convert_checkpoint(checkpoint, conv, options)
+    for table in convert_tables(conv_report):
+        console.print(table)
+    for f in conv_report.failed + conv_report.unverified:
+        console.print(f"gate {f.status.upper()}: {Path(f.path).name}: {f.problem}", markup=False, highlight=False)
+    return sorted(conv.glob("*.tflite")) + sorted(conv.glob("*.onnx"))
+
+
+def report(out: Path) -> None:
+    """Every record of the run joined: terminal table, JSON/CSV/Markdown, the plot and report.html."""
+    from .cli import console
+    from .records import load_records
+    from .report.outputs import ReportOutputs, rows_table, write_report
+    from .report.table import build_rows
+
+    console.rule("7/7 report")
+    names = ["bench.json", "eval.json", "converted/convert_report.json", "depth/predict.json", "profile.json"]
+    records = load_records([out / n for n in names])
+    rows = build_rows(records)
+    console.print(rows_table(rows))
+    outputs = ReportOutputs(*(out / f"report.{ext}" for ext in ("json", "csv", "md", "png", "html")))
+    for p in write_report(rows, records, outputs):
+        console.print(f"wrote {p}", highlight=False)
 
 
 def bench_and_evaluate(models: list[Path], data: Path, size: tuple[int, int], runs: int, out: Path) -> None:
