@@ -8,3 +8,6 @@ dev package ``phone_emulator`` (not shipped in the wheel).
 """
 
 __version__ = "0.1.0"
+
+# The result-record schema both packages write (mobiledepth.records reads and migrates older ones).
+RECORD_SCHEMA = 2

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from . import RECORD_SCHEMA
 from .errors import BenchError
 from .parse import normalize_lines, parse_benchmark_output
 from .runner import TOOL_VERSION, _sha256, _us_to_ms, central_ms, delegation_status, latency_block, output_fields
@@ -66,7 +67,7 @@ def record_from_log(log: Path, device: str = "log", model: Path | None = None) -
         model_block["sha256"] = f"log:{log.name}"  # no file to hash: the row stands alone in the report
     return {
         "record": "bench",
-        "schema": 1,
+        "schema": RECORD_SCHEMA,
         "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "source": {"log": str(log), "format": "logcat" if "I tflite" in text else "benchmark_model"},

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from . import RECORD_SCHEMA
 from .binary import REMOTE_BINARY, WORKDIR, Pushed, ensure_binary, push_if_changed
 from .devices import DeviceInfo
 from .errors import BenchError
@@ -254,7 +255,7 @@ def bench_model(
     repeats, parsed = [rep for rep, _ in runs], runs[-1][1]
     latency = latency_block(repeats, parsed.runs, options.repeats)
     return {
-        "record": "bench", "schema": 1, "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
+        "record": "bench", "schema": RECORD_SCHEMA, "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "model": {"path": str(model), "name": model.stem, "format": "tflite", "sha256": sha,
                   "size_bytes": model.stat().st_size},

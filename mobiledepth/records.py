@@ -1,7 +1,12 @@
-"""Result records (JSON) shared by bench, eval and convert, so ``mobiledepth report`` can join them.
+"""Result records (JSON) shared by bench, eval, convert, predict and profile, so ``report`` can join them.
 
-Every record has ``record`` (its kind), ``schema``, ``tool``, ``created`` and a ``model`` block keyed
-by the model file's sha256. Phone benchmarks (android_bench) write the same bench record.
+Every record has ``record`` (its kind), ``schema``, ``tool``, ``created``; bench and eval records a
+``model`` block keyed by the model file's sha256. Phone benchmarks (android_bench) write the same bench
+record. Files from older versions are migrated when read (:data:`MIGRATIONS`); files from a newer
+version, or not ours, are refused with one line.
+
+Schema history: 0 (convert reports without ``schema``: ``tools``/``source`` only), 1 (header on every
+record), 2 (convert ``source.kind`` and ``input.preprocess``: any model, declared preprocessing).
 """
 
 from __future__ import annotations
@@ -13,10 +18,45 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from android_bench import RECORD_SCHEMA
+
 from . import __version__
 from .errors import MobileDepthError
 
-SCHEMA = 1
+SCHEMA = RECORD_SCHEMA
+
+
+def _v0_to_v1(item: dict[str, Any]) -> dict[str, Any]:
+    """Convert reports of schema 0 had no header beyond 'record': the tool is named in 'tools'."""
+    tools = item.get("tools") or {}
+    item.setdefault("tool", {"name": "mobiledepth", "version": tools.get("mobiledepth", "unknown")})
+    return item
+
+
+def _v1_to_v2(item: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 converted mobiledepth checkpoints only, with inputs in [0, 1] and no preprocessing."""
+    if item["record"] == "convert":
+        item.setdefault("source", {}).setdefault("kind", "checkpoint")
+        item.setdefault("input", {}).setdefault("preprocess", {"mean": [0.0] * 3, "std": [1.0] * 3, "pixel_scale": 1.0})
+    return item
+
+
+MIGRATIONS = {0: _v0_to_v1, 1: _v1_to_v2}  # schema N -> N + 1
+
+
+def migrate(path: str | os.PathLike, item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` brought to :data:`SCHEMA`; a newer or malformed schema is refused naming the file."""
+    version = item.get("schema", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise MobileDepthError(f"{path}: {item['record']} record with a malformed schema {version!r}")
+    if version > SCHEMA:
+        raise MobileDepthError(f"{path}: written by a newer mobiledepth (record schema {version}); this one reads "
+                               f"schemas up to {SCHEMA}")  # fmt: skip
+    while version < SCHEMA:
+        item = MIGRATIONS[version](item)
+        version += 1
+    item["schema"] = SCHEMA
+    return item
 
 
 def record_header(kind: str) -> dict[str, Any]:
@@ -64,6 +104,7 @@ def load_records(paths: list[str | os.PathLike]) -> list[dict[str, Any]]:
         for item in items:
             if not isinstance(item, dict) or item.get("record") not in REQUIRED:
                 raise MobileDepthError(f"{path}: not a mobiledepth result record (no 'record': {'/'.join(REQUIRED)})")
+            item = migrate(path, item)
             _check_fields(path, item)
             item["_source"] = str(path)
             records.append(item)

@@ -20,6 +20,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from android_bench import RECORD_SCHEMA
+
 from .. import __version__
 from ..data.diw import DIWImage, read_diw_csv
 from ..data.sample import default_sample_dir
@@ -94,6 +96,8 @@ class ConvertReport:
     tools: dict[str, str] = field(default_factory=dict)
     record: str = "convert"
     created: str = ""
+    schema: int = RECORD_SCHEMA
+    tool: dict[str, str] = field(default_factory=lambda: {"name": "mobiledepth", "version": __version__})
 
     @property
     def failed(self) -> list[ConvertedFile]:
