@@ -19,13 +19,14 @@ runner = CliRunner()
 def test_every_written_record_reads_back(small_converted, synth_dir, tmp_path):
     out, _ = small_converted
     tfl = out / "small_64x96_int8.tflite"
-    assert runner.invoke(app, ["bench", str(tfl), "--runs", "3", "--json", str(tmp_path / "b.json")]).exit_code == 0
-    assert (
-        runner.invoke(app, ["eval", str(tfl), "--data", str(synth_dir), "--json", str(tmp_path / "e.json")]).exit_code
-        == 0
-    )
-    assert runner.invoke(app, ["profile", str(out / "small_64x96.onnx"), "--runs", "3", "--json", str(tmp_path / "p.json")]
-                         ).exit_code == 0  # fmt: skip
+    commands = [
+        ["bench", str(tfl), "--runs", "3", "--json", str(tmp_path / "b.json")],
+        ["eval", str(tfl), "--data", str(synth_dir), "--json", str(tmp_path / "e.json")],
+        ["profile", str(out / "small_64x96.onnx"), "--runs", "3", "--json", str(tmp_path / "p.json")],
+    ]
+    for command in commands:
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
     files = [out / "convert_report.json", tmp_path / "b.json", tmp_path / "e.json", tmp_path / "p.json"]
     records = load_records(files)
     assert [r["record"] for r in records] == ["convert", "bench", "eval", "profile"]
