@@ -34,6 +34,7 @@ from ..evaluate import score_entries
 from ..fileio import write_json
 from ..model.checkpoint import load_checkpoint, save_checkpoint
 from ..model.network import MobileDepth, count_parameters
+from ..pause import pause_point
 from ..train.datasets import AugmentConfig, build_dataset, collate
 from ..train.losses import improved_ranking_loss
 from .groups import list_groups, prune_group, with_width
@@ -497,6 +498,7 @@ class NetAdapt:
             f"iter_{i:03d}", cost_features(chosen.config, self.measurer.height, self.measurer.width), measured
         )
         state.latency.save(state.cache)
+        pause_point("prune:latency-cache-saved")  # kill -9 here: the cache holds a sample history.json lacks
         if check["paired"]:
             state.current_ratio = check["base"]["median"]
             if self.options.target_ms is not None:  # the base re-measured in the same paired run converts ms to a ratio

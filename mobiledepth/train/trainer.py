@@ -32,6 +32,7 @@ from ..evaluate import score_entries
 from ..fileio import atomic_path
 from ..model.checkpoint import config_from_name_or_file, load_checkpoint, save_checkpoint
 from ..model.network import MobileDepth, MobileDepthOutput
+from ..pause import pause_point
 from ..quant.qat import QuantSimulation
 from .config import StageConfig, TrainConfig
 from .datasets import AugmentConfig, build_dataset, collate
@@ -490,6 +491,7 @@ class Trainer:
             meta = {"trained": True, "trained_on": [f"{stage.name}: {stage.data} {stage.train}"],
                     "metrics": {"val_whdr": val}, "epoch": epoch + 1, "name": model.config.name}  # fmt: skip
             save_checkpoint(self.out / f"{stage.name}_epoch{epoch + 1}.pt", model, meta)
+            pause_point("train:epoch-checkpoint-written")  # kill -9 here: the state still names the previous epoch
             self._save_state(model, si, epoch + 1, global_step, run.optimizer, run.scheduler, run.scaler,
                              run.rebalancer, history)  # fmt: skip
             self.log(event="epoch", **{k: v for k, v in summary.items() if k != "weights"},
