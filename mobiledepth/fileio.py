@@ -18,8 +18,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     Readers never see a partial file, and a crash leaves the previous version (or nothing) in place.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:  # name the user's file, not our temporary one (read-only folder, no space)
+        raise type(exc)(exc.errno, exc.strerror or str(exc), str(target)) from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -35,9 +38,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 
 def with_filename(exc: OSError, path: str | os.PathLike) -> OSError:
-    """The same OS error, naming ``path`` when the failing call did not (a write() hitting a full disk
-    says only ENOSPC): the CLI's error line names the file from it."""
-    if exc.filename is not None:
+    """The same OS error naming ``path`` (the user's file) when the failing call named nothing (a write()
+    hitting a full disk says only ENOSPC) or our temporary file: the CLI's error line names the file from it."""
+    if exc.filename is not None and ".tmp" not in str(exc.filename):
         return exc
     return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
 

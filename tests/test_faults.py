@@ -102,6 +102,31 @@ def test_disk_full_and_read_only_folder(tmp_path):
         subprocess.run(["umount", str(ro)])
 
 
+def test_convert_bench_train_on_a_full_or_read_only_disk(tmp_path, small_ckpt, small_converted, synth_dir):
+    """convert onto a full disk, bench --json and train into a read-only folder: one line naming the file,
+    exit 1, and nothing left under a final name."""
+    full, ro = tmp_path / "full", tmp_path / "ro"
+    if not (_mount_tmpfs(full, "size=256k") and _mount_tmpfs(ro, "ro,size=64k")):
+        pytest.skip("needs root to mount a small tmpfs")
+    try:
+        line = one_error_line(
+            run("convert", str(small_ckpt), "--precision", "fp32", "--size", "64x96", "-o", str(full))
+        )
+        assert line.endswith(": no space left on the disk") and str(full) in line
+        assert not [p.name for p in full.iterdir() if p.suffix in (".onnx", ".tflite", ".json")]  # no partial file
+        tfl = small_converted[0] / "small_64x96_int8.tflite"
+        line = one_error_line(run("bench", str(tfl), "--runs", "2", "--json", str(ro / "b.json")))
+        assert line == f"error: {ro / 'b.json'}: read-only file system"
+        cfg = tmp_path / "c.toml"
+        cfg.write_text(f'[model]\nvariant = "mobiledepth-small"\n[run]\nout = "{ro / "run"}"\n[[stage]]\nname = "s"\n'
+                       f'data = "synth"\ntrain = "{synth_dir}"\nsize = [64, 96]\nbatch = 4\nepochs = 1\n')  # fmt: skip
+        line = one_error_line(run("train", "--config", str(cfg), "--quiet"))
+        assert line.endswith(": read-only file system") and str(ro) in line
+    finally:
+        subprocess.run(["umount", str(full)])
+        subprocess.run(["umount", str(ro)])
+
+
 @pytest.mark.slow
 def test_sigterm_during_convert_leaves_no_scratch_and_no_child(tmp_path, small_ckpt, synth_dir):
     scratch = tmp_path / "tmp"
