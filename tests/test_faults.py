@@ -227,3 +227,14 @@ def test_unexpected_exception_is_one_line_unless_debugging(tmp_path, monkeypatch
     monkeypatch.setenv("MOBILEDEPTH_DEBUG", "1")
     debug = CliRunner().invoke(app, ["report", str(rec)])
     assert isinstance(debug.exception, ZeroDivisionError)
+
+
+def test_foreign_pickle_is_one_quiet_line(tmp_path):
+    """A pickle with objects in it: refused by safe loading, no torch warning printed before the line."""
+    import pickle
+
+    path = tmp_path / "model.pt"
+    path.write_bytes(pickle.dumps({"a": 1}, protocol=4))
+    line = one_error_line(run("info", str(path)))
+    assert line == (f"error: {path}: not a mobiledepth checkpoint (a pickle that safe loading refuses: it holds code "
+                    "or objects, not tensors only; nothing from it was run)")  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,8 +99,15 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     if not path.is_file():
         raise MobileDepthError(f"{path}: no such checkpoint file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols before refusing: the one line says it
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # zip errors, unpickling errors, EOF: all mean "not a usable checkpoint"
+        if "Weights only load failed" in str(exc):  # a pickle with code in it: refused on purpose, not corrupt
+            raise MobileDepthError(
+                f"{path}: not a mobiledepth checkpoint (a pickle that safe loading refuses: it holds code or objects, "
+                "not tensors only; nothing from it was run)"
+            ) from None
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise MobileDepthError(
             f"{path}: not a readable mobiledepth checkpoint (corrupt or truncated: {reason[:160]})"
