@@ -163,8 +163,9 @@ def test_profile_on_phone_gives_per_layer_table(adb_port, phones, binary, small_
     ops = {layer["op"] for layer in prof["layers"]}
     assert {"CONV_2D", "DEPTHWISE_CONV_2D"} <= ops
     total = sum(layer["ms"] for layer in prof["layers"])
-    # The emulated tool splits its measured average over the nodes, so the layers add up to it (rounding only).
-    assert total == pytest.approx(prof["end_to_end_ms"], rel=0.05)
+    # The emulated tool splits its measured average over the nodes, as the real profiler reports averages:
+    # the layers add up to the runs' mean (rounding of the printed 3 decimals only).
+    assert total == pytest.approx(prof["end_to_end_ms"], rel=0.01)
     assert any(layer["module"] for layer in prof["layers"])  # tensor names keep the exported module path
 
 
