@@ -1,6 +1,7 @@
 # The two commands of the README: `make demo` and `make test`. Both run `make setup` first, which
 # builds .venv once (skipped while requirements.lock and pyproject.toml are unchanged).
 PYTHON ?= python3
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
@@ -18,8 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 		else sudo apt-get update -qq && sudo apt-get install -y -qq adb; fi; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# The pinned CPU torch first: a plain 'torch' requirement would pull a multi-GB CUDA build.
-	$(PY) -m pip install -q torch==2.13.0
+	# The pinned CPU torch first: a plain 'torch' requirement would pull a multi-GB CUDA build. The CPU
+	# index offers 2.13.0+cpu, which pip prefers to PyPI's 2.13.0 (a local wheel cache serves it offline).
+	$(PY) -m pip install -q torch==2.13.0 --extra-index-url $(TORCH_INDEX)
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
