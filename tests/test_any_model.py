@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -332,7 +333,7 @@ def test_convert_refuses_what_it_cannot_read_in_one_line(unet_files, tmp_path):
     junk.write_bytes(b"\x00\x01garbage")
     result = runner.invoke(app, ["convert", str(junk), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1 and result.output.strip().startswith(
-        f"error: {junk}: not a model this tool converts (neither a zip archive nor ONNX; starts b'\\x00\\x01garbage'); "
+        f"error: {junk}: not a model this tool reads (neither a zip archive nor ONNX; starts b'\\x00\\x01garbage'); "
         "accepted:"
     )
 
@@ -391,3 +392,26 @@ def test_prune_any_module_reaches_a_paired_target():
     if result.status == "reached":
         assert result.final_ratio.high <= 0.85
     assert json.loads(json.dumps(result.to_dict()))["iterations"][0]["group"] in ("a", "b", "c")
+
+
+@pytest.mark.parametrize("kind", ["torchscript", "export"])
+def test_foreign_torch_files_bench_and_evaluate(kind, unet_files, synth_dir, tmp_path):
+    """TorchScript and torch.export files run directly (PyTorch) in bench, eval and predict, preprocessing declared."""
+    path = str(unet_files[kind])
+    bench = runner.invoke(app, ["bench", path, "--size", "64x96", "--runs", "3", "--json", str(tmp_path / "b.json")])
+    assert bench.exit_code == 0, bench.output
+    rec = json.loads((tmp_path / "b.json").read_text())
+    assert rec["delegate"] == "pytorch-cpu" and rec["model"]["params"] == sum(
+        p.numel() for p in TinyUNet().parameters()
+    )
+    ev = runner.invoke(app, ["eval", path, "--data", str(synth_dir), "--size", "64x96", *IMAGENET,
+                             "--json", str(tmp_path / "e.json")])  # fmt: skip
+    assert ev.exit_code == 0, ev.output
+    assert 0.0 <= json.loads((tmp_path / "e.json").read_text())["whdr"] <= 1.0
+    from mobiledepth.runtime.predictors import Preprocess, load_predictor
+
+    pre = Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    image = np.random.default_rng(0).random((64, 96, 3), dtype=np.float32)
+    expected = TinyUNet().eval()(torch.from_numpy(pre.apply(image[None]).transpose(0, 3, 1, 2).copy()))[0]
+    got = load_predictor(path, (64, 96), pre).predict(image)
+    assert np.allclose(got, expected[0, 0].detach().numpy(), atol=1e-5)

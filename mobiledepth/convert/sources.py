@@ -9,7 +9,6 @@ line that says what the file looked like and what is accepted.
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -21,15 +20,8 @@ from torch import nn
 from ..errors import MobileDepthError
 from ..fileio import sha256_file
 from ..runtime.predictors import Preprocess
+from ..runtime.torch_files import first_output, load_foreign_module, torch_file_kind
 from .export_onnx import export_onnx
-
-ACCEPTED = (
-    "a mobiledepth checkpoint (.pt)",
-    "an ONNX file (.onnx, fixed or dynamic shape)",
-    "a TorchScript archive",
-    "a torch.export program (.pt2)",
-    "an nn.Module (Python API)",
-)
 
 
 @dataclass
@@ -53,10 +45,7 @@ class _FirstOutput(nn.Module):
         self.inner = inner
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.inner(x)
-        if isinstance(y, dict):
-            y = next(iter(y.values()))
-        return y[0] if isinstance(y, (tuple, list)) else y
+        return first_output(self.inner(x))
 
 
 def _torch_reference(module: nn.Module, preprocess: Preprocess) -> Callable[[np.ndarray], np.ndarray]:
@@ -204,52 +193,12 @@ def _export_first_output(module: nn.Module, target: Path, hw: tuple[int, int]) -
     return target
 
 
-def _inference_only(module: nn.Module) -> nn.Module:
-    """torch.export's unlifted module raises on train()/eval(), which the ONNX exporter calls; it is
-    inference-only already, so both become no-ops on this instance."""
-    import types
-
-    module.train = types.MethodType(lambda self, mode=True: self, module)
-    module.eval = types.MethodType(lambda self: self, module)
-    return module
-
-
-def _kind_of(path: Path) -> str:
-    """checkpoint | torchscript | export | onnx, from the file's contents as much as its name."""
-    if path.suffix.lower() == ".onnx":
-        return "onnx"
-    if not zipfile.is_zipfile(path):
-        head = path.read_bytes()[:16]
-        raise MobileDepthError(
-            f"{path}: not a model this tool converts (neither a zip archive nor ONNX; starts "
-            f"{head!r}); accepted: {', '.join(ACCEPTED)}"
-        )
-    names = zipfile.ZipFile(path).namelist()
-    if path.suffix.lower() == ".pt2" or any(
-        n.endswith("serialized_exported_program.json") or "/models/" in n for n in names
-    ):
-        return "export"
-    if any("/code/" in n for n in names):
-        return "torchscript"
-    return "checkpoint"
-
-
 def load_source(path: Path, hw: tuple[int, int], preprocess: Preprocess = Preprocess()) -> SourceModel:
     if not path.is_file():
         raise MobileDepthError(f"{path}: no such model file")
-    kind = _kind_of(path)
-    if kind == "onnx":
+    if path.suffix.lower() == ".onnx":
         return _from_onnx(path, hw, preprocess)
-    if kind == "torchscript":
-        return from_module(
-            torch.jit.load(str(path), map_location="cpu"), hw, preprocess, path.stem, path, "torchscript"
-        )
-    if kind == "export":
-        try:
-            program = torch.export.load(str(path))
-        except Exception as exc:
-            raise MobileDepthError(
-                f"{path}: not a readable torch.export program ({str(exc).splitlines()[0][:120]})"
-            ) from None
-        return from_module(_inference_only(program.module()), hw, preprocess, path.stem, path, "export")
+    kind = torch_file_kind(path)
+    if kind in ("torchscript", "export"):
+        return from_module(load_foreign_module(path, kind), hw, preprocess, path.stem, path, kind)
     return _from_checkpoint(path, hw)

@@ -99,37 +99,50 @@ def _squeeze_map(path: Path, y: np.ndarray) -> np.ndarray:
 
 
 class TorchPredictor:
+    """A mobiledepth checkpoint, or a foreign TorchScript / torch.export file (preprocessing declared, the
+    first output taken as the depth map)."""
+
     format = "pytorch"
 
-    def __init__(self, path: Path, input_hw: tuple[int, int], threads: int | None = None) -> None:
+    def __init__(self, path: Path, input_hw: tuple[int, int], threads: int | None = None,
+                 preprocess: Preprocess = Preprocess()) -> None:  # fmt: skip
         import torch
 
-        from ..model.checkpoint import load_model
+        from .torch_files import first_output, load_foreign_module, torch_file_kind
 
         if threads:
             torch.set_num_threads(threads)
-        self.path = path
-        self.model = load_model(path)
-        stride = self.model.config.output_stride
-        if input_hw[0] % stride or input_hw[1] % stride:
-            raise MobileDepthError(
-                f"{path}: input size {input_hw[0]}x{input_hw[1]} must be a multiple of {stride} on both sides"
-            )
-        self.input_hw = input_hw
-        self._torch = torch
+        self.path, self.input_hw, self.preprocess, self._torch = path, input_hw, preprocess, torch
+        kind = torch_file_kind(path)
+        if kind == "checkpoint":
+            from ..model.checkpoint import load_model
+
+            self.model = load_model(path)
+            stride = self.model.config.output_stride
+            if input_hw[0] % stride or input_hw[1] % stride:
+                raise MobileDepthError(
+                    f"{path}: input size {input_hw[0]}x{input_hw[1]} must be a multiple of {stride} on both sides"
+                )
+            self._forward = self.model
+        else:
+            module = load_foreign_module(path, kind)
+            self._forward = lambda x: first_output(module(x))
+
+    def _tensor(self, batch: np.ndarray):
+        x = self.preprocess.apply(batch).transpose(0, 3, 1, 2)
+        return self._torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         _check_image(self.path, image, self.input_hw)
-        x = self._torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32))
         with self._torch.inference_mode():
-            return self.model(x)[0, 0].numpy()
+            return _squeeze_map(self.path, self._forward(self._tensor(image[None])).float().numpy())
 
     def feed(self):
-        return self._torch.rand(1, 3, *self.input_hw)
+        return self._tensor(np.random.rand(1, *self.input_hw, 3).astype(np.float32))
 
     def run(self, feed) -> None:
         with self._torch.inference_mode():
-            self.model(feed)
+            self._forward(feed)
 
 
 class OnnxPredictor:
@@ -234,7 +247,8 @@ class TFLitePredictor:
 
 def model_format(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
-    formats = {".tflite": "tflite", ".onnx": "onnx", ".pt": "pytorch", ".pth": "pytorch", ".ckpt": "pytorch"}
+    formats = {".tflite": "tflite", ".onnx": "onnx", ".pt": "pytorch", ".pth": "pytorch", ".ckpt": "pytorch",
+               ".pt2": "pytorch"}  # fmt: skip
     if suffix not in formats:
         raise MobileDepthError(f"{path}: unknown model type {suffix!r} (expected .tflite, .onnx, or a .pt checkpoint)")
     return formats[suffix]
@@ -255,7 +269,7 @@ def load_predictor(
         raise MobileDepthError(f"{path}: no such model file")
     fmt = model_format(path)
     if fmt == "pytorch":
-        return TorchPredictor(path, input_hw or (256, 256), threads)
+        return TorchPredictor(path, input_hw or (256, 256), threads, preprocess)
     if fmt == "onnx":
         predictor: Predictor = OnnxPredictor(path, preprocess, threads, dynamic_hw or input_hw, spinning)
     else:
