@@ -415,3 +415,27 @@ def test_foreign_torch_files_bench_and_evaluate(kind, unet_files, synth_dir, tmp
     expected = TinyUNet().eval()(torch.from_numpy(pre.apply(image[None]).transpose(0, 3, 1, 2).copy()))[0]
     got = load_predictor(path, (64, 96), pre).predict(image)
     assert np.allclose(got, expected[0, 0].detach().numpy(), atol=1e-5)
+
+
+def test_tflite_with_dynamic_dims_is_sized_by_size(tmp_path):
+    """A TFLite file whose input is [1, -1, -1, 3] (written by TensorFlow's own converter) runs at --size."""
+    import tensorflow as tf
+
+    kernel = tf.constant(np.random.default_rng(0).normal(size=(3, 3, 3, 1)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, 3], tf.float32)])
+    def depth(x):
+        return tf.nn.conv2d(x, kernel, strides=1, padding="SAME")
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([depth.get_concrete_function()], depth)
+    path = tmp_path / "dynamic.tflite"
+    path.write_bytes(converter.convert())
+    from mobiledepth.runtime.predictors import load_predictor
+
+    predictor = load_predictor(path, dynamic_hw=(48, 80))
+    assert predictor.input_hw == (48, 80) and predictor.predict(np.zeros((48, 80, 3), np.float32)).shape == (48, 80)
+    result = runner.invoke(
+        app, ["bench", str(path), "--size", "64x96", "--runs", "3", "--json", str(tmp_path / "b.json")]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "b.json").read_text())["latency_ms"]["median"] > 0

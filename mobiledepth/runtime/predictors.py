@@ -197,19 +197,24 @@ class OnnxPredictor:
 class TFLitePredictor:
     format = "tflite"
 
-    def __init__(self, path: Path, preprocess: Preprocess = Preprocess(), threads: int | None = None) -> None:
+    def __init__(self, path: Path, preprocess: Preprocess = Preprocess(), threads: int | None = None,
+                 dynamic_hw: tuple[int, int] | None = None) -> None:  # fmt: skip
         from .tflite_interpreter import interpreter_class
 
         Interpreter, self.runtime = interpreter_class()
         try:
             self.interpreter = Interpreter(model_path=str(path), num_threads=threads or None)
+            inputs = self.interpreter.get_input_details()
+            if len(inputs) != 1:
+                raise MobileDepthError(f"{path}: expected exactly one image input, found {len(inputs)}")
+            signature = [int(d) for d in inputs[0].get("shape_signature", inputs[0]["shape"])]
+            if any(d < 0 for d in signature):  # dynamic dims (-1): sized like a dynamic ONNX input
+                fixed = fixed_shape(path, [d if d >= 0 else "?" for d in signature], dynamic_hw)
+                self.interpreter.resize_tensor_input(inputs[0]["index"], fixed)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise MobileDepthError(f"{path}: not a valid TFLite model ({str(exc).splitlines()[0][:160]})") from None
-        inputs = self.interpreter.get_input_details()
-        if len(inputs) != 1:
-            raise MobileDepthError(f"{path}: expected exactly one image input, found {len(inputs)}")
-        self.input = inputs[0]
+        self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
         shape = list(self.input["shape"])
         self.layout = _image_layout(path, shape)
@@ -273,7 +278,7 @@ def load_predictor(
     if fmt == "onnx":
         predictor: Predictor = OnnxPredictor(path, preprocess, threads, dynamic_hw or input_hw, spinning)
     else:
-        predictor = TFLitePredictor(path, preprocess, threads)
+        predictor = TFLitePredictor(path, preprocess, threads, dynamic_hw or input_hw)
     if input_hw is not None and tuple(input_hw) != tuple(predictor.input_hw):
         raise MobileDepthError(
             f"{path}: file has a fixed input of {predictor.input_hw[0]}x{predictor.input_hw[1]}, not "
