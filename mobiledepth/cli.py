@@ -758,6 +758,9 @@ def prune(
         0.03, help="Stop only once the measured latency is this share below the target (timing noise)."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue after the last finished iteration in OUTDIR."),
+    rounds: Optional[int] = typer.Option(
+        None, help="Paired verification rounds (the final confirmation uses twice as many). [default: 20]"
+    ),
     adb_host: str = typer.Option("127.0.0.1"),
     adb_port: int = typer.Option(5037),
     benchmark_binary: Optional[Path] = typer.Option(None),
@@ -784,6 +787,7 @@ def prune(
         long_steps=long_steps,
         keep=keeps,
         margin=margin,
+        **({"rounds": rounds} if rounds is not None else {}),
     )
     measurer = Measurer(
         device=device,

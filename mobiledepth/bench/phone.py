@@ -115,16 +115,22 @@ def bench_phones_paired(
     records = []
     for serial in dict.fromkeys(r["device"]["serial"] for r in result.records):
         runs = [r for r in result.records if r["device"]["serial"] == serial]
-        per_file: dict[str, list[float]] = {str(m): [] for m in models}
-        for r in runs:
-            per_file[r["model"]["path"]].append(central_ms(r["latency_ms"]))
-        base = per_file[str(models[0])]
+        # by position, not by path: the same file may be given twice (an A/A check, or current == base)
+        per_file: list[list[float]] = [[] for _ in models]
+        last: list[dict[str, Any]] = [{} for _ in models]
+        for r in range(rounds):
+            order = range(len(models)) if r % 2 == 0 else reversed(range(len(models)))
+            for k, i in enumerate(order):
+                run = runs[r * len(models) + k]
+                per_file[i].append(central_ms(run["latency_ms"]))
+                last[i] = run
+        base = per_file[0]
         for i, model in enumerate(models):
-            values = per_file[str(model)]
+            values = per_file[i]
             ratio = (
                 None if i == 0 else dict(zip(("median", "low", "high"), bootstrap_ratio(base, values)), confidence=0.95)
             )
-            record = dict(next(r for r in reversed(runs) if r["model"]["path"] == str(model)))  # its last run's details
+            record = dict(last[i])  # its last run's details
             record["latency_ms"] = asdict(latency_stats(values)) | {
                 "source": "median of per-round benchmark_model medians"
             }

@@ -161,8 +161,9 @@ class Measurer:
 
     @property
     def supports_paired(self) -> bool:
-        """Paired (interleaved) verification runs on the host; phones are verified one file at a time."""
-        return self.device == "host"
+        """Paired (interleaved) verification: on the host in one worker process, on phones as alternating
+        benchmark_model runs (order flipped each round, thermal guard before each)."""
+        return True
 
     def convert(self, model: MobileDepth, workdir: Path, label: str) -> Path:
         """Convert ``model`` exactly as `mobiledepth convert` does; returns the file of this precision."""
@@ -187,12 +188,30 @@ class Measurer:
         return next(Path(f.path) for f in report.files if f.format == "tflite" and f.precision == self.precision)
 
     def paired(self, files: list[Path], rounds: int = 20) -> list[list[float]]:
-        """Per-round median ms of each of ``files``, timed interleaved in one worker process (bench/paired.py)."""
-        from ..bench.host import bench_host_paired
-        from ..bench.paired import PairedOptions
+        """Per-round median ms of each of ``files``, timed interleaved (bench/paired.py, bench/phone.py)."""
+        if self.device == "host":
+            from ..bench.host import bench_host_paired
+            from ..bench.paired import PairedOptions
 
-        records = bench_host_paired(files, PairedOptions(rounds=rounds, threads=self.threads))
+            records = bench_host_paired(files, PairedOptions(rounds=rounds, threads=self.threads))
+        else:
+            records = self._phone_paired(files, rounds)
         return [r["paired"]["round_medians_ms"] for r in records]
+
+    def _phone_paired(self, files: list[Path], rounds: int) -> list[dict]:
+        from android_bench.runner import PhoneBenchOptions
+
+        from ..bench.phone import bench_phones_paired
+        from ..errors import MobileDepthError
+
+        options = PhoneBenchOptions(delegate=self.delegate, threads=self.threads, runs=self.runs, warmup_seconds=0.2,
+                                    min_seconds=0.2)  # fmt: skip
+        records = bench_phones_paired(files, self.device, options, rounds, self.adb_host, self.adb_port,
+                                      self.benchmark_binary)  # fmt: skip
+        if any(r["status"] == "delegate-not-applied" for r in records):
+            raise MobileDepthError(f"{self.delegate} delegate not applied on {self.device}; pruning against CPU "
+                                   "timings would be wrong")  # fmt: skip
+        return records
 
     def measure(self, model: MobileDepth, workdir: Path, label: str) -> tuple[float, Path, dict]:
         tfl = self.convert(model, workdir, label)

@@ -61,7 +61,7 @@ class PruneOptions:
     margin: float = 0.03  # stop only once measured <= target * (1 - margin): the budget must hold when re-measured
     keep: tuple[str, ...] = ()
     seed: int = 0
-    rounds: int = 20  # paired verification rounds (host); the final confirmation uses twice as many
+    rounds: int = 20  # paired verification rounds (host and phones); the final confirmation uses twice as many
     max_verifications: int = 3  # candidates tried per iteration before giving up on a step that is not faster
 
 
@@ -304,7 +304,7 @@ class NetAdapt:
     def _verify(self, tfl: Path, current_tfl: Path, base_tfl: Path, label: str) -> dict[str, Any]:
         """Time the candidate interleaved with the current and the base file (host), so host drift
         cancels: ``step`` = candidate / current and ``base`` = candidate / base, per-round ratios with a
-        95% bootstrap interval. Phones: one file at a time (unpaired), labelled as such."""
+        95% bootstrap interval; on phones the runs alternate (order flipped every round)."""
         if not self.measurer.supports_paired:
             ms, _ = self.measurer.bench(tfl, label)
             return {"paired": False, "ms": ms, "step": None, "base": None}
