@@ -102,11 +102,12 @@ def describe_model(path: str | os.PathLike) -> ModelInfo:
     )
     if fmt == "pytorch":
         from .model.checkpoint import load_checkpoint
+        from .model.network import count_parameters
         from .runtime.torch_files import load_foreign_module, torch_file_kind
 
         kind = torch_file_kind(path)
         if kind != "checkpoint":  # TorchScript / torch.export: a user's network, described by its parameters
-            info.params = sum(p.numel() for p in load_foreign_module(path, kind).parameters())
+            info.params = count_parameters(load_foreign_module(path, kind), exclude_heads=False)
             return info
         ckpt = load_checkpoint(path)
         info.name = ckpt.metadata.get("name") or path.stem

@@ -19,6 +19,7 @@ from torch import nn
 
 from ..errors import MobileDepthError
 from ..fileio import sha256_file
+from ..model.network import count_parameters
 from ..runtime.predictors import Preprocess
 from ..runtime.torch_files import first_output, load_foreign_module, torch_file_kind
 from .export_onnx import export_onnx
@@ -59,10 +60,6 @@ def _torch_reference(module: nn.Module, preprocess: Preprocess) -> Callable[[np.
     return predict
 
 
-def _params(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
 def from_module(
     module: nn.Module,
     hw: tuple[int, int],
@@ -76,11 +73,12 @@ def from_module(
         module.eval()
     except NotImplementedError:  # torch.export's unlifted modules are inference-only already
         pass
+    params = count_parameters(module, exclude_heads=False)
     block = {
         "path": str(path) if path else None,
         "name": name,
         "kind": kind,
-        "params": _params(module),
+        "params": params,
         "sha256": sha256_file(path) if path else None,
         "preprocess": preprocess.__dict__,
     }
@@ -91,13 +89,12 @@ def from_module(
         _torch_reference(_FirstOutput(module), preprocess),
         lambda target: _export_first_output(module, target, hw),
         preprocess,
-        params=_params(module),
+        params=params,
     )
 
 
 def _from_checkpoint(path: Path, hw: tuple[int, int]) -> SourceModel:
     from ..model.checkpoint import load_checkpoint
-    from ..model.network import count_parameters
 
     try:
         ckpt = load_checkpoint(path)

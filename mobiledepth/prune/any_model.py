@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ..errors import MobileDepthError
+from ..model.network import count_parameters
 
 TrainStep = Callable[[nn.Module], Any]  # one optimisation step on the model, in place
 Evaluate = Callable[[nn.Module], float]  # a score; lower is better unless higher_is_better
@@ -75,10 +76,6 @@ class AnyPruneResult:
         data = asdict(self)
         data.pop("model")
         return data
-
-
-def _params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def conv_groups(model: nn.Module, example: torch.Tensor, ignored: tuple[str, ...] = ()) -> list[tuple[str, int]]:
@@ -163,7 +160,11 @@ def _iterate(model, example, train_step, evaluate, options, log) -> tuple[nn.Mod
             f"[{ratio.low:.3f}, {ratio.high:.3f}]"
         )
         if ratio.high < 1.0:
-            return candidate, AnyIteration(0, name, (before, after), score, ratio, _params(candidate)), ""
+            return (
+                candidate,
+                AnyIteration(0, name, (before, after), score, ratio, count_parameters(candidate, exclude_heads=False)),
+                "",
+            )
     return model, None, f"stopped: none of the {min(len(proposals), options.tries)} best proposals measured faster"
 
 
@@ -215,9 +216,9 @@ def prune(
         current,
         status,
         base_score,
-        _params(base),
+        count_parameters(base, exclude_heads=False),
         final_score,
-        _params(current),
+        count_parameters(current, exclude_heads=False),
         final,
         iterations,
         time.perf_counter() - start,
