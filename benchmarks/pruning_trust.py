@@ -53,6 +53,8 @@ def one_run(ckpt: Path, data: Path, out: Path, ratio: float, size: str, seed: in
         "40",
         "--max-proposals",
         "4",
+        "--seed",
+        str(seed),
     ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -758,6 +758,7 @@ def prune(
         0.03, help="Stop only once the measured latency is this share below the target (timing noise)."
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue after the last finished iteration in OUTDIR."),
+    seed: int = typer.Option(0, help="Seed of the fine-tuning runs."),
     rounds: Optional[int] = typer.Option(
         None, help="Paired verification rounds (the final confirmation uses twice as many). [default: 20]"
     ),
@@ -787,6 +788,7 @@ def prune(
         long_steps=long_steps,
         keep=keeps,
         margin=margin,
+        seed=seed,
         **({"rounds": rounds} if rounds is not None else {}),
     )
     measurer = Measurer(

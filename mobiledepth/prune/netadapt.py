@@ -63,6 +63,7 @@ class PruneOptions:
     seed: int = 0
     rounds: int = 20  # paired verification rounds (host and phones); the final confirmation uses twice as many
     max_verifications: int = 3  # candidates tried per iteration before giving up on a step that is not faster
+    escalations: int = 2  # when no candidate measures faster, ask for a cut twice as large (this many times)
 
 
 def _ratio(baseline_rounds: list[float], rounds: list[float]) -> dict[str, float]:
@@ -326,10 +327,10 @@ class NetAdapt:
         )
         return info
 
-    def _verify_best(self, scored, proposals, current_tfl: Path, base_tfl: Path, i: int):
+    def _verify_best(self, scored, proposals, current_tfl: Path, base_tfl: Path, i: int, rejected: list):
         """Convert and verify the best-scored candidates in turn; the first that measures faster than the
-        current model with confidence (upper end of candidate/current below 1) is accepted."""
-        rejected: list[dict[str, Any]] = []
+        current model with confidence (upper end of candidate/current below 1) is accepted. Rejections are
+        appended to ``rejected`` (shared across the iteration's escalations, so labels stay unique)."""
         for _, k, chosen in sorted(scored, key=lambda t: (t[0], t[1]))[: self.options.max_verifications]:
             best = proposals[k]
             label = f"iter_{i:03d}" if not rejected else f"iter_{i:03d}_try{len(rejected) + 1}"
@@ -341,7 +342,7 @@ class NetAdapt:
                     f"  rejected {best['group']} -> {best['to']}: not faster than the current model with 95% confidence"
                 )
                 continue
-            return best, chosen, tfl, check, rejected
+            return best, chosen, tfl, check
         return None
 
     def _confirm(self, history: dict[str, Any], final_tfl: Path, target_ratio: float) -> dict[str, Any]:
@@ -448,11 +449,11 @@ class NetAdapt:
             milestones=parse_keep(list(o.keep)), done_keeps=set(history.get("kept", {})), t_start=time.time(),
         )  # fmt: skip
 
-    def _proposals_for(self, state: "_RunState", i: int) -> tuple[list[dict[str, Any]], float]:
-        """Proposals for this iteration's latency cut; the cut is halved (up to 5 times) when no single group
-        can deliver it, rather than stopping early."""
+    def _proposals_for(self, state: "_RunState", i: int, scale: float = 1.0) -> tuple[list[dict[str, Any]], float]:
+        """Proposals for this iteration's latency cut (times ``scale`` when escalating); the cut is halved
+        (up to 5 times) when no single group can deliver it, rather than stopping early."""
         o = self.options
-        cut = o.initial_ratio * state.history["base"]["measured_ms"] * o.decay ** (i - 1)
+        cut = scale * o.initial_ratio * state.history["base"]["measured_ms"] * o.decay ** (i - 1)
         proposals: list[dict[str, Any]] = []
         step_target = state.current_ms - cut
         for _ in range(5):
@@ -479,20 +480,36 @@ class NetAdapt:
             )
         return scored
 
-    def _iteration(self, state: "_RunState", i: int) -> str:
-        """One NetAdapt step; returns why the run stops, or '' to go on."""
-        proposals, step_target = self._proposals_for(state, i)
-        if not proposals:
-            return (
+    def _step(self, state: "_RunState", i: int):
+        """Propose, score and verify one step. A predicted cut too small to measure (the candidates are
+        not faster with confidence: the latency model's errors are the size of a small cut) is asked
+        again twice as large, up to ``escalations`` times, before the run gives up."""
+        rejected: list[dict[str, Any]] = []
+        step_target = state.current_ms
+        for level in range(self.options.escalations + 1):
+            proposals, step_target = self._proposals_for(state, i, scale=2.0**level)
+            if not proposals:
+                break
+            self.log(f"iteration {i}: target {step_target:.3f} ms, {len(proposals)} proposals")
+            scored = self._score(state, proposals, i)
+            verified = self._verify_best(scored, proposals, state.current_tfl, state.base_tfl, i, rejected)
+            if verified is not None:
+                return (*verified, rejected, proposals, step_target), ""
+            if level < self.options.escalations:
+                self.log(f"iteration {i}: no candidate measured faster; asking for a cut twice as large")
+        if not rejected:
+            return None, (
                 f"no channel group can be shrunk to reach even {step_target:.3f} ms (every group at or near "
                 "its minimum width)"
             )
-        self.log(f"iteration {i}: target {step_target:.3f} ms, {len(proposals)} proposals")
-        scored = self._score(state, proposals, i)
-        verified = self._verify_best(scored, proposals, state.current_tfl, state.base_tfl, i)
-        if verified is None:
-            return f"no candidate of iteration {i} measured faster than the current model with 95% confidence (paired)"
-        best, chosen, tfl, check, rejected = verified
+        return None, f"no candidate of iteration {i} measured faster than the current model with 95% confidence"
+
+    def _iteration(self, state: "_RunState", i: int) -> str:
+        """One NetAdapt step; returns why the run stops, or '' to go on."""
+        step, reason = self._step(state, i)
+        if step is None:
+            return reason
+        best, chosen, tfl, check, rejected, proposals, step_target = step
         measured = check["ms"]
         state.latency.add(
             f"iter_{i:03d}", cost_features(chosen.config, self.measurer.height, self.measurer.width), measured
