@@ -49,10 +49,12 @@ test-tools:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
-# Style gate: ruff lint (pycodestyle, pyflakes, import order) and formatting, line length 120 (pyproject.toml).
+# Style gate: ruff lint (pycodestyle, pyflakes, import order) and formatting, line length 120 (pyproject.toml),
+# and no large file in git but the checkpoint pinned in models/MANIFEST (the same hooks as .pre-commit-config.yaml).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(PY) tools/check_large_files.py
 
 test: setup test-tools
 	$(PY) -m pytest -q

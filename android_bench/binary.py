@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import shell
 from .errors import BenchError
+from .hashing import sha256_file
 
 WORKDIR = "/data/local/tmp/mobiledepth"
 REMOTE_BINARY = f"{WORKDIR}/benchmark_model"
@@ -36,17 +37,9 @@ def cached_binary(abi: str) -> Path:
     return cache_dir() / abi / "benchmark_model"
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_pin(path: Path, expected: str | None) -> str:
     """The file's sha256; with a pin, a mismatch is one error line (a nightly changed, or a bad download)."""
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if expected and actual != expected.lower():
         raise BenchError(f"{path}: sha256 {actual} does not match the pinned {expected.lower()}")
     return actual

@@ -15,8 +15,9 @@ from typing import Any
 
 from . import RECORD_SCHEMA
 from .errors import BenchError
+from .hashing import sha256_file
 from .parse import normalize_lines, parse_benchmark_output
-from .runner import TOOL_VERSION, _sha256, _us_to_ms, central_ms, delegation_status, latency_block, output_fields
+from .runner import TOOL_VERSION, _us_to_ms, central_ms, delegation_status, latency_block, output_fields
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def record_from_log(log: Path, device: str = "log", model: Path | None = None) -
         "name": Path(model.name if model else (facts.graph or log.name)).stem,
     }
     if model is not None:
-        model_block.update(sha256=_sha256(model), size_bytes=model.stat().st_size)
+        model_block.update(sha256=sha256_file(model), size_bytes=model.stat().st_size)
     else:
         model_block["sha256"] = f"log:{log.name}"  # no file to hash: the row stands alone in the report
     return {

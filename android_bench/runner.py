@@ -9,7 +9,6 @@ finished record is handed to ``on_record`` at once.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import posixpath
 import re
 import shlex
@@ -25,6 +24,7 @@ from . import RECORD_SCHEMA
 from .binary import REMOTE_BINARY, WORKDIR, Pushed, ensure_binary, push_if_changed
 from .devices import DeviceInfo
 from .errors import BenchError
+from .hashing import sha256_file
 from .parse import BenchmarkOutput, Stat, parse_benchmark_output
 from .remote import run_with_deadline
 from .thermal import read_temperatures, wait_until_cool
@@ -104,14 +104,6 @@ def build_command(remote_model: str, options: PhoneBenchOptions, run_id: str | N
         (["taskset", options.affinity.lower().removeprefix("0x")] if options.affinity else []) + [REMOTE_BINARY] + flags
     )
     return " ".join(shlex.quote(a) for a in argv)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def remote_model_path(local: Path, sha: str) -> str:
@@ -248,7 +240,7 @@ def bench_model(
     """Benchmark one model on one phone; returns a bench record or raises :class:`BenchError`."""
     if not model.is_file():
         raise BenchError(f"{model}: no such model file")
-    sha = _sha256(model)
+    sha = sha256_file(model)
     progress(f"{info.serial}: pushing {model.name}")
     remote = push_if_changed(device, model, remote_model_path(model, sha)).remote
     runs = [_one_run(device, info, model, remote, options, r, progress) for r in range(options.repeats)]

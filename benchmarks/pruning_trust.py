@@ -63,7 +63,7 @@ def one_run(ckpt: Path, data: Path, out: Path, ratio: float, size: str, seed: in
     independent = bench_host_paired([history["base"]["tflite"], history["final"]["tflite"]], PairedOptions(rounds=40))[
         1
     ]
-    r = independent["paired"]["ratio_to_baseline"]
+    r = independent.paired["ratio_to_baseline"]
     confirmation = history.get("confirmation", {}).get("ratio") or {}
     return {
         "seed": seed,

@@ -177,7 +177,7 @@ def result_latency(base: nn.Module, pruned: nn.Module) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as scratch:
         files = [export_onnx(m, Path(scratch) / f"{tag}.onnx", H, W) for tag, m in (("base", base), ("pruned", pruned))]
         records = md.bench_paired(files, PairedOptions(rounds=15))
-    return records[0]["latency_ms"]["median"], records[1]["latency_ms"]["median"]
+    return records[0].central_ms, records[1].central_ms
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ light (no torch or TensorFlow until a function needs them)::
 
     import mobiledepth as md
     report = md.convert("models/mobiledepth-base.pt", "out", md.ConvertOptions(precisions=("fp32", "int8")))
-    record = md.bench("out/mobiledepth-base_256x256_int8.tflite")           # a bench record (dict)
-    scores = md.evaluate("out/mobiledepth-base_256x256_int8.tflite", "data/")  # an eval record
+    record = md.bench("out/mobiledepth-base_256x256_int8.tflite")           # a BenchRecord
+    scores = md.evaluate("out/mobiledepth-base_256x256_int8.tflite", "data/")  # an EvalRecord
     rows = md.report([record, scores])                                       # joined ReportRow list
     depth = md.load("any.onnx", dynamic_hw=(256, 256)).predict(image)        # HxWx3 in [0, 1] -> HxW
 """

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from android_bench.errors import BenchError
 
+from . import cli_options as o
 from .errors import MobileDepthError
 from .fileio import write_json
 
@@ -294,23 +295,10 @@ def convert(
     """Model -> ONNX -> TFLite via onnx2tf, with parity and task accuracy against the source for every file."""
     from .convert.pipeline import ConvertOptions, convert_checkpoint, parse_precisions
     from .convert.view import convert_tables
-    from .runtime.predictors import Preprocess
 
-    base = Preprocess()
-    pre = Preprocess(
-        parse_triple(mean, "--mean", base.mean),
-        parse_triple(std, "--std", base.std),
-        base.pixel_scale if pixel_scale is None else pixel_scale,
-    )
-    given = {
-        "precisions": parse_precisions(precision) if precision else None,
-        "calib": calib,
-        "parity_data": parity_data,
-        "n_calib": n_calib,
-        "n_parity": n_parity,
-        "max_int8_whdr_drop": max_int8_whdr_drop,
-        "preprocess": pre,
-    }
+    given = {"precisions": parse_precisions(precision) if precision else None, "calib": calib,
+             "parity_data": parity_data, "n_calib": n_calib, "n_parity": n_parity,
+             "max_int8_whdr_drop": max_int8_whdr_drop, "preprocess": _preprocess(mean, std, pixel_scale)}  # fmt: skip
     if size is not None:
         given["height"], given["width"] = parse_size(size)
     options = ConvertOptions(**{k: v for k, v in given.items() if v is not None})
@@ -325,6 +313,18 @@ def convert(
         raise MobileDepthError("; ".join(f"{Path(f.path).name}: {f.problem}" for f in report.failed))
 
 
+def _preprocess(mean: str | None, std: str | None, pixel_scale: float | None):
+    """--mean/--std/--pixel-scale over the library's identity preprocessing (ours need none)."""
+    from .runtime.predictors import Preprocess
+
+    base = Preprocess()
+    return Preprocess(
+        parse_triple(mean, "--mean", base.mean),
+        parse_triple(std, "--std", base.std),
+        base.pixel_scale if pixel_scale is None else pixel_scale,
+    )
+
+
 def _write_records(path: Optional[Path], records: list[dict[str, Any]]) -> None:
     if path is not None:
         write_json(path, records[0] if len(records) == 1 else records)
@@ -334,115 +334,64 @@ def _write_records(path: Optional[Path], records: list[dict[str, Any]]) -> None:
 @app.command()
 @user_errors
 def bench(
-    models: Optional[List[Path]] = typer.Argument(
-        None, help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) files; phones take .tflite."
-    ),
-    device: str = typer.Option(
-        "host", help="'host' (this computer), or phones: serial, alias (S21), comma list, or 'all'."
-    ),
-    delegate: str = typer.Option("cpu", help="cpu (XNNPACK), gpu or nnapi (phones); host: cpu."),
-    threads: Optional[int] = typer.Option(None, help="Interpreter threads (default: 2 on host, 4 on phones)."),
-    warmup: int = typer.Option(5, help="Warm-up runs."),
-    warmup_seconds: float = typer.Option(0.0, help="Also warm up for at least this long (phones: default 1 s)."),
-    runs: int = typer.Option(50, help="Timed runs."),
-    min_seconds: float = typer.Option(0.0, help="Also time for at least this long (phones: default 1 s)."),
-    size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH for checkpoints (files have a fixed size)."),
-    json_path: Optional[Path] = typer.Option(
-        None, "--json", help="Write the result record(s) here (phones: after every finished run)."
-    ),
-    adb_host: str = typer.Option("127.0.0.1", help="adb server host (a device lab's shared server)."),
-    adb_port: int = typer.Option(5037, help="adb server port."),
-    benchmark_binary: Optional[Path] = typer.Option(
-        None, help="benchmark_model for the phone (default: the cache from `devices fetch-binary`)."
-    ),
-    gpu_precision_loss: bool = typer.Option(
-        True, "--gpu-fp16/--gpu-fp32", help="GPU: allow fp16 (precision loss) or force fp32."
-    ),
-    nnapi_accelerator: Optional[str] = typer.Option(None, help="NNAPI accelerator name (e.g. a vendor NPU)."),
-    require_full_delegation: bool = typer.Option(False, help="Fail when any op falls back to the CPU."),
-    affinity: Optional[str] = typer.Option(None, help="taskset CPU mask in hex (e.g. f0 = big cores on many SoCs)."),
-    repeats: int = typer.Option(1, help="Phones: repeat the whole run (with cool-down) and take the median."),
-    cooldown: float = typer.Option(0.0, help="Phones: seconds to rest between repeats."),
-    max_temp: float = typer.Option(40.0, help="Phones: wait until every sensor reads below this (°C) before a run."),
-    thermal_timeout: float = typer.Option(
-        300.0, help="Phones: give up waiting to cool after this many seconds (recorded)."
-    ),
-    run_timeout: float = typer.Option(600.0, help="Phones: kill a run that takes longer than this (seconds)."),
-    op_profiling: bool = typer.Option(False, help="Phones: per-op profile (benchmark_model --enable_op_profiling)."),
-    devices_file: Optional[Path] = typer.Option(None, help="Extra device aliases (JSON)."),
-    paired: bool = typer.Option(
-        False,
-        "--paired",
-        help="Host: time the files interleaved in one process (rounds), with each "
-        "file's ratio to the first and its 95% interval. Use it to compare files.",
-    ),
-    rounds: Optional[int] = typer.Option(None, help="--paired: alternating rounds. [default: 20]"),
-    from_log: Optional[List[Path]] = typer.Option(
-        None,
-        "--from-log",
-        help="Parse a saved benchmark_model output or the APK's "
-        "`adb logcat` into a record (repeatable); MODELS, if given, are the local "
-        "files they ran, in order; --device names the phone.",
-    ),
+    models: o.Models = None,
+    device: o.Device = "host",
+    delegate: o.Delegate = "cpu",
+    threads: o.Threads = None,
+    warmup: o.Warmup = None,
+    warmup_seconds: o.WarmupSeconds = None,
+    runs: o.Runs = None,
+    min_seconds: o.MinSeconds = None,
+    size: o.Size = None,
+    json_path: o.JsonOut = None,
+    adb_host: o.AdbHost = "127.0.0.1",
+    adb_port: o.AdbPort = 5037,
+    benchmark_binary: o.Binary = None,
+    gpu_precision_loss: o.GpuFp16 = None,
+    nnapi_accelerator: o.NnapiAccelerator = None,
+    require_full_delegation: o.FullDelegation = None,
+    affinity: o.Affinity = None,
+    repeats: o.Repeats = None,
+    cooldown: o.Cooldown = None,
+    max_temp: o.MaxTemp = None,
+    thermal_timeout: o.ThermalTimeout = None,
+    run_timeout: o.RunTimeout = None,
+    op_profiling: o.OpProfiling = None,
+    devices_file: o.DevicesFile = None,
+    paired: o.Paired = False,
+    rounds: o.Rounds = None,
+    from_log: o.FromLog = None,
 ) -> None:
     """Benchmark models: median / p90 latency, FPS, peak memory; on this computer or on phones over adb."""
+    from .bench.target import AdbEndpoint, BenchSettings, open_bench
+
     if from_log:
         return _bench_from_logs(from_log, models or [], device, json_path)
     if not models:
         raise MobileDepthError("bench: give at least one model file (or --from-log FILE)")
-    if runs < 1 or warmup < 0 or (threads is not None and threads < 1) or (rounds is not None and rounds < 2):
-        raise MobileDepthError("--runs must be >= 1, --warmup >= 0, --threads >= 1 and --rounds >= 2")
-    if device != "host":
-        options = _phone_options(
-            delegate,
-            threads or 4,
-            warmup,
-            warmup_seconds or 1.0,
-            runs,
-            min_seconds or 1.0,
-            gpu_precision_loss,
-            nnapi_accelerator,
-            require_full_delegation,
-            affinity,
-            repeats,
-            cooldown,
-            max_temp,
-            thermal_timeout,
-            run_timeout,
-            op_profiling,
-        )
-        if paired:
-            return _bench_phones_paired(
-                models, device, options, rounds, json_path, adb_host, adb_port, benchmark_binary, devices_file
-            )
-        return _bench_phones(models, device, options, json_path, adb_host, adb_port, benchmark_binary, devices_file)
-    if paired:
-        return _bench_paired(models, device, threads, warmup, runs, rounds, size, json_path)
-    from .bench.host import HostBenchOptions, bench_host
-
-    if delegate != "cpu":
-        raise MobileDepthError(
-            f"--delegate {delegate}: the host runs the CPU (XNNPACK) path only; GPU and NNAPI need a phone (--device)"
-        )
-    h, w = parse_size(size)
-    options = HostBenchOptions(
-        threads=threads or 2,
-        warmup_runs=warmup,
-        warmup_seconds=warmup_seconds,
-        runs=runs,
-        min_seconds=min_seconds,
-        height=h,
-        width=w,
-    )
-    records = []
-    with _progress() as progress:
-        for model in models:
-            task = progress.add_task(f"bench {model.name}", total=runs)
-            records.append(
-                bench_host(model, options, progress=lambda d, t, task=task: progress.update(task, completed=d, total=t))
-            )
-    _print_bench(records)
-    _write_records(json_path, records)
+    phone = {"gpu_precision_loss": gpu_precision_loss, "nnapi_accelerator": nnapi_accelerator,
+             "require_full_delegation": require_full_delegation, "affinity": affinity, "repeats": repeats,
+             "cooldown_s": cooldown, "max_temp_c": max_temp, "thermal_timeout_s": thermal_timeout,
+             "run_timeout_s": run_timeout, "op_profiling": op_profiling}  # fmt: skip
+    settings = BenchSettings(delegate, threads, warmup, warmup_seconds, runs, min_seconds,
+                             parse_size(size) if size else None, rounds,
+                             {k: v for k, v in phone.items() if v is not None})  # fmt: skip
+    target = open_bench(device, settings, AdbEndpoint(adb_host, adb_port, benchmark_binary, devices_file), json_path)
+    with err_console.status(f"benchmarking on {device}") as status:
+        run = target.paired if paired else target.run
+        outcome = run(models, progress=lambda m: status.update(m))
+    records = [r.to_dict() for r in outcome.records]
+    if records and paired:
+        _print_paired(outcome.records)
+    elif records:
+        _print_bench(records)
+    if outcome.saved:
+        console.print(f"wrote {outcome.saved}")
+    elif records:
+        _write_records(json_path, records)
+    for line in outcome.warnings:
+        err_console.print(Text("warning: ", style="yellow") + Text(line), highlight=False)
+    outcome.raise_problems()
 
 
 def _bench_from_logs(logs: List[Path], models: List[Path], device: str, json_path: Optional[Path]) -> None:
@@ -465,32 +414,8 @@ def _bench_from_logs(logs: List[Path], models: List[Path], device: str, json_pat
     _write_records(json_path, records)
 
 
-def _bench_paired(
-    models: List[Path],
-    device: str,
-    threads: Optional[int],
-    warmup: int,
-    runs: int,
-    rounds: Optional[int],
-    size: str,
-    json_path: Optional[Path],
-) -> None:
-    from .bench.host import bench_host_paired
-    from .bench.paired import PairedOptions
-
-    if len(models) < 2:
-        raise MobileDepthError("--paired needs two or more model files (the first is the baseline of the ratios)")
-    given = {"rounds": rounds, "threads": threads, "warmup_runs": warmup}
-    options = PairedOptions(**{k: v for k, v in given.items() if v is not None})
-    options.runs_per_round = max(1, min(runs, 10)) if runs else options.runs_per_round
-    with err_console.status(f"paired timing of {len(models)} files, {options.rounds} rounds"):
-        records = bench_host_paired(models, options, parse_size(size))
-    _print_paired(records)
-    _write_records(json_path, records)
-
-
-def _print_paired(records: list[dict[str, Any]]) -> None:
-    first = records[0]["paired"]
+def _print_paired(records: list[Any]) -> None:
+    first = records[0].paired
     table = Table(
         title=f"Paired benchmark: {first['rounds']} interleaved rounds x {first['runs_per_round']} runs; "
         f"ratio = file / {Path(first['baseline']).name}, per-round, 95% bootstrap interval"
@@ -498,117 +423,17 @@ def _print_paired(records: list[dict[str, Any]]) -> None:
     for col in ("Model", "Precision", "Median of rounds ms", "p90 ms", "FPS", "Ratio", "95% interval"):
         table.add_column(col)
     for r in records:
-        ratio = r["paired"]["ratio_to_baseline"]
+        ratio = r.paired["ratio_to_baseline"]
         table.add_row(
-            Path(r["model"]["path"]).name,
-            r["model"].get("precision", ""),
-            f"{r['latency_ms']['median']:.3f}",
-            f"{r['latency_ms']['p90']:.3f}",
-            f"{r['fps']:.1f}",
+            r.file_name,
+            r.model.get("precision", ""),
+            f"{r.central_ms:.3f}",
+            f"{r.latency_ms['p90']:.3f}",
+            f"{r.fps:.1f}",
             "1 (baseline)" if ratio is None else f"{ratio['median']:.3f}",
             "" if ratio is None else f"{ratio['low']:.3f}-{ratio['high']:.3f}",
         )
     console.print(table)
-
-
-def _phone_options(
-    delegate,
-    threads,
-    warmup,
-    warmup_seconds,
-    runs,
-    min_seconds,
-    gpu_precision_loss,
-    nnapi_accelerator,
-    require_full_delegation,
-    affinity,
-    repeats,
-    cooldown,
-    max_temp,
-    thermal_timeout,
-    run_timeout,
-    op_profiling,
-):
-    from android_bench.runner import PhoneBenchOptions
-
-    return PhoneBenchOptions(
-        delegate=delegate,
-        gpu_precision_loss=gpu_precision_loss,
-        nnapi_accelerator=nnapi_accelerator,
-        require_full_delegation=require_full_delegation,
-        threads=threads,
-        affinity=affinity,
-        warmup_runs=warmup,
-        warmup_seconds=warmup_seconds,
-        runs=runs,
-        min_seconds=min_seconds,
-        repeats=repeats,
-        cooldown_s=cooldown,
-        max_temp_c=max_temp,
-        thermal_timeout_s=thermal_timeout,
-        run_timeout_s=run_timeout,
-        op_profiling=op_profiling,
-    )
-
-
-def _bench_phones_paired(models, device, options, rounds, json_path, adb_host, adb_port, binary, devices_file) -> None:
-    from .bench.phone import bench_phones_paired
-
-    if len(models) < 2:
-        raise MobileDepthError("--paired needs two or more model files (the first is the baseline of the ratios)")
-    n = rounds or 10
-    with err_console.status(f"paired benchmark on {device}: {len(models)} files x {n} alternating rounds") as status:
-        records = bench_phones_paired(
-            models, device, options, n, adb_host, adb_port, binary, devices_file, progress=lambda m: status.update(m)
-        )
-    _print_paired(records)
-    _write_records(json_path, records)
-    skipped = [r for r in records if r["status"] == "delegate-not-applied"]
-    if skipped:
-        raise MobileDepthError(
-            f"{options.delegate.upper()} delegate NOT applied to "
-            f"{', '.join(sorted({Path(r['model']['path']).name for r in skipped}))}: CPU timings (saved)"
-        )
-
-
-def _bench_phones(models, device, options, json_path, adb_host, adb_port, binary, devices_file) -> None:
-    from .bench.phone import bench_phones
-
-    with err_console.status("benchmarking on phones") as status:
-        result = bench_phones(
-            models,
-            device,
-            options,
-            adb_host,
-            adb_port,
-            binary,
-            devices_file,
-            json_path,
-            progress=lambda m: status.update(m),
-        )
-    if result.records:
-        _print_bench(result.records)
-        if json_path:
-            console.print(f"wrote {json_path}")
-    problems = [f.message for f in result.failures]
-    for r in result.records:
-        d = r["delegation"]
-        if r["status"] == "delegate-not-applied":
-            problems.append(
-                f"{r['device']['name']}: {r['delegate'].upper()} delegate NOT applied to "
-                f"{Path(r['model']['path']).name} "
-                f"({d['reason']}); the {r['latency_ms']['median']:.2f} ms measured are CPU timings, saved with status "
-                "delegate-not-applied"
-            )
-        elif r["status"] == "delegate-partial":
-            err_console.print(
-                f"[yellow]warning:[/] {r['device']['name']}: {r['delegate'].upper()} delegate took "
-                f"{d['delegated_nodes']} of {d['total_nodes']} nodes "
-                f"of {Path(r['model']['path']).name}; timings include CPU fallback",
-                highlight=False,
-            )
-    if problems:
-        raise MobileDepthError(f"{len(problems)} problem(s): " + " | ".join(problems))
 
 
 def _print_bench(records: list[dict[str, Any]]) -> None:
@@ -669,8 +494,8 @@ def eval_command(
             )
     from .report.terminal import eval_table
 
-    console.print(eval_table(records))
-    _write_records(json_path, records)
+    console.print(eval_table([r.to_dict() for r in records]))
+    _write_records(json_path, [r.to_dict() for r in records])
 
 
 @app.command()
@@ -726,45 +551,31 @@ def train(
 @app.command()
 @user_errors
 def prune(
-    checkpoint: Path = typer.Argument(..., help="A trained mobiledepth checkpoint."),
-    output: Path = typer.Option(
-        ..., "-o", "--output", help="Output folder (checkpoints, history.json, latency cache, log)."
-    ),
-    target_ms: Optional[float] = typer.Option(
-        None, help="Latency budget in ms, measured on --device/--delegate/--precision."
-    ),
-    target_ratio: Optional[float] = typer.Option(
-        None, help="Budget as a share of the starting model's measured latency (e.g. 0.7)."
-    ),
-    device: str = typer.Option("host", help="'host' or a phone (serial / alias), as for `bench`."),
-    delegate: str = typer.Option("cpu", help="cpu, gpu or nnapi (phones)."),
-    precision: str = typer.Option("fp32", help="fp32, fp16 or int8: the file whose latency counts."),
-    size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH of the measured file."),
-    data: Path = typer.Option(
-        Path("build/synth_train"), help="Fine-tuning data: a synth folder or DIW folder (train / val / test splits)."
-    ),
-    data_kind: str = typer.Option("synth", help="synth or diw."),
-    threads: int = typer.Option(2, help="Benchmark threads."),
-    initial_ratio: float = typer.Option(
-        0.05, help="Per-iteration latency reduction as a share of the starting latency."
-    ),
-    decay: float = typer.Option(0.96, help="Per-iteration decay of that reduction."),
-    max_iterations: int = typer.Option(20),
-    max_proposals: int = typer.Option(8, help="Channel groups fine-tuned and scored per iteration."),
-    short_steps: int = typer.Option(20, help="Short-term fine-tune steps per proposal."),
-    long_steps: int = typer.Option(200, help="Long-term fine-tune steps at the end."),
-    keep: Optional[str] = typer.Option(None, help="Milestones to save, e.g. 1.9M,1.5M,1M or 30ms,25ms."),
-    margin: float = typer.Option(
-        0.03, help="Stop only once the measured latency is this share below the target (timing noise)."
-    ),
-    resume: bool = typer.Option(False, "--resume", help="Continue after the last finished iteration in OUTDIR."),
-    seed: int = typer.Option(0, help="Seed of the fine-tuning runs."),
-    rounds: Optional[int] = typer.Option(
-        None, help="Paired verification rounds (the final confirmation uses twice as many). [default: 20]"
-    ),
-    adb_host: str = typer.Option("127.0.0.1"),
-    adb_port: int = typer.Option(5037),
-    benchmark_binary: Optional[Path] = typer.Option(None),
+    checkpoint: o.Checkpoint,
+    output: o.PruneOutput,
+    data: o.PruneData,
+    target_ms: o.TargetMs = None,
+    target_ratio: o.TargetRatio = None,
+    device: o.Device = "host",
+    delegate: o.Delegate = "cpu",
+    precision: o.Precision = "fp32",
+    size: o.PruneSize = "256x256",
+    data_kind: o.DataKind = None,
+    threads: o.PruneThreads = None,
+    initial_ratio: o.InitialRatio = None,
+    decay: o.Decay = None,
+    max_iterations: o.MaxIterations = None,
+    max_proposals: o.MaxProposals = None,
+    short_steps: o.ShortSteps = None,
+    long_steps: o.LongSteps = None,
+    keep: o.Keep = None,
+    margin: o.Margin = None,
+    resume: o.Resume = False,
+    seed: o.Seed = None,
+    rounds: o.PruneRounds = None,
+    adb_host: o.AdbHost = "127.0.0.1",
+    adb_port: o.AdbPort = 5037,
+    benchmark_binary: o.Binary = None,
 ) -> None:
     """NetAdapt pruning against MEASURED latency, with short- and long-term fine-tuning."""
     from .prune.latency import Measurer
@@ -775,43 +586,35 @@ def prune(
     h, w = parse_size(size)
     keeps = tuple(k.strip() for k in keep.split(",")) if keep else ()
     parse_keep(list(keeps))
-    options = PruneOptions(
-        target_ms=target_ms,
-        target_ratio=target_ratio,
-        data=data,
-        data_kind=data_kind,
-        initial_ratio=initial_ratio,
-        decay=decay,
-        max_iterations=max_iterations,
-        max_proposals=max_proposals,
-        short_steps=short_steps,
-        long_steps=long_steps,
-        keep=keeps,
-        margin=margin,
-        seed=seed,
-        **({"rounds": rounds} if rounds is not None else {}),
-    )
-    measurer = Measurer(
-        device=device,
-        delegate=delegate,
-        precision=precision,
-        height=h,
-        width=w,
-        threads=threads,
-        adb_host=adb_host,
-        adb_port=adb_port,
-        benchmark_binary=benchmark_binary,
-        calib=data,
-    )
+    given = {"data_kind": data_kind, "initial_ratio": initial_ratio, "decay": decay, "max_iterations": max_iterations,
+             "max_proposals": max_proposals, "short_steps": short_steps, "long_steps": long_steps, "margin": margin,
+             "seed": seed, "rounds": rounds}  # fmt: skip
+    options = PruneOptions(target_ms=target_ms, target_ratio=target_ratio, data=data, keep=keeps,
+                           **{k: v for k, v in given.items() if v is not None})  # fmt: skip
+    measurer = Measurer(device=device, delegate=delegate, precision=precision, height=h, width=w, adb_host=adb_host,
+                        adb_port=adb_port, benchmark_binary=benchmark_binary, calib=data,
+                        **({"threads": threads} if threads is not None else {}))  # fmt: skip
     history = NetAdapt(
         checkpoint, output, options, measurer, resume, echo=lambda line: err_console.print(line, highlight=False)
     ).run()
-    table = Table(
-        title=(
-            f"NetAdapt on {device}/{delegate}/{precision} {h}x{w}: target {history['target_ms']:.3f} ms "
-            f"({history['status']})"
-        )
+    console.print(_prune_table(history, f"{device}/{delegate}/{precision} {h}x{w}"))
+    from .report.prune_plot import plot_prune
+
+    plot_prune(history, output / "prune.png")
+    console.print(
+        f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}; "
+        f"plot: {output / 'prune.png'}"
     )
+    if history["status"] != "reached":
+        raise MobileDepthError(
+            f"target {history['target_ms']:.3f} ms {history['status']}: {history['reason']}; best model kept in "
+            f"{history['final']['checkpoint']}"
+        )
+
+
+def _prune_table(history: dict[str, Any], where: str) -> Table:
+    """One row per NetAdapt iteration, between the base and the long-term fine-tuned final model."""
+    table = Table(title=f"NetAdapt on {where}: target {history['target_ms']:.3f} ms ({history['status']})")
     for col in (
         "Iter",
         "Group",
@@ -823,45 +626,22 @@ def prune(
         "Val WHDR",
     ):
         table.add_column(col)
+
+    def ratio(r: dict[str, float] | None) -> str:
+        return "unpaired" if not r else f"{r['median']:.3f} ({r['low']:.3f}-{r['high']:.3f})"
+
     b = history["base"]
     table.add_row("0", "", "", f"{b['params']:,}", "", f"{b['measured_ms']:.3f}", "1", f"{b['whdr']:.4f}")
     for it in history["iterations"]:
-        r = (it.get("verification") or {}).get("base")
         table.add_row(
-            str(it["iteration"]),
-            it["group"],
-            f"{it['from']} -> {it['to']}",
-            f"{it['params']:,}",
-            f"{it['predicted_ms']:.3f}",
-            f"{it['measured_ms']:.3f}",
-            "unpaired" if not r else f"{r['median']:.3f} ({r['low']:.3f}-{r['high']:.3f})",
+            str(it["iteration"]), it["group"], f"{it['from']} -> {it['to']}", f"{it['params']:,}",
+            f"{it['predicted_ms']:.3f}", f"{it['measured_ms']:.3f}", ratio((it.get("verification") or {}).get("base")),
             f"{it['whdr']:.4f}",
-        )
+        )  # fmt: skip
     f = history["final"]
-    c = history.get("confirmation", {}).get("ratio")
-    table.add_row(
-        "final",
-        "long-term fine-tune",
-        "",
-        f"{f['params']:,}",
-        "",
-        f"{f['measured_ms']:.3f}",
-        "unpaired" if not c else f"{c['median']:.3f} ({c['low']:.3f}-{c['high']:.3f})",
-        f"{f['whdr']:.4f}",
-    )
-    console.print(table)
-    from .report.prune_plot import plot_prune
-
-    plot_prune(history, output / "prune.png")
-    console.print(
-        f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}; "
-        f"plot: {output / 'prune.png'}"
-    )
-    if history["status"] != "reached":
-        raise MobileDepthError(
-            f"target {history['target_ms']:.3f} ms {history['status']}: {history['reason']}; best model kept in "
-            f"{f['checkpoint']}"
-        )
+    table.add_row("final", "long-term fine-tune", "", f"{f['params']:,}", "", f"{f['measured_ms']:.3f}",
+                  ratio(history.get("confirmation", {}).get("ratio")), f"{f['whdr']:.4f}")  # fmt: skip
+    return table
 
 
 @devices_app.callback(invoke_without_command=True)

@@ -107,16 +107,16 @@ def report(out: Path) -> None:
 def bench_and_evaluate(models: list[Path], data: Path, size: tuple[int, int], runs: int, out: Path) -> None:
     """Every file timed on this CPU (LiteRT/XNNPACK, ONNX Runtime, PyTorch; 2 threads) and scored on the
     held-out pairs, through the library functions the CLI's bench and eval call."""
-    from .bench.host import HostBenchOptions, bench_host
+    from .bench.target import BenchSettings, open_bench
     from .cli import console
     from .evaluate import EvalOptions, evaluate
     from .report.terminal import bench_table, eval_table
 
-    timed = [bench_host(m, HostBenchOptions(threads=2, warmup_runs=5, runs=runs, height=size[0], width=size[1]))
-             for m in models]  # fmt: skip
+    host = open_bench("host", BenchSettings(threads=2, warmup_runs=5, runs=runs, size=size))
+    timed = [r.to_dict() for r in host.run(models).records]
     console.print(bench_table(timed))
     write_json(out / "bench.json", timed)
-    scored = [evaluate(m, data, EvalOptions(split="test", height=size[0], width=size[1])) for m in models]
+    scored = [evaluate(m, data, EvalOptions(split="test", height=size[0], width=size[1])).to_dict() for m in models]
     console.print(eval_table(scored))
     write_json(out / "eval.json", scored)
 

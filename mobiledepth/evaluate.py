@@ -20,7 +20,7 @@ from .data.images import load_rgb, resize_map, resize_rgb
 from .metrics.dense import dense_metrics
 from .metrics.whdr import DEFAULT_RESIZE, WHDRCount, whdr_for_image
 from .modelinfo import describe_model
-from .records import record_header
+from .records import EvalRecord
 from .runtime.predictors import Preprocess, load_predictor
 
 
@@ -68,8 +68,8 @@ def evaluate(
     data: str | os.PathLike,
     options: EvalOptions = EvalOptions(),
     progress: Callable[[int, int], None] = lambda done, total: None,
-) -> dict[str, Any]:
-    """Evaluate one model file; returns an eval record."""
+) -> EvalRecord:
+    """Evaluate one model file."""
     model_path = Path(model_path)
     csv = find_csv(data, options.split)
     entries = read_diw_csv(csv)
@@ -91,27 +91,30 @@ def evaluate(
         progress,
         options.resize,
     )
-    record = record_header("eval")
-    record.update(
+    return EvalRecord(
         model=info.to_dict(),
+        whdr=counts.whdr,
         dataset={"csv": str(csv), "images": len(entries), "pairs": counts.total},
+        wrong_pairs=counts.wrong,
         input_hw=[int(h), int(w)],
         disparity=options.disparity,
         resize=options.resize,
         preprocess=asdict(options.preprocess),
-        whdr=counts.whdr,
-        wrong_pairs=counts.wrong,
-        dense=None
-        if not dense
-        else {
-            "images": len(dense),
-            "rmse": float(np.mean([d[0] for d in dense])),
-            "delta1": float(np.mean([d[1] for d in dense])),
-            "si_rmse": float(np.mean([d[2] for d in dense])),
-            "alignment": "least-squares scale and shift per image",
-        },
+        dense=_dense_block(dense),
     )
-    return record
+
+
+def _dense_block(dense: list[tuple[float, float, float]]) -> dict[str, Any] | None:
+    """Mean dense metrics over the images that have ground-truth maps (None when none has)."""
+    if not dense:
+        return None
+    return {
+        "images": len(dense),
+        "rmse": float(np.mean([d[0] for d in dense])),
+        "delta1": float(np.mean([d[1] for d in dense])),
+        "si_rmse": float(np.mean([d[2] for d in dense])),
+        "alignment": "least-squares scale and shift per image",
+    }
 
 
 from ._api import make_callable  # noqa: E402

@@ -15,6 +15,7 @@ import datetime as _dt
 import json
 import os
 import platform
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,120 @@ def record_header(kind: str) -> dict[str, Any]:
         "tool": {"name": "mobiledepth", "version": __version__},
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+BENCH_STATUSES = ("ok", "delegate-partial", "delegate-not-applied")
+HEADER_KEYS = ("record", "schema", "tool", "created")
+
+
+class TypedRecord:
+    """What the typed records share: a header (kind, schema, tool, time), typed fields, and ``details`` for
+    the producer-specific rest. :meth:`to_dict` is the JSON form written to files; :meth:`from_dict` reads
+    any record of that kind back (fields it does not type go to ``details``), so a file written by one
+    producer reads back through the same class as every other."""
+
+    KIND = ""
+    details: dict[str, Any]
+    header: dict[str, Any]
+
+    @classmethod
+    def _typed(cls) -> set[str]:
+        return {f.name for f in fields(cls)} - {"details", "header"}  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        core = {name: getattr(self, name) for name in sorted(self._typed(), key=self._order)}
+        return {**self.header, **core, **self.details}
+
+    @classmethod
+    def _order(cls, name: str) -> int:
+        return [f.name for f in fields(cls)].index(name)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]):
+        typed, untyped = cls._typed(), {*HEADER_KEYS, *cls._derived()}
+        return cls(
+            **{k: item[k] for k in typed if k in item},
+            details={k: v for k, v in item.items() if k not in typed and k not in untyped},
+            header={k: item[k] for k in HEADER_KEYS if k in item},
+        )  # fmt: skip
+
+    @classmethod
+    def _derived(cls) -> tuple[str, ...]:
+        return ()  # fields to_dict computes (not read back)
+
+
+@dataclass
+class BenchRecord(TypedRecord):
+    """One model file's latency on one device (host or phone), single or paired: the typed form of the
+    ``bench`` record. Every producer (host worker, paired host run, phone runs, saved phone logs,
+    NetAdapt's verifications) builds one."""
+
+    KIND = "bench"
+    model: dict[str, Any]  # modelinfo.ModelInfo.to_dict(): path, sha256, format, precision, ...
+    device: dict[str, Any]  # host_device() or the phone's block
+    delegate: str
+    latency_ms: dict[str, Any]  # median / p90 / mean / ...; phones may lack a median (then mean, labelled)
+    threads: int | None = None
+    status: str = "ok"  # ok | delegate-partial | delegate-not-applied (phones; the host is always ok)
+    settings: dict[str, Any] = field(default_factory=dict)
+    paired: dict[str, Any] | None = None  # rounds, round medians, ratio to the first file (paired runs only)
+    details: dict[str, Any] = field(default_factory=dict)  # runtime-specific: memory, init, delegation, thermal
+    header: dict[str, Any] = field(default_factory=lambda: record_header("bench"))
+
+    @property
+    def central_ms(self) -> float:
+        """The median, or the mean where the tool printed no median (recorded as such)."""
+        value = self.latency_ms.get("median")
+        return float(self.latency_ms["mean"] if value is None else value)
+
+    @property
+    def fps(self) -> float:
+        return 1000.0 / self.central_ms
+
+    @property
+    def file_name(self) -> str:
+        return Path(self.model.get("path", "?")).name
+
+    def to_dict(self) -> dict[str, Any]:
+        item = super().to_dict()
+        if item["paired"] is None:
+            del item["paired"]
+        return {**item, "fps": self.fps}
+
+    @classmethod
+    def _derived(cls) -> tuple[str, ...]:
+        return ("fps",)
+
+
+@dataclass
+class EvalRecord(TypedRecord):
+    """One model file's accuracy on one DIW-format split: WHDR over the annotated pairs (and dense metrics
+    where ground-truth depth maps exist)."""
+
+    KIND = "eval"
+    model: dict[str, Any]
+    whdr: float
+    dataset: dict[str, Any]  # csv, images, pairs
+    wrong_pairs: int = 0
+    input_hw: list[int] = field(default_factory=list)
+    disparity: bool = False
+    resize: str = "torch7"
+    preprocess: dict[str, Any] = field(default_factory=dict)
+    dense: dict[str, Any] | None = None  # rmse / delta1 / si_rmse, least-squares aligned
+    details: dict[str, Any] = field(default_factory=dict)
+    header: dict[str, Any] = field(default_factory=lambda: record_header("eval"))
+
+    @property
+    def file_name(self) -> str:
+        return Path(self.model.get("path", "?")).name
+
+
+TYPED = {"bench": BenchRecord, "eval": EvalRecord}  # kind -> class; the other kinds stay plain JSON blocks
+
+
+def as_dict(record: Any) -> dict[str, Any]:
+    """A record in its JSON form, whether typed or already a dict."""
+    return record.to_dict() if isinstance(record, TypedRecord) else record
 
 
 def host_device() -> dict[str, Any]:
@@ -140,8 +255,8 @@ def _field(item: dict[str, Any], dotted: str) -> Any:
 
 def _check_fields(path: str | os.PathLike, item: dict[str, Any]) -> None:
     """One line naming the file, the record kind and the first missing or mistyped field."""
-    for field, kind in REQUIRED[item["record"]].items():
-        value = _field(item, field)
+    for name, kind in REQUIRED[item["record"]].items():
+        value = _field(item, name)
         if value is None or not isinstance(value, kind) or isinstance(value, bool):
             problem = "without" if value is None else "with a mistyped"
-            raise MobileDepthError(f"{path}: {item['record']} record {problem} '{field.replace('|', ' or ')}'")
+            raise MobileDepthError(f"{path}: {item['record']} record {problem} '{name.replace('|', ' or ')}'")

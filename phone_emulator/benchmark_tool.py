@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
 
 import numpy as np
 
@@ -79,37 +78,43 @@ def _rss_mb() -> float:
     return 0.0
 
 
-def _profile_tables(interp, avg_us: float, runs: int) -> str:
+def _op_times_ms(interp, avg_us: float) -> tuple[list[dict], dict, list[float]]:
+    """The measured average split over the ops by estimated work (output size x MACs per output)."""
     ops = [op for op in interp._get_ops_details() if op["op_name"] != "DELEGATE"]
     tensors = {t["index"]: t for t in interp.get_tensor_details()}
     costs = []
     for op in ops:
         out = sum(int(np.prod(tensors[i]["shape"])) for i in op["outputs"] if i in tensors) or 1
         weight = 1
-        if (
-            op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-            and len(op["inputs"]) > 1
-            and op["inputs"][1] in tensors
-        ):
+        conv = op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+        if conv and len(op["inputs"]) > 1 and op["inputs"][1] in tensors:
             shape = tensors[op["inputs"][1]]["shape"]
             # CONV_2D weights are [O, kh, kw, I]: kh*kw*I MACs per output; depthwise [1, kh, kw, C]: kh*kw
-            weight = (
-                int(np.prod(shape[1:3]))
-                if op["op_name"] == "DEPTHWISE_CONV_2D"
-                else (int(np.prod(shape[1:])) if len(shape) > 1 else 1)
-            )
+            if op["op_name"] == "DEPTHWISE_CONV_2D":
+                weight = int(np.prod(shape[1:3]))
+            else:
+                weight = int(np.prod(shape[1:])) if len(shape) > 1 else 1
         costs.append(out * weight)
     total = float(sum(costs)) or 1.0
-    ms = [avg_us / 1000.0 * c / total for c in costs]
-    head = (
-        "\t             [node type]\t          [start]\t  [first]\t [avg ms]\t     [%]\t  [cdf%]\t  [mem "
-        "KB]\t[times called]\t[Name]"
-    )
-    lines = [
-        "Operator-wise Profiling Info for Regular Benchmark Runs:",
-        "============================== Run Order ==============================",
-        head,
-    ]
+    return ops, tensors, [avg_us / 1000.0 * c / total for c in costs]
+
+
+PROFILE_HEAD = (
+    "\t             [node type]\t          [start]\t  [first]\t [avg ms]\t     [%]\t  [cdf%]\t  [mem "
+    "KB]\t[times called]\t[Name]"
+)
+
+
+def _row(op_name: str, start: float, t: float, pct: float, cdf: float, name: str) -> str:
+    return (f"\t{op_name:>24}\t{start:>17.3f}\t{t:>9.3f}\t{t:>9.3f}\t{pct:>7.3f}%\t{cdf:>7.3f}%\t{0.0:>10.3f}\t"
+            f"{1:>9}\t[{name}]")  # fmt: skip
+
+
+def _profile_tables(interp, avg_us: float, runs: int) -> str:
+    """The tool's op-profiling output: Run Order, Top by Computation Time, Summary by node type."""
+    ops, tensors, ms = _op_times_ms(interp, avg_us)
+    lines = ["Operator-wise Profiling Info for Regular Benchmark Runs:",
+             "============================== Run Order ==============================", PROFILE_HEAD]  # fmt: skip
     start = cdf = 0.0
     rows = []
     for op, t in zip(ops, ms):
@@ -117,20 +122,20 @@ def _profile_tables(interp, avg_us: float, runs: int) -> str:
         cdf += pct
         name = tensors[op["outputs"][0]]["name"] if op["outputs"] and op["outputs"][0] in tensors else str(op["index"])
         rows.append((op["op_name"], start, t, pct, name))
-        lines.append(
-            f"\t{op['op_name']:>24}\t{start:>17.3f}\t{t:>9.3f}\t{t:>9.3f}\t{pct:>7.3f}%\t{cdf:>7.3f}%\t{0.0:>10.3f}\t{1:>9}\t[{name}]:{op['index']}"
-        )
+        lines.append(_row(op["op_name"], start, t, pct, cdf, name) + f":{op['index']}")
         start += t
-    lines += ["", "============================== Top by Computation Time ==============================", head]
+    lines += ["", "============================== Top by Computation Time ==============================", PROFILE_HEAD]
     cdf = 0.0
     for op_name, st, t, pct, name in sorted(rows, key=lambda r: -r[2])[:10]:
         cdf += pct
-        lines.append(
-            f"\t{op_name:>24}\t{st:>17.3f}\t{t:>9.3f}\t{t:>9.3f}\t{pct:>7.3f}%\t{cdf:>7.3f}%\t{0.0:>10.3f}\t{1:>9}\t[{name}]"
-        )
-    lines += [
+        lines.append(_row(op_name, st, t, pct, cdf, name))
+    return "\n".join(lines + _summary_by_type(rows, ms, len(ops), avg_us, runs)) + "\n"
+
+
+def _summary_by_type(rows: list[tuple], ms: list[float], n_ops: int, avg_us: float, runs: int) -> list[str]:
+    lines = [
         "",
-        f"Number of nodes executed: {len(ops)}",
+        f"Number of nodes executed: {n_ops}",
         "============================== Summary by node type ==============================",
         "\t             [Node type]\t  [count]\t  [avg ms]\t    [avg %]\t    [cdf %]\t  [mem KB]\t[times called]",
     ]
@@ -141,207 +146,223 @@ def _profile_tables(interp, avg_us: float, runs: int) -> str:
     for op_name, times in sorted(by_type.items(), key=lambda kv: -sum(kv[1])):
         pct = 100.0 * sum(times) / (sum(ms) or 1.0)
         cdf += pct
-        lines.append(
-            f"\t{op_name:>24}\t{len(times):>9}\t{sum(times):>10.3f}\t{pct:>10.3f}%\t{cdf:>10.3f}%\t{0.0:>10.3f}\t{len(times):>9}"
-        )
-    lines += [
-        "",
-        f"Timings (microseconds): count={runs} curr={int(avg_us)}",
-        "Memory (bytes): count=0",
-        f"{len(ops)} nodes observed",
-        "",
-    ]
-    return "\n".join(lines) + "\n"
+        lines.append(f"\t{op_name:>24}\t{len(times):>9}\t{sum(times):>10.3f}\t{pct:>10.3f}%\t{cdf:>10.3f}%\t"
+                     f"{0.0:>10.3f}\t{len(times):>9}")  # fmt: skip
+    return lines + ["", f"Timings (microseconds): count={runs} curr={int(avg_us)}", "Memory (bytes): count=0",
+                    f"{n_ops} nodes observed", ""]  # fmt: skip
+
+
+BOOL_FLAGS = (
+    "enable_op_profiling",
+    "report_peak_memory_footprint",
+    "use_gpu",
+    "gpu_precision_loss_allowed",
+    "use_nnapi",
+    "use_xnnpack",
+    "require_full_delegation",
+)
+
+
+MEMORY_NOTE = (
+    "INFO: Note: as the benchmark tool itself affects memory footprint, the following is only APPROXIMATE to the "
+    "actual memory footprint of the model at runtime. Take the information at your discretion."
+)
+
+
+class _Failed(Exception):
+    """The tool stops with this exit status (its error lines are already printed)."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
 
 
 def run_benchmark_model(argv: list[str], phone, io, cancel, crash_marker: bool = False) -> int:
-    out: Callable[[str], None] = lambda s: io.out((s + "\n").encode())
-    err: Callable[[str], None] = lambda s: io.err((s + "\n").encode())
-    flags: dict[str, str] = {}
-    unknown = []
-    known = {k for k, _ in PARAM_LABELS}
-    for a in argv[1:]:
-        if a.startswith("--") and "=" in a:
-            k, v = a[2:].split("=", 1)
-            (flags.__setitem__(k, v) if k in known else unknown.append(a))
-        else:
-            unknown.append(a)
-    out("INFO: STARTING!")
-    if unknown:
-        out(f"WARN: Unconsumed cmdline flags: {' '.join(unknown)}")
-    out("INFO: Log parameter values verbosely: [0]")
-    for k, label in PARAM_LABELS:
-        if k in flags:
-            v = flags[k]
-            shown = (
-                ("1" if _bool(v) else "0")
-                if k
-                in (
-                    "enable_op_profiling",
-                    "report_peak_memory_footprint",
-                    "use_gpu",
-                    "gpu_precision_loss_allowed",
-                    "use_nnapi",
-                    "use_xnnpack",
-                    "require_full_delegation",
-                )
-                else v
-            )
-            out(f"INFO: {label}: [{shown}]")
-    graph = flags.get("graph")
-    if not graph:
-        err("ERROR: Please specify the name of your TF Lite input file with --graph")
-        err("ERROR: Benchmarking failed.")
-        return 1
+    """One emulated ``benchmark_model`` process: the exit status; output goes to ``io``."""
+    run = _BenchmarkRun(phone, io, cancel)
     try:
-        num_runs = int(flags.get("num_runs", DEFAULTS["num_runs"]))
-        min_secs = float(flags.get("min_secs", DEFAULTS["min_secs"]))
-        max_secs = float(flags.get("max_secs", DEFAULTS["max_secs"]))
-        warmup_runs = int(flags.get("warmup_runs", DEFAULTS["warmup_runs"]))
-        warmup_min_secs = float(flags.get("warmup_min_secs", DEFAULTS["warmup_min_secs"]))
-        threads = int(flags.get("num_threads", DEFAULTS["num_threads"]))
-    except ValueError as exc:
-        err(f"ERROR: bad numeric flag: {exc}")
-        err("ERROR: Benchmarking failed.")
-        return 1
-    fs = phone.fs
-    path = fs.normalize(graph)
-    rss0 = _rss_mb()
-    t_init = time.perf_counter()
-    if not fs.host(path).is_file():
-        err(f"ERROR: Could not open '{graph}'.")
-        err(f"ERROR: Failed to mmap model {graph}")
-        err("ERROR: Benchmarking failed.")
-        return 1
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        run.parse(argv)
+        run.load(crash_marker)
+        run.delegates()
+        warm, runs = run.phases()
+        run.summary(warm, runs)
+    except _Failed as failed:
+        return failed.status
+    return 0
 
-    use_xnnpack = _bool(flags.get("use_xnnpack", "true"))
-    try:
-        interp = Interpreter(
-            model_path=str(fs.host(path)),
-            num_threads=threads if threads > 0 else None,
-            experimental_op_resolver_type=OpResolverType.AUTO
-            if use_xnnpack
-            else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-        )
-    except (ValueError, RuntimeError):
-        err("ERROR: The model is not a valid Flatbuffer buffer")
-        err(f"ERROR: Failed to mmap model {graph}")
-        err("ERROR: Benchmarking failed.")
-        return 1
-    out(f"INFO: Loaded model {graph}")
-    err("INFO: Initialized TensorFlow Lite runtime.")
-    if use_xnnpack:
-        err("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.")
-    if crash_marker or phone.profile.faults.crash_benchmark:
-        io.err(b"Segmentation fault \n")
-        return 139
-    interp.allocate_tensors()
-    n_nodes = len([op for op in interp._get_ops_details() if op["op_name"] != "DELEGATE"])
-    for delegate, flag, kernel_name, mode in (
-        ("GPU", "use_gpu", "TfLiteGpuDelegateV2", phone.profile.gpu),
-        ("NNAPI", "use_nnapi", "TfLiteNnapiDelegate", phone.profile.nnapi),
-    ):
-        if not _bool(flags.get(flag, "false")):
-            continue
-        if mode == "unsupported":
-            out(f"WARN: {delegate} acceleration is unsupported on this platform.")
-            continue
-        err(f"INFO: Created TensorFlow Lite delegate for {delegate}.")
-        if delegate == "GPU":
-            err("INFO: GPU delegate created.")
-        if mode == "full":
-            err(
-                f"INFO: Replacing {n_nodes} out of {n_nodes} node(s) with delegate ({kernel_name}) node, yielding 1 "
-                "partitions for the whole graph."
-            )
+
+class _BenchmarkRun:
+    """The tool's phases in the real tool's order: flags, model load, delegates, warm-up + timed runs, summary."""
+
+    def __init__(self, phone, io, cancel) -> None:
+        self.phone, self.io, self.cancel = phone, io, cancel
+        self.flags: dict[str, str] = {}
+
+    def out(self, s: str) -> None:
+        self.io.out((s + "\n").encode())
+
+    def err(self, s: str) -> None:
+        self.io.err((s + "\n").encode())
+
+    def fail(self, *lines: str, status: int = 1) -> _Failed:
+        for line in (*lines, "ERROR: Benchmarking failed."):
+            self.err(line)
+        return _Failed(status)
+
+    def flag(self, name: str, default: str = "false") -> bool:
+        return _bool(self.flags.get(name, default))
+
+    def parse(self, argv: list[str]) -> None:
+        """``--name=value`` flags the tool knows; the rest is reported as unconsumed, as the tool does."""
+        known = {k for k, _ in PARAM_LABELS}
+        unknown = []
+        for a in argv[1:]:
+            k, _, v = a[2:].partition("=") if a.startswith("--") and "=" in a else ("", "", "")
+            (self.flags.__setitem__(k, v) if k in known else unknown.append(a))
+        self.out("INFO: STARTING!")
+        if unknown:
+            self.out(f"WARN: Unconsumed cmdline flags: {' '.join(unknown)}")
+        self.out("INFO: Log parameter values verbosely: [0]")
+        for k, label in PARAM_LABELS:
+            if k in self.flags:
+                v = self.flags[k]
+                self.out(f"INFO: {label}: [{('1' if _bool(v) else '0') if k in BOOL_FLAGS else v}]")
+        if not self.flags.get("graph"):
+            raise self.fail("ERROR: Please specify the name of your TF Lite input file with --graph")
+        try:
+            self.num_runs = int(self.flags.get("num_runs", DEFAULTS["num_runs"]))
+            self.min_secs = float(self.flags.get("min_secs", DEFAULTS["min_secs"]))
+            self.max_secs = float(self.flags.get("max_secs", DEFAULTS["max_secs"]))
+            self.warmup_runs = int(self.flags.get("warmup_runs", DEFAULTS["warmup_runs"]))
+            self.warmup_min_secs = float(self.flags.get("warmup_min_secs", DEFAULTS["warmup_min_secs"]))
+            self.threads = int(self.flags.get("num_threads", DEFAULTS["num_threads"]))
+        except ValueError as exc:
+            raise self.fail(f"ERROR: bad numeric flag: {exc}") from None
+
+    def load(self, crash_marker: bool) -> None:
+        """The model through LiteRT (XNNPACK unless --use_xnnpack=false), allocated and fed."""
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        graph, fs = self.flags["graph"], self.phone.fs
+        self.host_path = fs.host(fs.normalize(graph))
+        self.rss0, t_init = _rss_mb(), time.perf_counter()
+        if not self.host_path.is_file():
+            raise self.fail(f"ERROR: Could not open '{graph}'.", f"ERROR: Failed to mmap model {graph}")
+        use_xnnpack = self.flag("use_xnnpack", "true")
+        resolver = OpResolverType.AUTO if use_xnnpack else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        try:
+            self.interp = Interpreter(model_path=str(self.host_path), num_threads=self.threads if self.threads > 0
+                                      else None, experimental_op_resolver_type=resolver)  # fmt: skip
+        except (ValueError, RuntimeError):
+            raise self.fail("ERROR: The model is not a valid Flatbuffer buffer", f"ERROR: Failed to mmap model {graph}")
+        self.out(f"INFO: Loaded model {graph}")
+        self.err("INFO: Initialized TensorFlow Lite runtime.")
+        if use_xnnpack:
+            self.err("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.")
+        if crash_marker or self.phone.profile.faults.crash_benchmark:
+            self.io.err(b"Segmentation fault \n")
+            raise _Failed(139)
+        self.interp.allocate_tensors()
+        self.t_init = t_init
+
+    def delegates(self) -> None:
+        """GPU / NNAPI messages as the phone's profile says: unsupported, full or partial delegation."""
+        n_nodes = len([op for op in self.interp._get_ops_details() if op["op_name"] != "DELEGATE"])
+        for delegate, flag, kernel_name, mode in (
+            ("GPU", "use_gpu", "TfLiteGpuDelegateV2", self.phone.profile.gpu),
+            ("NNAPI", "use_nnapi", "TfLiteNnapiDelegate", self.phone.profile.nnapi),
+        ):
+            if not self.flag(flag):
+                continue
+            if mode == "unsupported":
+                self.out(f"WARN: {delegate} acceleration is unsupported on this platform.")
+                continue
+            self.err(f"INFO: Created TensorFlow Lite delegate for {delegate}.")
             if delegate == "GPU":
-                err("INFO: Initialized OpenCL-based API.")
-                err("INFO: Created 1 GPU delegate kernels.")
-            out(
-                f"INFO: Explicitly applied {delegate} delegate, and the model graph will be completely executed by the "
-                "delegate."
-            )
-        else:
-            taken = max(1, int(n_nodes * phone.profile.gpu_partial_fraction))
-            err(
-                f"INFO: Replacing {taken} out of {n_nodes} node(s) with delegate ({kernel_name}) node, yielding 2 "
-                "partitions for the whole graph."
-            )
-            out(
-                f"INFO: Explicitly applied {delegate} delegate, and the model graph will be partially executed by the "
-                "delegate w/ 2 delegate kernels."
-            )
-            if _bool(flags.get("require_full_delegation", "false")):
-                err("ERROR: Disallowed CPU fallback detected.")
-                err("ERROR: Benchmarking failed.")
-                return 1
-    out(f"INFO: The input model file size (MB): {os.path.getsize(fs.host(path)) / 1e6:g}")
-    detail = interp.get_input_details()[0]
-    feed = (np.random.default_rng(0).random(detail["shape"]) * (255 if detail["dtype"] != np.float32 else 1)).astype(
-        detail["dtype"]
-    )
-    interp.set_tensor(detail["index"], feed)
-    init_us = int((time.perf_counter() - t_init) * 1e6)
-    rss_init = _rss_mb() - rss0
-    out(f"INFO: Initialized session in {init_us / 1000:.3f}ms.")
+                self.err("INFO: GPU delegate created.")
+            if mode == "full":
+                self._full(delegate, kernel_name, n_nodes)
+            else:
+                self._partial(delegate, kernel_name, n_nodes)
+        self._feed()
 
-    def timed_loop(min_runs: int, min_s: float) -> list[int] | None:
+    def _full(self, delegate: str, kernel_name: str, n_nodes: int) -> None:
+        self.err(f"INFO: Replacing {n_nodes} out of {n_nodes} node(s) with delegate ({kernel_name}) node, yielding 1 "
+                 "partitions for the whole graph.")  # fmt: skip
+        if delegate == "GPU":
+            self.err("INFO: Initialized OpenCL-based API.")
+            self.err("INFO: Created 1 GPU delegate kernels.")
+        self.out(f"INFO: Explicitly applied {delegate} delegate, and the model graph will be completely executed by "
+                 "the delegate.")  # fmt: skip
+
+    def _partial(self, delegate: str, kernel_name: str, n_nodes: int) -> None:
+        taken = max(1, int(n_nodes * self.phone.profile.gpu_partial_fraction))
+        self.err(f"INFO: Replacing {taken} out of {n_nodes} node(s) with delegate ({kernel_name}) node, yielding 2 "
+                 "partitions for the whole graph.")  # fmt: skip
+        self.out(f"INFO: Explicitly applied {delegate} delegate, and the model graph will be partially executed by "
+                 "the delegate w/ 2 delegate kernels.")  # fmt: skip
+        if self.flag("require_full_delegation"):
+            raise self.fail("ERROR: Disallowed CPU fallback detected.")
+
+    def _feed(self) -> None:
+        self.out(f"INFO: The input model file size (MB): {os.path.getsize(self.host_path) / 1e6:g}")
+        detail = self.interp.get_input_details()[0]
+        scale = 255 if detail["dtype"] != np.float32 else 1
+        feed = (np.random.default_rng(0).random(detail["shape"]) * scale).astype(detail["dtype"])
+        self.interp.set_tensor(detail["index"], feed)
+        self.init_us = int((time.perf_counter() - self.t_init) * 1e6)
+        self.rss_init = _rss_mb() - self.rss0
+        self.out(f"INFO: Initialized session in {self.init_us / 1000:.3f}ms.")
+
+    def _timed_loop(self, min_runs: int, min_s: float) -> list[int]:
         samples: list[int] = []
         start = time.perf_counter()
-        while (
-            len(samples) < min_runs or time.perf_counter() - start < min_s
-        ) and time.perf_counter() - start < max_secs:
-            if cancel.is_set():
-                return None
+        while (len(samples) < min_runs or time.perf_counter() - start < min_s) and (
+            time.perf_counter() - start < self.max_secs
+        ):
+            if self.cancel.is_set():
+                raise _Failed(143)
             t0 = time.perf_counter_ns()
-            interp.invoke()
+            self.interp.invoke()
             samples.append(int((time.perf_counter_ns() - t0) / 1000))
         return samples
 
-    def phase(min_runs: int, min_s: float) -> list[int] | None:
+    def _phase(self, min_runs: int, min_s: float) -> list[int]:
         """One of the tool's two phases (warm-up, then timed runs): announce, run, print the stat line."""
-        out(
-            f"INFO: Running benchmark for at least {min_runs} iterations and at least {min_s:g} seconds but terminate "
-            f"if exceeding {max_secs:g} seconds."
-        )
-        samples = timed_loop(min_runs, min_s)
-        if samples is not None:
-            out(f"INFO: {format_stat(samples)}")
-            out("")
+        self.out(f"INFO: Running benchmark for at least {min_runs} iterations and at least {min_s:g} seconds but "
+                 f"terminate if exceeding {self.max_secs:g} seconds.")  # fmt: skip
+        samples = self._timed_loop(min_runs, min_s)
+        self.out(f"INFO: {format_stat(samples)}")
+        self.out("")
         return samples
 
-    phone.thermal.busy(True)
-    try:
-        if phone.profile.faults.hang_benchmark_s:
-            end = time.monotonic() + phone.profile.faults.hang_benchmark_s
-            while time.monotonic() < end:
-                if cancel.wait(0.05):
-                    return 143
-        warm = phase(warmup_runs, warmup_min_secs)
-        if warm is None:
-            return 143
-        if phone.profile.faults.disconnect_during_benchmark:
-            phone.disconnect()
-            return 255
-        runs = phase(num_runs, min_secs)
-        if runs is None:
-            return 143
-    finally:
-        phone.thermal.busy(False)
-    avg = float(np.mean(runs))
-    out(
-        f"INFO: Inference timings in us: Init: {init_us}, First inference: {warm[0]}, Warmup (avg): "
-        f"{float(np.mean(warm)):g}, Inference (avg): {avg:g}"
-    )
-    out(
-        "INFO: Note: as the benchmark tool itself affects memory footprint, the following is only APPROXIMATE to the "
-        "actual memory footprint of the model at runtime. Take the information at your discretion."
-    )
-    overall = _rss_mb() - rss0
-    out(f"INFO: Memory footprint delta from the start of the tool (MB): init={rss_init:g} overall={overall:g}")
-    if _bool(flags.get("report_peak_memory_footprint", "false")):
-        out(f"INFO: Overall peak memory footprint (MB) via periodic monitoring: {max(overall, rss_init) * 1.05:g}")
-    if _bool(flags.get("enable_op_profiling", "false")):
-        io.out(_profile_tables(interp, avg, len(runs)).encode())
-    return 0
+    def phases(self) -> tuple[list[int], list[int]]:
+        """Warm-up then timed runs, the phone marked busy (it heats); faults from the phone's profile."""
+        faults = self.phone.profile.faults
+        self.phone.thermal.busy(True)
+        try:
+            if faults.hang_benchmark_s:
+                end = time.monotonic() + faults.hang_benchmark_s
+                while time.monotonic() < end:
+                    if self.cancel.wait(0.05):
+                        raise _Failed(143)
+            warm = self._phase(self.warmup_runs, self.warmup_min_secs)
+            if faults.disconnect_during_benchmark:
+                self.phone.disconnect()
+                raise _Failed(255)
+            return warm, self._phase(self.num_runs, self.min_secs)
+        finally:
+            self.phone.thermal.busy(False)
+
+    def summary(self, warm: list[int], runs: list[int]) -> None:
+        avg = float(np.mean(runs))
+        self.out(f"INFO: Inference timings in us: Init: {self.init_us}, First inference: {warm[0]}, Warmup (avg): "
+                 f"{float(np.mean(warm)):g}, Inference (avg): {avg:g}")  # fmt: skip
+        self.out(MEMORY_NOTE)
+        overall = _rss_mb() - self.rss0
+        self.out(f"INFO: Memory footprint delta from the start of the tool (MB): init={self.rss_init:g} "
+                 f"overall={overall:g}")  # fmt: skip
+        if self.flag("report_peak_memory_footprint"):
+            self.out(f"INFO: Overall peak memory footprint (MB) via periodic monitoring: "
+                     f"{max(overall, self.rss_init) * 1.05:g}")  # fmt: skip
+        if self.flag("enable_op_profiling"):
+            self.io.out(_profile_tables(self.interp, avg, len(runs)).encode())

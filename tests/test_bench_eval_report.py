@@ -14,7 +14,7 @@ from mobiledepth.data.diw import read_diw_csv
 from mobiledepth.data.images import load_rgb, resize_rgb
 from mobiledepth.evaluate import EvalOptions, evaluate
 from mobiledepth.metrics import WHDRCount, whdr_for_image
-from mobiledepth.records import load_records
+from mobiledepth.records import BenchRecord, EvalRecord, load_records
 from mobiledepth.report.plot import pareto_front
 from mobiledepth.report.table import build_rows, to_csv, to_markdown
 from mobiledepth.runtime import load_predictor
@@ -24,7 +24,10 @@ pytestmark = pytest.mark.slow
 
 def test_host_bench_record(small_converted):
     out, _ = small_converted
-    record = bench_host(out / "small_64x96_int8.tflite", HostBenchOptions(threads=1, warmup_runs=2, runs=7))
+    typed = bench_host(out / "small_64x96_int8.tflite", HostBenchOptions(threads=1, warmup_runs=2, runs=7))
+    record = typed.to_dict()
+    assert BenchRecord.from_dict(record).to_dict() == record  # the JSON form reads back to the same record
+    assert typed.status == "ok" and typed.central_ms == record["latency_ms"]["median"]
     lat = record["latency_ms"]
     assert record["record"] == "bench" and record["device"]["name"] == "host" and record["delegate"] == "xnnpack"
     assert record["model"]["precision"] == "int8" and record["model"]["params"] > 0  # from convert_report.json
@@ -40,8 +43,8 @@ def test_bench_checkpoint_and_onnx_paths(small_converted, small_ckpt):
     out, _ = small_converted
     onnx = bench_host(out / "small_64x96.onnx", HostBenchOptions(runs=3, warmup_runs=1))
     torch_rec = bench_host(small_ckpt, HostBenchOptions(runs=3, warmup_runs=1, height=64, width=64))
-    assert onnx["delegate"] == "onnxruntime-cpu" and torch_rec["delegate"] == "pytorch-cpu"
-    assert torch_rec["input_hw"] == [64, 64] and torch_rec["model"]["format"] == "pytorch"
+    assert onnx.delegate == "onnxruntime-cpu" and torch_rec.delegate == "pytorch-cpu"
+    assert torch_rec.details["input_hw"] == [64, 64] and torch_rec.model["format"] == "pytorch"
 
 
 def test_eval_whdr_matches_hand_count_and_tflite_matches_torch(small_converted, small_ckpt, synth_dir):
@@ -54,19 +57,20 @@ def test_eval_whdr_matches_hand_count_and_tflite_matches_torch(small_converted, 
     for entry in read_diw_csv(synth_dir / "DIW_test.csv"):
         pred = predictor.predict(resize_rgb(load_rgb(entry.path), 64, 96))
         count.add(whdr_for_image(pred, entry.width, entry.height, entry.pairs))
-    assert record["whdr"] == pytest.approx(count.whdr) and record["dataset"]["pairs"] == count.total == 3 * 15
-    assert record["dense"]["images"] == 3 and 0 <= record["dense"]["delta1"] <= 1
+    assert record.whdr == pytest.approx(count.whdr) and record.dataset["pairs"] == count.total == 3 * 15
+    assert record.dense["images"] == 3 and 0 <= record.dense["delta1"] <= 1
+    assert EvalRecord.from_dict(record.to_dict()) == record  # the JSON form reads back to the same record
     torch_record = evaluate(small_ckpt, synth_dir, EvalOptions(height=64, width=96))
-    assert torch_record["whdr"] == record["whdr"]  # fp32 file orders every annotated pair as PyTorch does
+    assert torch_record.whdr == record.whdr  # fp32 file orders every annotated pair as PyTorch does
     flipped = evaluate(tfl, synth_dir, EvalOptions(disparity=True))
-    assert flipped["whdr"] == pytest.approx(1 - record["whdr"])  # no ties on real-valued outputs
+    assert flipped.whdr == pytest.approx(1 - record.whdr)  # no ties on real-valued outputs
 
 
 def test_report_joins_records(small_converted, tmp_path):
     out, report = small_converted
     int8 = out / "small_64x96_int8.tflite"
     fp16 = out / "small_64x96_fp16.tflite"
-    bench = bench_host(int8, HostBenchOptions(runs=3, warmup_runs=1))
+    bench = bench_host(int8, HostBenchOptions(runs=3, warmup_runs=1)).to_dict()
     ev_int8 = {"record": "eval", "model": bench["model"], "whdr": 0.25}
     ev_fp16_model = dict(
         bench["model"],

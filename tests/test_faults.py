@@ -64,8 +64,10 @@ def test_sizes_and_arguments_are_checked_first():
     assert one_error_line(run("info", "models/mobiledepth-base.pt", "--size", "8192x8192")) == (
         "error: --size '8192x8192': sides are capped at 4096 pixels"
     )
-    assert "--runs must be >= 1" in one_error_line(run("bench", "models/mobiledepth-base.pt", "--runs", "0"))
-    assert "--threads >= 1" in one_error_line(run("bench", "models/mobiledepth-base.pt", "--threads", "-1"))
+    bench = ("bench", "models/mobiledepth-base.pt")
+    assert one_error_line(run(*bench, "--runs", "0")) == "error: --runs 0: must be at least 1"
+    assert one_error_line(run(*bench, "--threads", "-1")) == "error: --threads -1: must be at least 1"
+    assert one_error_line(run(*bench, "--paired", "--rounds", "1")) == "error: --rounds 1: must be at least 2"
 
 
 def test_report_rejects_incomplete_records_and_bad_plot_names(tmp_path):

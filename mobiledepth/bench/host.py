@@ -12,31 +12,21 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import MobileDepthError
 from ..modelinfo import describe_model
-from ..records import host_device, record_header
+from ..records import BenchRecord, host_device
 from ..runtime.predictors import load_predictor, model_format
-from .paired import PairedOptions
+from .options import HostBenchOptions, PairedOptions  # noqa: F401  (re-exported)
 from .stats import latency_stats
 
 PROGRESS = "@@progress"
 RESULT = "@@result"
 ERROR = "@@error"
-
-
-@dataclass
-class HostBenchOptions:
-    threads: int = 2
-    warmup_runs: int = 5
-    warmup_seconds: float = 0.0
-    runs: int = 50
-    min_seconds: float = 0.0
-    height: int = 256  # checkpoints only: ONNX/TFLite files have a fixed input size
-    width: int = 256
+HOST_DELEGATES = {"tflite": "xnnpack", "onnx": "onnxruntime-cpu", "pytorch": "pytorch-cpu"}  # format -> runtime path
 
 
 def _status_mb(field: str) -> float | None:
@@ -85,7 +75,7 @@ def run_timed(
         report(len(samples), options.runs)
     peak_mb = _peak_mb()
     runtime = getattr(predictor, "runtime", None)
-    delegate = {"tflite": "xnnpack", "onnx": "onnxruntime-cpu", "pytorch": "pytorch-cpu"}[predictor.format]
+    delegate = HOST_DELEGATES[predictor.format]
     return {
         "runtime": runtime or predictor.format,
         "delegate": delegate,
@@ -128,35 +118,26 @@ def bench_host(
     path: str | Path,
     options: HostBenchOptions = HostBenchOptions(),
     progress: Callable[[int, int], None] = lambda d, t: None,
-) -> dict[str, Any]:
-    """Benchmark one model file on this computer; returns a bench record."""
+) -> BenchRecord:
+    """Benchmark one model file on this computer."""
     path = Path(path)
     info = describe_model(path)  # validates the file before a worker is started
     result = _run_worker({"path": str(path), "options": asdict(options)}, path, progress)
-    latency = result.pop("latency_ms")
-    record = record_header("bench")
-    record.update(
+    settings = {k: getattr(options, k) for k in ("warmup_runs", "warmup_seconds", "runs", "min_seconds")}
+    return BenchRecord(
         model=info.to_dict(),
         device=host_device(),
         delegate=result.pop("delegate"),
+        latency_ms=result.pop("latency_ms"),
         threads=options.threads,
-        affinity=None,
-        settings={
-            "warmup_runs": options.warmup_runs,
-            "warmup_seconds": options.warmup_seconds,
-            "runs": options.runs,
-            "min_seconds": options.min_seconds,
-        },
-        latency_ms=latency,
-        fps=1000.0 / latency["median"],
-        **result,
+        settings=settings,
+        details={"affinity": None, **result},
     )
-    return record
 
 
 def bench_host_paired(
     paths: list[str | Path], options: "PairedOptions", input_hw: tuple[int, int] | None = None
-) -> list[dict[str, Any]]:
+) -> list[BenchRecord]:
     """Time several files interleaved in ONE worker process (see bench/paired.py); one bench record per
     file, each carrying the paired block: rounds, and its ratio to the first file with a 95% interval."""
     paths = [Path(p) for p in paths]
@@ -168,37 +149,28 @@ def bench_host_paired(
     }
     result = _run_worker(request, paths[0], lambda d, t: None)
     ratios = {r["file"]: r for r in result["ratios"]}
+    settings = {"warmup_runs": options.warmup_runs, "rounds": options.rounds, "runs_per_round": options.runs_per_round}
     records = []
-    for label, path, info in zip(result["files"], paths, infos):
+    for label, info in zip(result["files"], infos):
         rounds = result["round_medians_ms"][label]
-        latency = asdict(latency_stats(rounds))
         ratio = ratios.get(label)
-        record = record_header("bench")
-        record.update(
-            model=info.to_dict(),
-            device=host_device(),
-            delegate={"tflite": "xnnpack", "onnx": "onnxruntime-cpu"}.get(info.format, "pytorch-cpu"),
-            threads=options.threads,
-            affinity=None,
-            settings={
-                "warmup_runs": options.warmup_runs,
-                "rounds": options.rounds,
-                "runs_per_round": options.runs_per_round,
-            },
-            latency_ms=latency,
-            fps=1000.0 / latency["median"],
-            paired={
-                "files": result["files"],
-                "label": label,
-                "baseline": result["files"][0],
-                "rounds": options.rounds,
-                "round_medians_ms": rounds,
-                "runs_per_round": options.runs_per_round,
-                "latency_is": "median of per-round medians",
-                "ratio_to_baseline": None
-                if ratio is None
-                else {k: ratio[k] for k in ("median", "low", "high", "confidence")},
-            },
+        ratio_block = None if ratio is None else {k: ratio[k] for k in ("median", "low", "high", "confidence")}
+        paired = {
+            "files": result["files"], "label": label, "baseline": result["files"][0], "rounds": options.rounds,
+            "round_medians_ms": rounds, "runs_per_round": options.runs_per_round,
+            "latency_is": "median of per-round medians",
+            "ratio_to_baseline": ratio_block,
+        }  # fmt: skip
+        records.append(
+            BenchRecord(
+                model=info.to_dict(),
+                device=host_device(),
+                delegate=HOST_DELEGATES.get(info.format, "pytorch-cpu"),
+                latency_ms=asdict(latency_stats(rounds)),
+                threads=options.threads,
+                settings=settings,
+                paired=paired,
+                details={"affinity": None},
+            )  # fmt: skip
         )
-        records.append(record)
     return records

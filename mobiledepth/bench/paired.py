@@ -16,17 +16,11 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .options import PairedOptions  # noqa: F401  (re-exported)
+
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0
 CONFIDENCE = 0.95
-
-
-@dataclass
-class PairedOptions:
-    rounds: int = 20
-    runs_per_round: int = 5
-    warmup_runs: int = 5
-    threads: int = 2
 
 
 @dataclass

@@ -25,11 +25,6 @@ class LatencyStats:
     def fps(self) -> float:
         return 1000.0 / self.median if self.median > 0 else float("inf")
 
-    @property
-    def cv(self) -> float:
-        """Coefficient of variation (std / mean)."""
-        return self.std / self.mean if self.mean else float("nan")
-
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -53,101 +53,122 @@ def _rot_x(angle: float) -> np.ndarray:
     return np.array([[1, 0, 0], [0, c, -s], [0, s, c]], dtype=np.float64)
 
 
-def render_scene(rng: np.random.Generator, height: int, width: int) -> Scene:
-    """Ray-cast one random scene."""
-    f = width * rng.uniform(0.8, 1.2)
-    v, u = np.mgrid[0:height, 0:width].astype(np.float64)
-    d_cam = np.stack([(u + 0.5 - width / 2) / f, -(v + 0.5 - height / 2) / f, np.ones_like(u)], axis=-1)
-    pitch = rng.uniform(-0.25, 0.0)
-    d = d_cam @ _rot_x(pitch).T  # world-frame ray; hit point = t * d, camera-frame z of it = t
+@dataclass
+class _Canvas:
+    """One scene being ray-cast: per-pixel world rays and the nearest hit so far (depth, normal, colour).
+    Surfaces are added in a fixed order; the RNG draws happen in that order too, so a seed always renders
+    the same scene (the shipped data and the tests' hashes depend on it)."""
 
-    cam_h = rng.uniform(1.2, 2.0)
-    back = rng.uniform(8.0, 20.0)
-    t_best = np.full((height, width), np.inf)
-    normal = np.zeros((height, width, 3))
-    albedo = np.zeros((height, width, 3))
+    d: np.ndarray  # H x W x 3 world-frame ray directions (camera-frame z of the hit point = t)
+    t_best: np.ndarray
+    normal: np.ndarray
+    albedo: np.ndarray
 
-    def consider(t: np.ndarray, n: np.ndarray, color: np.ndarray) -> None:
-        hit = np.isfinite(t) & (t > 1e-3) & (t < t_best)
-        t_best[hit] = t[hit]
-        normal[hit] = n[hit] if n.ndim == 3 else n
-        albedo[hit] = color[hit] if color.ndim == 3 else color
+    @classmethod
+    def open(cls, rng: np.random.Generator, height: int, width: int) -> tuple["_Canvas", float]:
+        f = width * rng.uniform(0.8, 1.2)
+        v, u = np.mgrid[0:height, 0:width].astype(np.float64)
+        d_cam = np.stack([(u + 0.5 - width / 2) / f, -(v + 0.5 - height / 2) / f, np.ones_like(u)], axis=-1)
+        pitch = rng.uniform(-0.25, 0.0)
+        shape = (height, width)
+        canvas = cls(d_cam @ _rot_x(pitch).T, np.full(shape, np.inf), np.zeros((*shape, 3)), np.zeros((*shape, 3)))
+        return canvas, f
 
-    def plane(axis: int, offset: float, n: np.ndarray) -> np.ndarray:
+    def consider(self, t: np.ndarray, n: np.ndarray, color: np.ndarray) -> None:
+        """Keep the surface where it is nearer than anything hit so far."""
+        hit = np.isfinite(t) & (t > 1e-3) & (t < self.t_best)
+        self.t_best[hit] = t[hit]
+        self.normal[hit] = n[hit] if n.ndim == 3 else n
+        self.albedo[hit] = color[hit] if color.ndim == 3 else color
+
+    def plane(self, axis: int, offset: float) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            t = offset / d[..., axis]
+            t = offset / self.d[..., axis]
         return np.where(t > 0, t, np.inf)
 
-    def points(t: np.ndarray) -> np.ndarray:
-        return d * np.where(np.isfinite(t), t, 0.0)[..., None]
+    def points(self, t: np.ndarray) -> np.ndarray:
+        return self.d * np.where(np.isfinite(t), t, 0.0)[..., None]
 
-    # Floor with a checker texture.
-    t = plane(1, -cam_h, np.array([0, 1, 0]))
-    p = points(t)
+
+def _room(rng: np.random.Generator, c: _Canvas, cam_h: float, back: float) -> None:
+    """Checkered floor, striped back wall, optional banded side walls and a plain ceiling."""
+    t = c.plane(1, -cam_h)
+    p = c.points(t)
     size = rng.uniform(0.4, 1.2)
     checker = ((np.floor(p[..., 0] / size) + np.floor(p[..., 2] / size)) % 2)[..., None]
     c1, c2 = rng.uniform(0.2, 0.9, 3), rng.uniform(0.2, 0.9, 3)
-    consider(t, np.array([0.0, 1.0, 0.0]), c1 * checker + c2 * (1 - checker))
+    c.consider(t, np.array([0.0, 1.0, 0.0]), c1 * checker + c2 * (1 - checker))
 
-    # Back wall with horizontal/vertical stripes.
-    t = plane(2, back, np.array([0, 0, -1]))
-    p = points(t)
+    t = c.plane(2, back)
+    p = c.points(t)
     stripes = 0.75 + 0.25 * np.sin(p[..., 0] * rng.uniform(1, 4)) * np.sin(p[..., 1] * rng.uniform(1, 4))
-    consider(t, np.array([0.0, 0.0, -1.0]), rng.uniform(0.3, 0.9, 3) * stripes[..., None])
+    c.consider(t, np.array([0.0, 0.0, -1.0]), rng.uniform(0.3, 0.9, 3) * stripes[..., None])
 
     for sign in (-1.0, 1.0):  # side walls
         if rng.random() < 0.6:
-            x = sign * rng.uniform(2.0, 6.0)
-            t = plane(0, x, np.array([-sign, 0, 0]))
-            p = points(t)
-            bands = 0.8 + 0.2 * np.sin(p[..., 2] * rng.uniform(1, 3))[..., None]
-            consider(t, np.array([-sign, 0.0, 0.0]), rng.uniform(0.3, 0.9, 3) * bands)
+            t = c.plane(0, sign * rng.uniform(2.0, 6.0))
+            bands = 0.8 + 0.2 * np.sin(c.points(t)[..., 2] * rng.uniform(1, 3))[..., None]
+            c.consider(t, np.array([-sign, 0.0, 0.0]), rng.uniform(0.3, 0.9, 3) * bands)
     if rng.random() < 0.3:  # ceiling
-        t = plane(1, rng.uniform(1.0, 2.5), np.array([0, -1, 0]))
-        consider(t, np.array([0.0, -1.0, 0.0]), rng.uniform(0.5, 0.95, 3))
+        t = c.plane(1, rng.uniform(1.0, 2.5))
+        c.consider(t, np.array([0.0, -1.0, 0.0]), rng.uniform(0.5, 0.95, 3))
 
+
+def _sphere(rng: np.random.Generator, c: _Canvas, x: float, z: float, cam_h: float, color: np.ndarray) -> None:
+    """A sphere resting on the floor, with longitudinal stripes."""
+    r = rng.uniform(0.3, 1.2)
+    centre = np.array([x, -cam_h + r, z])
+    b = c.d @ centre
+    a = np.einsum("hwk,hwk->hw", c.d, c.d)
+    disc = b * b - a * (centre @ centre - r * r)
+    with np.errstate(invalid="ignore"):
+        t = np.where(disc >= 0, (b - np.sqrt(np.maximum(disc, 0))) / a, np.inf)
+    n = (c.points(t) - centre) / r
+    pattern = 0.8 + 0.2 * np.sign(np.sin(6 * np.arctan2(n[..., 0], n[..., 2])))[..., None]
+    c.consider(t, n, color * pattern)
+
+
+def _box(rng: np.random.Generator, c: _Canvas, x: float, z: float, cam_h: float, color: np.ndarray) -> None:
+    """An axis-aligned box on the floor (slab method), with a fine horizontal grain."""
+    half = rng.uniform(0.15, 0.8, 3)
+    lo = np.array([x - half[0], -cam_h, z - half[2]])
+    hi = np.array([x + half[0], -cam_h + 2 * half[1], z + half[2]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1, t2 = lo / c.d, hi / c.d
+    tmin = np.nanmax(np.minimum(t1, t2), axis=-1)
+    tmax = np.nanmin(np.maximum(t1, t2), axis=-1)
+    t = np.where((tmax >= tmin) & (tmin > 0), tmin, np.inf)
+    axis = np.argmax(np.minimum(t1, t2), axis=-1)
+    n = np.zeros(c.d.shape)
+    np.put_along_axis(n, axis[..., None], -np.sign(np.take_along_axis(c.d, axis[..., None], -1)), -1)
+    grain = 0.85 + 0.15 * np.sin(c.points(t)[..., 1] * 20)[..., None]
+    c.consider(t, n, color * grain)
+
+
+def _shade(rng: np.random.Generator, c: _Canvas, back: float) -> Scene:
+    """Directional light, distance fog and sensor noise; rays that hit nothing get twice the back distance."""
+    t_best = np.where(np.isfinite(c.t_best), c.t_best, 2 * back)
+    light = np.array([rng.uniform(-0.6, 0.6), 1.0, rng.uniform(-0.8, 0.2)])
+    light /= np.linalg.norm(light)
+    shade = 0.35 + 0.65 * np.clip(c.normal @ light, 0.0, 1.0)
+    fog = np.exp(-t_best / rng.uniform(15.0, 40.0))[..., None]
+    image = c.albedo * shade[..., None] * fog + rng.uniform(0.5, 0.9, 3) * (1 - fog)
+    image = image + rng.normal(0, 0.01, image.shape)
+    return Scene(np.clip(image, 0, 1).astype(np.float32), t_best.astype(np.float32))
+
+
+def render_scene(rng: np.random.Generator, height: int, width: int) -> Scene:
+    """Ray-cast one random scene: room, then 2-6 spheres and boxes standing on the floor, then shading."""
+    canvas, f = _Canvas.open(rng, height, width)
+    cam_h = rng.uniform(1.2, 2.0)
+    back = rng.uniform(8.0, 20.0)
+    _room(rng, canvas, cam_h, back)
     for _ in range(rng.integers(2, 7)):
         z = rng.uniform(2.0, back - 1.0)
         x = rng.uniform(-0.6, 0.6) * z / f * width
         color = rng.uniform(0.1, 1.0, 3)
-        if rng.random() < 0.5:  # sphere resting on the floor
-            r = rng.uniform(0.3, 1.2)
-            c = np.array([x, -cam_h + r, z])
-            b = d @ c
-            a = np.einsum("hwk,hwk->hw", d, d)
-            disc = b * b - a * (c @ c - r * r)
-            with np.errstate(invalid="ignore"):
-                t = np.where(disc >= 0, (b - np.sqrt(np.maximum(disc, 0))) / a, np.inf)
-            p = points(t)
-            n = (p - c) / r
-            pattern = 0.8 + 0.2 * np.sign(np.sin(6 * np.arctan2(n[..., 0], n[..., 2])))[..., None]
-            consider(t, n, color * pattern)
-        else:  # axis-aligned box on the floor (slab method)
-            half = rng.uniform(0.15, 0.8, 3)
-            lo = np.array([x - half[0], -cam_h, z - half[2]])
-            hi = np.array([x + half[0], -cam_h + 2 * half[1], z + half[2]])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t1, t2 = lo / d, hi / d
-            tmin = np.nanmax(np.minimum(t1, t2), axis=-1)
-            tmax = np.nanmin(np.maximum(t1, t2), axis=-1)
-            t = np.where((tmax >= tmin) & (tmin > 0), tmin, np.inf)
-            axis = np.argmax(np.minimum(t1, t2), axis=-1)
-            n = np.zeros((height, width, 3))
-            np.put_along_axis(n, axis[..., None], -np.sign(np.take_along_axis(d, axis[..., None], -1)), -1)
-            p = points(t)
-            grain = 0.85 + 0.15 * np.sin(p[..., 1] * 20)[..., None]
-            consider(t, n, color * grain)
-
-    far = 2 * back
-    t_best = np.where(np.isfinite(t_best), t_best, far)
-    light = np.array([rng.uniform(-0.6, 0.6), 1.0, rng.uniform(-0.8, 0.2)])
-    light /= np.linalg.norm(light)
-    shade = 0.35 + 0.65 * np.clip(normal @ light, 0.0, 1.0)
-    fog_dist = rng.uniform(15.0, 40.0)
-    fog = np.exp(-t_best / fog_dist)[..., None]
-    image = albedo * shade[..., None] * fog + rng.uniform(0.5, 0.9, 3) * (1 - fog)
-    image = image + rng.normal(0, 0.01, image.shape)
-    return Scene(np.clip(image, 0, 1).astype(np.float32), t_best.astype(np.float32))
+        (_sphere if rng.random() < 0.5 else _box)(rng, canvas, x, z, cam_h, color)
+    return _shade(rng, canvas, back)
 
 
 def sample_pairs(

@@ -36,13 +36,29 @@ class InvertedResidualSpec:
     residual: bool = False
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # the encoder's ImageNet pretraining normalised inputs with these
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# features.N outputs feeding the decoder: the last block of each resolution of MobileNetV2 (1/2 .. 1/32).
+DEFAULT_SKIP_TAPS = (1, 3, 6, 13, 16)
+DEFAULT_AUX_AFTER = (2, 3)  # decoder stages followed by an intermediate prediction head (paper: two heads)
+OUTPUT_STRIDE = 32  # MobileNetV2: the stem and four blocks halve the resolution; inputs must divide by this
+
+
 @dataclass(frozen=True)
 class EncoderConfig:
     """MobileNetV2 without its 1280-channel head. ``skip_taps`` are ``features.N`` indices feeding the decoder."""
 
     stem: int = 32
     blocks: tuple[InvertedResidualSpec, ...] = ()
-    skip_taps: tuple[int, ...] = (1, 3, 6, 13, 16)
+    skip_taps: tuple[int, ...] = DEFAULT_SKIP_TAPS
+
+    @property
+    def output_stride(self) -> int:
+        """How much the encoder shrinks its input (stem x every block's stride): input sides divide by it."""
+        stride = 2
+        for block in self.blocks:
+            stride *= block.stride
+        return stride
 
 
 @dataclass(frozen=True)
@@ -61,7 +77,7 @@ class DecoderConfig:
     """Decoder stages, deepest first. Stage i consumes the previous output concatenated with skip tap i."""
 
     stages: tuple[DecoderStageSpec, ...] = ()
-    aux_after: tuple[int, ...] = (2, 3)  # 1-based stage numbers followed by an intermediate prediction head
+    aux_after: tuple[int, ...] = DEFAULT_AUX_AFTER  # 1-based stage numbers followed by an intermediate prediction head
     head_hidden: int = 32
     head_out: int = 16
     # 0: unbounded (ReLU, linear skips; checkpoints written before the field). > 0: quantisation-friendly
@@ -76,8 +92,8 @@ class ModelConfig:
     name: str
     encoder: EncoderConfig
     decoder: DecoderConfig
-    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
-    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
     output: str = "depth"  # larger value = farther, the DIW '>' convention
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,17 +115,17 @@ class ModelConfig:
             blocks.append(InvertedResidualSpec(**b))
             cin = b["out"]
         enc["blocks"] = tuple(blocks)
-        enc["skip_taps"] = tuple(enc.get("skip_taps", (1, 3, 6, 13, 16)))
+        enc["skip_taps"] = tuple(enc.get("skip_taps", DEFAULT_SKIP_TAPS))
         dec = dict(data["decoder"])
         dec["stages"] = tuple(DecoderStageSpec(**s) for s in dec["stages"])
-        dec["aux_after"] = tuple(dec.get("aux_after", (2, 3)))
+        dec["aux_after"] = tuple(dec.get("aux_after", DEFAULT_AUX_AFTER))
         dec["act_limit"] = float(dec.get("act_limit", 0.0))
         config = cls(
             name=str(data["name"]),
             encoder=EncoderConfig(**enc),
             decoder=DecoderConfig(**dec),
-            mean=tuple(data.get("mean", (0.485, 0.456, 0.406))),
-            std=tuple(data.get("std", (0.229, 0.224, 0.225))),
+            mean=tuple(data.get("mean", IMAGENET_MEAN)),
+            std=tuple(data.get("std", IMAGENET_STD)),
             output=str(data.get("output", "depth")),
         )
         config.validate()

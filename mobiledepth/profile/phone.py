@@ -68,4 +68,4 @@ def profile_phone(
     result = bench_phones([model], device, options, adb_port=adb_port, binary=binary)
     if result.failures:
         raise MobileDepthError("; ".join(f.message for f in result.failures))
-    return [profile_from_record(r) for r in result.records]
+    return [profile_from_record(r.to_dict()) for r in result.records]

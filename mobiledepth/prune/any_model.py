@@ -114,15 +114,15 @@ def pruned_copy(model: nn.Module, example: torch.Tensor, name: str, remove: int)
 
 def paired_ratio(a: nn.Module, b: nn.Module, example: torch.Tensor, options: AnyPruneOptions) -> Ratio:
     """b / a latency, both exported to ONNX and timed interleaved in one ONNX Runtime process."""
-    from ..bench.host import bench_host_paired
-    from ..bench.paired import PairedOptions
+    from ..bench.target import BenchSettings, open_bench
     from ..convert.export_onnx import export_onnx
 
     h, w = example.shape[-2:]
     with tempfile.TemporaryDirectory(prefix="mobiledepth-prune-") as scratch:
         files = [export_onnx(m, Path(scratch) / f"{tag}.onnx", h, w) for tag, m in (("a", a), ("b", b))]
-        records = bench_host_paired(files, PairedOptions(rounds=options.rounds, threads=options.threads))
-    r = records[1]["paired"]["ratio_to_baseline"]
+        host = open_bench("host", BenchSettings(threads=options.threads, rounds=options.rounds))
+        records = host.paired(files).records
+    r = records[1].paired["ratio_to_baseline"]
     return Ratio(r["median"], r["low"], r["high"])
 
 

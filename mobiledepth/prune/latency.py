@@ -19,7 +19,6 @@ import functools
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -28,6 +27,7 @@ from torch import nn
 from ..fileio import write_json
 from ..model.config import ModelConfig
 from ..model.network import MobileDepth
+from .options import MEASURE_THREADS
 
 
 def cost_features(config: ModelConfig, height: int, width: int) -> list[float]:
@@ -134,14 +134,12 @@ class Measurer:
     precision: str = "fp32"
     height: int = 256
     width: int = 256
-    threads: int = 2
-    runs: int = 30
-    repeats: int = 3  # benchmark processes per measurement; the median of their medians counts
+    threads: int = MEASURE_THREADS
+    runs: int = 30  # phones: timed runs per benchmark_model process (the host times paired rounds of its own size)
     adb_host: str = "127.0.0.1"
     adb_port: int = 5037
     benchmark_binary: Path | None = None
     calib: Path | None = None
-    log: Callable[[str], None] = lambda message: None
 
     @property
     def key(self) -> dict[str, str]:
@@ -158,12 +156,6 @@ class Measurer:
         return f"latency_{k['device']}_{k['delegate']}_{k['precision']}_{k['size']}_t{k['threads']}.json".replace(
             "/", "_"
         ).replace(":", "_")
-
-    @property
-    def supports_paired(self) -> bool:
-        """Paired (interleaved) verification: on the host in one worker process, on phones as alternating
-        benchmark_model runs (order flipped each round, thermal guard before each)."""
-        return True
 
     def convert(self, model: MobileDepth, workdir: Path, label: str) -> Path:
         """Convert ``model`` exactly as `mobiledepth convert` does; returns the file of this precision."""
@@ -187,76 +179,24 @@ class Measurer:
             raise MobileDepthError(f"{label}: conversion failed parity: {report.failed[0].problem}")
         return next(Path(f.path) for f in report.files if f.format == "tflite" and f.precision == self.precision)
 
+    def target(self, rounds: int):
+        """The bench target (host or phone) through the one bench interface, as `mobiledepth bench` uses it.
+        Phones get short warm-up and timing windows: pruning times many files, each over several rounds."""
+        from ..bench.target import AdbEndpoint, BenchSettings, open_bench
+
+        phone = self.device != "host"
+        window = {"runs": self.runs, "warmup_seconds": 0.2, "min_seconds": 0.2} if phone else {}
+        settings = BenchSettings(delegate=self.delegate, threads=self.threads, rounds=rounds, **window)
+        return open_bench(self.device, settings, AdbEndpoint(self.adb_host, self.adb_port, self.benchmark_binary))
+
     def paired(self, files: list[Path], rounds: int = 20) -> list[list[float]]:
-        """Per-round median ms of each of ``files``, timed interleaved (bench/paired.py, bench/phone.py)."""
-        if self.device == "host":
-            from ..bench.host import bench_host_paired
-            from ..bench.paired import PairedOptions
-
-            records = bench_host_paired(files, PairedOptions(rounds=rounds, threads=self.threads))
-        else:
-            records = self._phone_paired(files, rounds)
-        return [r["paired"]["round_medians_ms"] for r in records]
-
-    def _phone_paired(self, files: list[Path], rounds: int) -> list[dict]:
-        from android_bench.runner import PhoneBenchOptions
-
-        from ..bench.phone import bench_phones_paired
+        """Per-round median ms of each of ``files``, timed interleaved (host: one worker process; phones:
+        alternating benchmark_model runs). A delegate that was not applied stops the run: pruning against
+        CPU timings would be wrong."""
         from ..errors import MobileDepthError
 
-        options = PhoneBenchOptions(delegate=self.delegate, threads=self.threads, runs=self.runs, warmup_seconds=0.2,
-                                    min_seconds=0.2)  # fmt: skip
-        records = bench_phones_paired(files, self.device, options, rounds, self.adb_host, self.adb_port,
-                                      self.benchmark_binary)  # fmt: skip
-        if any(r["status"] == "delegate-not-applied" for r in records):
+        outcome = self.target(rounds).paired(files)
+        if outcome.problems:
             raise MobileDepthError(f"{self.delegate} delegate not applied on {self.device}; pruning against CPU "
                                    "timings would be wrong")  # fmt: skip
-        return records
-
-    def measure(self, model: MobileDepth, workdir: Path, label: str) -> tuple[float, Path, dict]:
-        tfl = self.convert(model, workdir, label)
-        ms, rec = self.bench(tfl, label)
-        return ms, tfl, rec
-
-    def bench(self, tfl: Path, label: str) -> tuple[float, dict]:
-        """One file alone (calibration of the latency predictor, and phones): median of ``repeats`` runs."""
-        from ..errors import MobileDepthError
-
-        if self.device == "host":
-            from ..bench.host import HostBenchOptions, bench_host
-
-            reps = [
-                bench_host(tfl, HostBenchOptions(threads=self.threads, warmup_runs=5, runs=self.runs))
-                for _ in range(self.repeats)
-            ]
-            rec = sorted(reps, key=lambda r: r["latency_ms"]["median"])[len(reps) // 2]
-        else:
-            from android_bench.runner import PhoneBenchOptions
-
-            from ..bench.phone import bench_phones
-
-            result = bench_phones(
-                [tfl],
-                self.device,
-                PhoneBenchOptions(
-                    delegate=self.delegate, threads=self.threads, runs=self.runs, warmup_seconds=0.2, min_seconds=0.2
-                ),
-                self.adb_host,
-                self.adb_port,
-                self.benchmark_binary,
-            )
-            if result.failures or not result.records:
-                raise MobileDepthError(
-                    f"{label}: phone benchmark failed: {result.failures[0].message if result.failures else 'no record'}"
-                )
-            rec = result.records[0]
-            if rec["status"] == "delegate-not-applied":
-                raise MobileDepthError(
-                    f"{label}: {self.delegate} delegate not applied on {self.device}; pruning against CPU timings "
-                    "would be wrong"
-                )
-        from android_bench.runner import central_ms
-
-        ms = float(central_ms(rec["latency_ms"]))
-        self.log(f"measured {label}: {ms:.3f} ms on {self.device}/{self.delegate}/{self.precision}")
-        return ms, rec
+        return [r.paired["round_medians_ms"] for r in outcome.records]

@@ -35,35 +35,12 @@ from ..fileio import write_json
 from ..model.checkpoint import load_checkpoint, save_checkpoint
 from ..model.network import MobileDepth, count_parameters
 from ..pause import pause_point
+from ..seeds import final_finetune_seed, finetune_epoch, proposal_seed
 from ..train.datasets import AugmentConfig, build_dataset, collate
 from ..train.losses import improved_ranking_loss
 from .groups import list_groups, prune_group, with_width
 from .latency import LatencyModel, Measurer, cost_features
-
-
-@dataclass
-class PruneOptions:
-    target_ms: float | None = None
-    target_ratio: float | None = None
-    data: Path = Path("build/synth_train")
-    data_kind: str = "synth"
-    initial_ratio: float = 0.05  # NetAdapt's r0 (official 0.025; larger = fewer, bigger steps)
-    decay: float = 0.96
-    max_iterations: int = 20
-    max_proposals: int = 8
-    short_steps: int = 20
-    long_steps: int = 200
-    batch: int = 8
-    lr: float = 5e-4
-    train_size: tuple[int, int] = (128, 160)
-    eval_limit: int = 60
-    calibration_scales: tuple[float, ...] = (0.75,)
-    margin: float = 0.03  # stop only once measured <= target * (1 - margin): the budget must hold when re-measured
-    keep: tuple[str, ...] = ()
-    seed: int = 0
-    rounds: int = 20  # paired verification rounds (host and phones); the final confirmation uses twice as many
-    max_verifications: int = 3  # candidates tried per iteration before giving up on a step that is not faster
-    escalations: int = 2  # when no candidate measures faster, ask for a cut twice as large (this many times)
+from .options import PruneOptions  # noqa: F401  (re-exported)
 
 
 def _ratio(baseline_rounds: list[float], rounds: list[float]) -> dict[str, float]:
@@ -82,6 +59,12 @@ def parse_keep(items: list[str]) -> list[tuple[str, float]]:
             raise MobileDepthError(f"--keep {item!r}: use parameter counts like 1.9M or latencies like 25ms")
         out.append(("params" if m.group(2) == "M" else "ms", float(m.group(1)) * (1e6 if m.group(2) == "M" else 1.0)))
     return out
+
+
+# Short fine-tunes see few images, so each gives many ranking pairs (dense depth allows it); pairs whose
+# depths differ by less than 3% are labelled equal (ReDWeb's sigma; training uses 2%).
+FINETUNE_PAIRS_PER_IMAGE = 400
+FINETUNE_PAIR_SIGMA = 0.03
 
 
 @dataclass
@@ -123,7 +106,8 @@ class NetAdapt:
         )
         self.out.mkdir(parents=True, exist_ok=True)
         self._echo = echo
-        measurer.log = self.log
+        if options.data is None:
+            raise MobileDepthError("prune: give the fine-tuning data folder (--data; PruneOptions.data)")
         h, w = options.train_size
         self.train_set = build_dataset(
             options.data_kind,
@@ -133,8 +117,8 @@ class NetAdapt:
             w,
             AugmentConfig(),
             options.seed,
-            pairs_per_image=400,
-            sigma=0.03,
+            pairs_per_image=FINETUNE_PAIRS_PER_IMAGE,
+            sigma=FINETUNE_PAIR_SIGMA,
         )
         csv = Path(options.data) / "DIW_val.csv" if Path(options.data).is_dir() else Path(options.data)
         self.val_entries = read_diw_csv(csv)[: options.eval_limit]
@@ -169,7 +153,7 @@ class NetAdapt:
         done = 0
         epoch = 0
         while done < steps:
-            self.train_set.epoch = seed * 1000 + epoch
+            self.train_set.epoch = finetune_epoch(seed, epoch)
             order = torch.randperm(len(self.train_set), generator=g).tolist()
             loader = torch.utils.data.DataLoader(
                 self.train_set, batch_size=self.options.batch, sampler=order, collate_fn=collate, drop_last=True
@@ -248,7 +232,7 @@ class NetAdapt:
         Latencies are the verification measurements; WHDR is the held-out test split (or val when absent)."""
         from ..evaluate import EvalOptions, evaluate
         from ..modelinfo import describe_model
-        from ..records import record_header
+        from ..records import BenchRecord
 
         records: list[dict[str, Any]] = []
         members = [
@@ -266,20 +250,16 @@ class NetAdapt:
                 conv = json.loads(report.read_text())
                 conv["_source"] = str(report)
                 records.append(conv)
-            ev = evaluate(tfl, self.options.data, EvalOptions(split=split))
-            records.append(ev)
-            bench = record_header("bench")
-            bench.update(
+            records.append(evaluate(tfl, self.options.data, EvalOptions(split=split)).to_dict())
+            bench = BenchRecord(
                 model=describe_model(tfl).to_dict(),
                 device={"name": self.measurer.device},
                 delegate=self.measurer.delegate if self.measurer.device != "host" else "xnnpack",
-                threads=self.measurer.threads,
                 latency_ms={"median": item["measured_ms"], "p90": None},
-                fps=1000.0 / item["measured_ms"],
-                status="ok",
-                source=f"netadapt verification ({label})",
+                threads=self.measurer.threads,
+                details={"source": f"netadapt verification ({label})"},
             )
-            records.append(bench)
+            records.append(bench.to_dict())
         path = self.out / "records.json"
         write_json(path, records)
         return path
@@ -292,13 +272,10 @@ class NetAdapt:
             (f"calib_x{s:g}", self.uniform(base, s)) for s in self.options.calibration_scales
         ]
         files = [self.measurer.convert(m, self.out / "work", label) for label, m in models]
-        if self.measurer.supports_paired:
-            timings = [float(np.median(r)) for r in self.measurer.paired(files, rounds=self.options.rounds)]
-        else:
-            timings = [self.measurer.bench(f, label)[0] for f, (label, _) in zip(files, models)]
+        timings = [float(np.median(r)) for r in self.measurer.paired(files, rounds=self.options.rounds)]
         for (label, m), ms in zip(models, timings):
             latency.add(label, cost_features(m.config, h, w), ms)
-            self.log(f"measured {label}: {ms:.3f} ms{' (paired)' if self.measurer.supports_paired else ''}")
+            self.log(f"measured {label}: {ms:.3f} ms (paired)")
         return timings[0], files[0]
 
     # ---- paired verification -----------------------------------------------------------------
@@ -306,9 +283,6 @@ class NetAdapt:
         """Time the candidate interleaved with the current and the base file (host), so host drift
         cancels: ``step`` = candidate / current and ``base`` = candidate / base, per-round ratios with a
         95% bootstrap interval; on phones the runs alternate (order flipped every round)."""
-        if not self.measurer.supports_paired:
-            ms, _ = self.measurer.bench(tfl, label)
-            return {"paired": False, "ms": ms, "step": None, "base": None}
         base_r, current_r, cand_r = self.measurer.paired([base_tfl, current_tfl, tfl], rounds=self.options.rounds)
         step, base = _ratio(current_r, cand_r), _ratio(base_r, cand_r)
         info = {
@@ -336,7 +310,7 @@ class NetAdapt:
             label = f"iter_{i:03d}" if not rejected else f"iter_{i:03d}_try{len(rejected) + 1}"
             tfl = self.measurer.convert(chosen, self.out / "work", label)
             check = self._verify(tfl, current_tfl, base_tfl, label)
-            if check["paired"] and check["step"]["high"] >= 1.0:
+            if check["step"]["high"] >= 1.0:
                 rejected.append({"group": best["group"], "to": best["to"], "verification": check})
                 self.log(
                     f"  rejected {best['group']} -> {best['to']}: not faster than the current model with 95% confidence"
@@ -348,9 +322,6 @@ class NetAdapt:
     def _confirm(self, history: dict[str, Any], final_tfl: Path, target_ratio: float) -> dict[str, Any]:
         """The final file against the base, paired with twice the rounds: 'reached' only if the upper end
         of the ratio's 95% interval is within the target ratio."""
-        if not self.measurer.supports_paired:
-            ms, _ = self.measurer.bench(final_tfl, "final")
-            return {"paired": False, "final_ms": ms, "confirmed": ms <= target_ratio * history["base"]["measured_ms"]}
         base_r, final_r = self.measurer.paired(
             [Path(history["base"]["tflite"]), final_tfl], rounds=2 * self.options.rounds
         )
@@ -469,7 +440,7 @@ class NetAdapt:
         scored = []
         for k, p in enumerate(proposals):
             g = next(x for x in list_groups(state.current.config) if x.name == p["group"])
-            seed = self.options.seed * 100_003 + i * 101 + k
+            seed = proposal_seed(self.options.seed, i, k)
             cand = self.finetune(prune_group(state.current, g, p["to"]), self.options.short_steps, seed=seed)
             p["whdr"] = self.whdr(cand)
             p["score"] = (p["whdr"] - state.whdr) / max(state.current_ms - p["predicted_ms"], 1e-3)
@@ -516,12 +487,9 @@ class NetAdapt:
         )
         state.latency.save(state.cache)
         pause_point("prune:latency-cache-saved")  # kill -9 here: the cache holds a sample history.json lacks
-        if check["paired"]:
-            state.current_ratio = check["base"]["median"]
-            if self.options.target_ms is not None:  # the base re-measured in the same paired run converts ms to a ratio
-                state.target_ratio = self.options.target_ms / check["base_ms"]
-        else:
-            state.current_ratio = measured / state.history["base"]["measured_ms"]
+        state.current_ratio = check["base"]["median"]
+        if self.options.target_ms is not None:  # the base re-measured in the same paired run converts ms to a ratio
+            state.target_ratio = self.options.target_ms / check["base_ms"]
         record = self._record(state, i, best, chosen, tfl, check, rejected, proposals, step_target)
         state.history["iterations"].append(record)
         self._keep_milestones(state, chosen, record)
@@ -576,7 +544,7 @@ class NetAdapt:
                 f"({state.current_ms:.3f} ms)"
             )
         self.log(f"long-term fine-tune: {o.long_steps} steps")
-        final = self.finetune(copy.deepcopy(state.current), o.long_steps, seed=o.seed * 7 + 1)
+        final = self.finetune(copy.deepcopy(state.current), o.long_steps, seed=final_finetune_seed(o.seed))
         final_tflite = self.measurer.convert(final, self.out / "work", "final")
         confirmation = self._confirm(history, final_tflite, state.target_ratio)
         final_ms = confirmation["final_ms"]

@@ -127,9 +127,10 @@ def _bench_row(rec: dict[str, Any], fields: dict[str, Any]) -> ReportRow:
                      **fields, low_ms=low, high_ms=high, delegate_applied=applied)  # fmt: skip
 
 
-def build_rows(records: list[dict[str, Any]]) -> list[ReportRow]:
+def build_rows(records: list[Any]) -> list[ReportRow]:
     """One row per bench record (joined with eval and convert records on the file's sha256), then one per
-    evaluated file that was never timed."""
+    evaluated file that was never timed. Typed records (BenchRecord) are taken in their JSON form."""
+    records = [r.to_dict() if hasattr(r, "to_dict") else r for r in records]
     converted = _converted(records)
     whdr: dict[str, float] = {}
     models: dict[str, dict[str, Any]] = {}

@@ -22,13 +22,3 @@ def interpreter_class() -> tuple[Any, str]:
         except ImportError:
             continue
     raise ImportError("no TFLite interpreter found: pip install ai-edge-litert")
-
-
-def runtime_version(name: str) -> str:
-    from importlib import metadata
-
-    dist = {"litert": "ai-edge-litert", "tflite_runtime": "tflite-runtime", "tensorflow": "tensorflow"}[name]
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"

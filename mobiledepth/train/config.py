@@ -160,6 +160,13 @@ def _check_values(stage: "StageConfig", where: str) -> None:
         raise MobileDepthError(f"{where}: size {list(stage.size)} must be positive")
 
 
+def _output_stride(variant: str) -> int:
+    """The named variant's encoder stride; a config file given as the variant is checked when it is built."""
+    from ..model.config import OUTPUT_STRIDE, VARIANTS
+
+    return VARIANTS[variant]().encoder.output_stride if variant in VARIANTS else OUTPUT_STRIDE
+
+
 def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
     stages = []
     raw_stages = data.get("stage")
@@ -168,6 +175,8 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
     if not isinstance(raw_stages, list) or not all(isinstance(r, dict) for r in raw_stages):
         raise MobileDepthError(f"{source}: 'stage' must be [[stage]] tables, got {raw_stages!r}")
     base = Path(source).parent if source and Path(source).exists() else Path(".")
+    model = _build(ModelSection, data.get("model", {}), f"{source}: [model]")
+    stride = _output_stride(model.variant)
     for i, raw in enumerate(raw_stages):
         raw = dict(raw)
         where = f"{source}: stage {i + 1}"
@@ -183,15 +192,16 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
             raise MobileDepthError(f"{where}: loss must be one of {', '.join(LOSSES)}, got {stage.loss!r}")
         if stage.rebalance.enabled and stage.teacher is None:
             raise MobileDepthError(f"{where}: rebalancing needs several loss terms; add a [stage.teacher]")
-        if stage.size[0] % 32 or stage.size[1] % 32:
-            raise MobileDepthError(f"{where}: size {list(stage.size)} must be multiples of 32")
+        if stage.size[0] % stride or stage.size[1] % stride:
+            raise MobileDepthError(f"{where}: size {list(stage.size)} must be multiples of {stride} (the encoder's "
+                                   "output stride)")  # fmt: skip
         for attr in ("train", "val"):
             value = getattr(stage, attr)
             if value and not Path(value).is_absolute() and not Path(value).exists() and (base / value).exists():
                 setattr(stage, attr, str(base / value))
         stages.append(stage)
     return TrainConfig(
-        model=_build(ModelSection, data.get("model", {}), f"{source}: [model]"),
+        model=model,
         run=_build(RunSection, data.get("run", {}), f"{source}: [run]"),
         stages=stages,
         source=source,

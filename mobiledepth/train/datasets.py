@@ -29,6 +29,7 @@ from PIL import Image
 from ..data.diw import read_diw_csv
 from ..data.images import IMAGE_SUFFIXES, load_rgb
 from ..errors import MobileDepthError
+from ..seeds import sample_seed
 from .losses import sample_relative_pairs
 
 
@@ -41,7 +42,7 @@ class AugmentConfig:
 
 
 def _generator(seed: int, epoch: int, index: int) -> torch.Generator:
-    return torch.Generator().manual_seed((seed * 1_000_003 + epoch) * 1_000_033 + index)
+    return torch.Generator().manual_seed(sample_seed(seed, epoch, index))
 
 
 class Augment:

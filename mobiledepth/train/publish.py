@@ -19,10 +19,10 @@ def publish(source: Path, target: Path, test_data: Path | None, sizes: list[tupl
     if test_data is not None:
         for h, w in sizes:
             rec = evaluate(source, test_data, EvalOptions(split="test", height=h, width=w))
-            metrics[f"test_whdr_{h}x{w}"] = rec["whdr"]
-            metrics["test_pairs"] = rec["dataset"]["pairs"]
-            if rec["dense"]:
-                metrics[f"test_delta1_{h}x{w}"] = rec["dense"]["delta1"]
+            metrics[f"test_whdr_{h}x{w}"] = rec.whdr
+            metrics["test_pairs"] = rec.dataset["pairs"]
+            if rec.dense:
+                metrics[f"test_delta1_{h}x{w}"] = rec.dense["delta1"]
     model = ckpt.build(with_heads=True)
     meta = {k: v for k, v in ckpt.metadata.items() if not k.startswith("_") and k not in ("created", "params")}
     meta["metrics"] = metrics

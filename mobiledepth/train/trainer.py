@@ -34,6 +34,7 @@ from ..model.checkpoint import config_from_name_or_file, load_checkpoint, save_c
 from ..model.network import MobileDepth, MobileDepthOutput
 from ..pause import pause_point
 from ..quant.qat import QuantSimulation
+from ..seeds import shuffle_seed
 from .config import StageConfig, TrainConfig
 from .datasets import AugmentConfig, build_dataset, collate
 from .losses import (
@@ -284,13 +285,21 @@ class Trainer:
         return terms
 
     # ---- the run ------------------------------------------------------------------------------
-    def run(self) -> Path:
+    def _tensorboard(self):
+        """TensorBoard event files when the optional package is installed (metrics.jsonl is written either
+        way); a missing package is said once in metrics.jsonl, not swallowed."""
+        self._tb = None
+        if not self.dist.main:
+            return None
         try:
-            from torch.utils.tensorboard import SummaryWriter  # optional
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as exc:  # the optional package is absent: metrics.jsonl has everything
+            self.log(event="tensorboard-off", reason=f"{exc.__class__.__name__}: {exc}")
+            return None
+        return SummaryWriter(str(self.out / "tensorboard"))
 
-            self._tb = SummaryWriter(str(self.out / "tensorboard")) if self.dist.main else None
-        except Exception:
-            self._tb = None
+    def run(self) -> Path:
+        self._tb = self._tensorboard()
         state = self._load_state()
         model = self._build_model()
         if state is not None:
@@ -422,7 +431,7 @@ class Trainer:
     def _epoch_loader(self, run: "_StageRun", stage: StageConfig, epoch: int):
         """This rank's shard of a seeded per-epoch permutation: the same batches after a resume."""
         run.dataset.epoch = epoch
-        generator = torch.Generator().manual_seed(self.config.run.seed * 7919 + epoch)
+        generator = torch.Generator().manual_seed(shuffle_seed(self.config.run.seed, epoch))
         order = torch.randperm(len(run.dataset), generator=generator).tolist()
         mine = order[self.dist.rank :: self.dist.world][: run.steps * stage.batch]
         workers = self.config.run.workers

@@ -1,0 +1,145 @@
+"""The CLI's flags, declared once as typed aliases (typer's ``Annotated`` form).
+
+Every flag defaults to ``None`` (or is a switch): the library's option dataclasses hold the only
+defaults, and the help text shows them read from those dataclasses, so the two cannot disagree.
+Commands in ``cli.py`` stay short: one line per flag, then a call into the library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Annotated, List, Optional
+
+import typer
+
+from android_bench.runner import PhoneBenchOptions
+
+from .bench.options import PHONE_PAIRED_ROUNDS, HostBenchOptions, PairedOptions
+from .prune.options import MEASURE_THREADS, PruneOptions
+
+
+def default_of(cls: type, name: str) -> str:
+    """'[default: X]' for a dataclass field: help text that reads the library's value."""
+    f = next(f for f in fields(cls) if f.name == name)
+    value = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+    return f"\\[default: {value}]"  # escaped: typer renders help text as rich markup
+
+
+_d, _PHONE, _PRUNE = default_of, PhoneBenchOptions, PruneOptions  # short names keep one flag per line
+
+
+def _host_phone(name: str) -> str:
+    return f"\\[default: host {getattr(HostBenchOptions, name)}, phones {getattr(PhoneBenchOptions, name)}]"
+
+
+# ---- bench --------------------------------------------------------------------------------------
+Models = Annotated[
+    Optional[List[Path]],
+    typer.Argument(help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) files; phones take .tflite."),
+]
+Device = Annotated[str, typer.Option(help="'host' (this computer), or phones: serial, alias (S21), list or 'all'.")]
+Delegate = Annotated[str, typer.Option(help="cpu (XNNPACK), gpu or nnapi (phones); host: cpu.")]
+Threads = Annotated[Optional[int], typer.Option(help=f"Interpreter threads. {_host_phone('threads')}")]
+Warmup = Annotated[Optional[int], typer.Option("--warmup", help=f"Warm-up runs. {_host_phone('warmup_runs')}")]
+WarmupSeconds = Annotated[
+    Optional[float], typer.Option(help=f"Also warm up for at least this long. {_host_phone('warmup_seconds')}")
+]
+Runs = Annotated[Optional[int], typer.Option(help=f"Timed runs (paired: per round, at most 10). {_host_phone('runs')}")]
+MinSeconds = Annotated[
+    Optional[float], typer.Option(help=f"Also time for at least this long. {_host_phone('min_seconds')}")
+]
+Size = Annotated[Optional[str], typer.Option(help="Input HEIGHTxWIDTH for checkpoints and dynamic files.")]
+JsonOut = Annotated[
+    Optional[Path], typer.Option("--json", help="Write the result record(s) here (phones: after every finished run).")
+]
+AdbHost = Annotated[str, typer.Option(help="adb server host (a device lab's shared server).")]
+AdbPort = Annotated[int, typer.Option(help="adb server port.")]
+Binary = Annotated[
+    Optional[Path], typer.Option(help="benchmark_model for the phone (default: the cache of `devices fetch-binary`).")
+]
+GpuFp16 = Annotated[
+    Optional[bool],
+    typer.Option("--gpu-fp16/--gpu-fp32", help=f"GPU: allow fp16 or force fp32. {_d(_PHONE, 'gpu_precision_loss')}"),
+]
+NnapiAccelerator = Annotated[Optional[str], typer.Option(help="NNAPI accelerator name (e.g. a vendor NPU).")]
+FullDelegation = Annotated[
+    Optional[bool], typer.Option("--require-full-delegation", help="Fail when any op falls back to the CPU.")
+]
+Affinity = Annotated[Optional[str], typer.Option(help="taskset CPU mask in hex (e.g. f0 = big cores on many SoCs).")]
+Repeats = Annotated[
+    Optional[int], typer.Option(help=f"Phones: repeat the run, median of repeats. {_d(_PHONE, 'repeats')}")
+]
+Cooldown = Annotated[
+    Optional[float], typer.Option(help=f"Phones: rest between repeats (s). {_d(_PHONE, 'cooldown_s')}")
+]
+MaxTemp = Annotated[
+    Optional[float],
+    typer.Option(help=f"Phones: wait until all sensors read below (°C). {_d(_PHONE, 'max_temp_c')}"),
+]
+ThermalTimeout = Annotated[
+    Optional[float],
+    typer.Option(help=f"Phones: stop waiting to cool after (s). {_d(_PHONE, 'thermal_timeout_s')}"),
+]
+RunTimeout = Annotated[
+    Optional[float], typer.Option(help=f"Phones: kill a run after this (s). {_d(_PHONE, 'run_timeout_s')}")
+]
+OpProfiling = Annotated[
+    Optional[bool], typer.Option("--op-profiling", help="Phones: per-op profile (--enable_op_profiling).")
+]
+DevicesFile = Annotated[Optional[Path], typer.Option(help="Extra device aliases (JSON).")]
+Paired = Annotated[
+    bool,
+    typer.Option("--paired", help="Time the files interleaved (rounds); each file's ratio to the first, 95% interval."),
+]
+Rounds = Annotated[
+    Optional[int],
+    typer.Option(
+        help=f"--paired: alternating rounds. \\[default: host {PairedOptions.rounds}, phones {PHONE_PAIRED_ROUNDS}]"
+    ),
+]
+FromLog = Annotated[
+    Optional[List[Path]],
+    typer.Option(
+        "--from-log",
+        help="Parse a saved benchmark_model output or the APK's `adb logcat` into a record (repeatable); MODELS, "
+        "if given, are the files they ran, in order; --device names the phone.",
+    ),
+]
+
+# ---- prune --------------------------------------------------------------------------------------
+Checkpoint = Annotated[Path, typer.Argument(help="A trained mobiledepth checkpoint.")]
+PruneOutput = Annotated[
+    Path, typer.Option("-o", "--output", help="Output folder (checkpoints, history.json, latency cache, log).")
+]
+TargetMs = Annotated[Optional[float], typer.Option(help="Latency budget in ms, on --device/--delegate/--precision.")]
+TargetRatio = Annotated[Optional[float], typer.Option(help="Budget as a share of the starting model's latency (0.7).")]
+Precision = Annotated[str, typer.Option(help="fp32, fp16 or int8: the file whose latency counts.")]
+PruneSize = Annotated[str, typer.Option(help="Input HEIGHTxWIDTH of the measured file.")]
+PruneData = Annotated[Path, typer.Option(help="Fine-tuning data: a synth or DIW folder (train / val / test splits).")]
+DataKind = Annotated[Optional[str], typer.Option(help=f"synth or diw. {_d(_PRUNE, 'data_kind')}")]
+PruneThreads = Annotated[Optional[int], typer.Option(help=f"Benchmark threads. \\[default: {MEASURE_THREADS}]")]
+InitialRatio = Annotated[
+    Optional[float],
+    typer.Option(help=f"Per-iteration latency cut, share of the start. {_d(_PRUNE, 'initial_ratio')}"),
+]
+Decay = Annotated[Optional[float], typer.Option(help=f"Per-iteration decay of the cut. {_d(_PRUNE, 'decay')}")]
+MaxIterations = Annotated[Optional[int], typer.Option(help=_d(_PRUNE, "max_iterations"))]
+MaxProposals = Annotated[
+    Optional[int], typer.Option(help=f"Groups scored per iteration. {_d(_PRUNE, 'max_proposals')}")
+]
+ShortSteps = Annotated[
+    Optional[int], typer.Option(help=f"Short-term fine-tune steps per proposal. {_d(_PRUNE, 'short_steps')}")
+]
+LongSteps = Annotated[Optional[int], typer.Option(help=f"Long-term fine-tune steps. {_d(_PRUNE, 'long_steps')}")]
+Keep = Annotated[Optional[str], typer.Option(help="Milestones to save, e.g. 1.9M,1.5M,1M or 30ms,25ms.")]
+Margin = Annotated[
+    Optional[float],
+    typer.Option(help=f"Stop only this share below the target (timing noise). {_d(_PRUNE, 'margin')}"),
+]
+Resume = Annotated[bool, typer.Option("--resume", help="Continue after the last finished iteration in OUTDIR.")]
+Seed = Annotated[Optional[int], typer.Option(help=f"Seed of the fine-tuning runs. {_d(_PRUNE, 'seed')}")]
+PruneRounds = Annotated[
+    Optional[int],
+    typer.Option(help=f"Paired verification rounds (the confirmation: twice). {_d(_PRUNE, 'rounds')}"),
+]

@@ -1,0 +1,33 @@
+"""NetAdapt's options: the only place their defaults live (the CLI reads them for its help text)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MEASURE_THREADS = 2  # benchmark threads of the measured file (the Measurer's default, host and phones alike)
+
+
+@dataclass
+class PruneOptions:
+    target_ms: float | None = None
+    target_ratio: float | None = None
+    data: Path | None = None  # fine-tuning data (synth or DIW folder); required, no repo-relative default
+    data_kind: str = "synth"
+    initial_ratio: float = 0.05  # NetAdapt's r0 (official 0.025; larger = fewer, bigger steps)
+    decay: float = 0.96
+    max_iterations: int = 20
+    max_proposals: int = 8
+    short_steps: int = 20
+    long_steps: int = 200
+    batch: int = 8
+    lr: float = 5e-4
+    train_size: tuple[int, int] = (128, 160)
+    eval_limit: int = 60
+    calibration_scales: tuple[float, ...] = (0.75,)
+    margin: float = 0.03  # stop only once measured <= target * (1 - margin): the budget must hold when re-measured
+    keep: tuple[str, ...] = ()
+    seed: int = 0
+    rounds: int = 20  # paired verification rounds (host and phones); the final confirmation uses twice as many
+    max_verifications: int = 3  # candidates tried per iteration before giving up on a step that is not faster
+    escalations: int = 2  # when no candidate measures faster, ask for a cut twice as large (this many times)
