@@ -57,7 +57,7 @@ def main() -> int:
     na_dir = args.netadapt_dir or args.out / "netadapt"
     netadapt = NetAdapt(args.checkpoint, na_dir, options, measurer, echo=console.print)
     done = na_dir / "history.json"
-    history = json.loads(done.read_text()) if args.netadapt_dir and done.is_file() else netadapt.run()
+    history = json.loads(done.read_text()) if args.netadapt_dir and done.is_file() else netadapt.run().to_dict()
     if "final" not in history:
         raise SystemExit(f"{done}: that NetAdapt run has not finished")
     args.short_steps = history["options"]["short_steps"]

@@ -600,21 +600,21 @@ def prune(
     console.print(_prune_table(history, f"{device}/{delegate}/{precision} {h}x{w}"))
     from .report.prune_plot import plot_prune
 
-    plot_prune(history, output / "prune.png")
+    plot_prune(history.to_dict(), output / "prune.png")
     console.print(
         f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}; "
         f"plot: {output / 'prune.png'}"
     )
-    if history["status"] != "reached":
+    if history.status != "reached":
         raise MobileDepthError(
-            f"target {history['target_ms']:.3f} ms {history['status']}: {history['reason']}; best model kept in "
-            f"{history['final']['checkpoint']}"
+            f"target {history.target_ms:.3f} ms {history.status}: {history.reason}; best model kept in "
+            f"{history.final.checkpoint}"
         )
 
 
-def _prune_table(history: dict[str, Any], where: str) -> Table:
-    """One row per NetAdapt iteration, between the base and the long-term fine-tuned final model."""
-    table = Table(title=f"NetAdapt on {where}: target {history['target_ms']:.3f} ms ({history['status']})")
+def _prune_table(history: Any, where: str) -> Table:
+    """One row per NetAdapt iteration (a PruneHistory), between the base and the long-term fine-tuned final."""
+    table = Table(title=f"NetAdapt on {where}: target {history.target_ms:.3f} ms ({history.status})")
     for col in (
         "Iter",
         "Group",
@@ -630,17 +630,16 @@ def _prune_table(history: dict[str, Any], where: str) -> Table:
     def ratio(r: dict[str, float] | None) -> str:
         return "unpaired" if not r else f"{r['median']:.3f} ({r['low']:.3f}-{r['high']:.3f})"
 
-    b = history["base"]
-    table.add_row("0", "", "", f"{b['params']:,}", "", f"{b['measured_ms']:.3f}", "1", f"{b['whdr']:.4f}")
-    for it in history["iterations"]:
+    b = history.base
+    table.add_row("0", "", "", f"{b.params:,}", "", f"{b.measured_ms:.3f}", "1", f"{b.whdr:.4f}")
+    for it in history.iterations:
         table.add_row(
-            str(it["iteration"]), it["group"], f"{it['from']} -> {it['to']}", f"{it['params']:,}",
-            f"{it['predicted_ms']:.3f}", f"{it['measured_ms']:.3f}", ratio((it.get("verification") or {}).get("base")),
-            f"{it['whdr']:.4f}",
+            str(it.iteration), it.group, f"{it.width_from} -> {it.width_to}", f"{it.params:,}",
+            f"{it.predicted_ms:.3f}", f"{it.measured_ms:.3f}", ratio(it.verification.get("base")), f"{it.whdr:.4f}",
         )  # fmt: skip
-    f = history["final"]
-    table.add_row("final", "long-term fine-tune", "", f"{f['params']:,}", "", f"{f['measured_ms']:.3f}",
-                  ratio(history.get("confirmation", {}).get("ratio")), f"{f['whdr']:.4f}")  # fmt: skip
+    f = history.final
+    table.add_row("final", "long-term fine-tune", "", f"{f.params:,}", "", f"{f.measured_ms:.3f}",
+                  ratio((history.confirmation or {}).get("ratio")), f"{f.whdr:.4f}")  # fmt: skip
     return table
 
 

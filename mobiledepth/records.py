@@ -15,7 +15,8 @@ import datetime as _dt
 import json
 import os
 import platform
-from dataclasses import dataclass, field, fields
+import re
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,7 @@ class EvalRecord(TypedRecord):
     KIND = "eval"
     model: dict[str, Any]
     whdr: float
-    dataset: dict[str, Any]  # csv, images, pairs
+    dataset: dict[str, Any] = field(default_factory=dict)  # csv, images, pairs
     wrong_pairs: int = 0
     input_hw: list[int] = field(default_factory=list)
     disparity: bool = False
@@ -173,6 +174,93 @@ class EvalRecord(TypedRecord):
     @property
     def file_name(self) -> str:
         return Path(self.model.get("path", "?")).name
+
+
+@dataclass
+class PruneMember:
+    """The base or the final model of a NetAdapt run: its files and measured figures."""
+
+    checkpoint: str
+    tflite: str
+    measured_ms: float
+    whdr: float  # validation WHDR (the split that steered the choices)
+    params: int
+    test_whdr: float | None = None  # final only: the held-out split nothing was chosen on
+    meets_target: bool | None = None  # final only: the paired confirmation's verdict
+
+
+@dataclass
+class PruneIteration:
+    """One accepted NetAdapt step: which channel group shrank, predicted vs measured latency, the paired
+    verification against the current and base files, and the candidates rejected before it."""
+
+    iteration: int
+    group: str
+    width_from: int  # JSON "from"
+    width_to: int  # JSON "to"
+    params: int
+    predicted_ms: float
+    measured_ms: float
+    predictor_error_ms: float
+    whdr: float
+    step_target_ms: float
+    widths: dict[str, int]
+    proposals: list[dict[str, Any]]
+    checkpoint: str
+    tflite: str
+    verification: dict[str, Any]  # paired: rounds, step (candidate/current) and base (candidate/base) ratios
+    ratio_to_base: float | None = None  # None in histories written before paired verification
+    target_ratio: float | None = None
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    JSON_NAMES = {"width_from": "from", "width_to": "to"}  # JSON keys that are Python keywords
+
+    def to_dict(self) -> dict[str, Any]:
+        return {self.JSON_NAMES.get(f.name, f.name): getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> "PruneIteration":
+        names = {f.name for f in fields(cls)}
+        return cls(**{n: item[cls.JSON_NAMES.get(n, n)] for n in names if cls.JSON_NAMES.get(n, n) in item})
+
+
+@dataclass
+class PruneHistory:
+    """``history.json`` of a NetAdapt run: written after every iteration, read back by ``--resume``."""
+
+    checkpoint: str
+    options: dict[str, Any]
+    measurer: dict[str, str]  # device / delegate / precision / size / threads
+    base: PruneMember
+    iterations: list[PruneIteration] = field(default_factory=list)
+    status: str = "running"  # running | reached | not confirmed | unreachable
+    target_ms: float | None = None
+    kept: dict[str, dict[str, Any]] = field(default_factory=dict)  # milestone label -> iteration, params, ms
+    final: PruneMember | None = None
+    confirmation: dict[str, Any] | None = None  # the final paired check against the base
+    reason: str = ""  # why the run stopped short (empty when reached)
+    wall_s: float = 0.0
+    predictor_error_ms: dict[str, Any] | None = None
+
+    @property
+    def last(self) -> PruneIteration | PruneMember:
+        return self.iterations[-1] if self.iterations else self.base
+
+    def to_dict(self) -> dict[str, Any]:
+        item = {f.name: getattr(self, f.name) for f in fields(self)}
+        item["base"] = asdict(self.base)
+        item["iterations"] = [it.to_dict() for it in self.iterations]
+        item["final"] = asdict(self.final) if self.final else None
+        return {k: v for k, v in item.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, item: dict[str, Any]) -> "PruneHistory":
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in item.items() if k in names}
+        values["base"] = PruneMember(**item["base"])
+        values["iterations"] = [PruneIteration.from_dict(it) for it in item.get("iterations", [])]
+        values["final"] = PruneMember(**item["final"]) if item.get("final") else None
+        return cls(**values)
 
 
 TYPED = {"bench": BenchRecord, "eval": EvalRecord}  # kind -> class; the other kinds stay plain JSON blocks
@@ -221,6 +309,7 @@ def load_records(paths: list[str | os.PathLike]) -> list[dict[str, Any]]:
                 raise MobileDepthError(f"{path}: not a mobiledepth result record (no 'record': {'/'.join(REQUIRED)})")
             item = migrate(path, item)
             _check_fields(path, item)
+            _check_typed(path, item)
             item["_source"] = str(path)
             records.append(item)
     return records
@@ -241,6 +330,18 @@ REQUIRED: dict[str, dict[str, type | tuple[type, ...]]] = {
     "profile": {"model": str, "layers": list, "end_to_end_ms": (int, float)},
     "predict": {"pictures": list, "differences": list},
 }
+
+
+def _check_typed(path: str | os.PathLike, item: dict[str, Any]) -> None:
+    """Bench and eval records must also build their typed class (the one definition of the schema)."""
+    kind = TYPED.get(item["record"])
+    if kind is None:
+        return
+    try:
+        kind.from_dict(item)
+    except TypeError as exc:
+        missing = ", ".join(re.findall(r"'(\w+)'", str(exc))) or str(exc)
+        raise MobileDepthError(f"{path}: {item['record']} record without '{missing}'") from None
 
 
 def _field(item: dict[str, Any], dotted: str) -> Any:

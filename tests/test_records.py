@@ -62,3 +62,38 @@ def test_foreign_json_is_refused(tmp_path):
     with pytest.raises(MobileDepthError) as err:
         load_records([Path(path)])
     assert str(err.value).startswith(f"{path}: not a mobiledepth result record (no 'record': ")
+
+
+def test_prune_history_round_trip_and_legacy_files():
+    """history.json is what --resume reads: the typed form writes the same keys ("from"/"to" included) and
+    reads back equal; a history written before paired verification (no ratios, no kept, no wall time)
+    still reads."""
+    from mobiledepth.records import PruneHistory
+
+    legacy = {
+        "checkpoint": "m.pt", "options": {"margin": 0.03}, "measurer": {"device": "host"},
+        "base": {"checkpoint": "iter_000.pt", "tflite": "b.tflite", "measured_ms": 10.0, "whdr": 0.2, "params": 100},
+        "iterations": [{
+            "iteration": 1, "group": "stem", "from": 32, "to": 16, "params": 90, "predicted_ms": 9.0,
+            "measured_ms": 9.5, "predictor_error_ms": -0.5, "whdr": 0.21, "step_target_ms": 9.5, "widths": {"stem": 16},
+            "proposals": [], "checkpoint": "iter_001.pt", "tflite": "i1.tflite", "verification": {"paired": False},
+        }],
+        "status": "running",
+    }  # fmt: skip
+    history = PruneHistory.from_dict(legacy)
+    it = history.iterations[0]
+    assert (it.width_from, it.width_to, it.ratio_to_base, it.rejected) == (32, 16, None, [])
+    assert history.last is it and history.kept == {} and history.wall_s == 0.0 and history.final is None
+    written = history.to_dict()
+    assert written["iterations"][0]["from"] == 32 and written["iterations"][0]["to"] == 16
+    assert "final" not in written and PruneHistory.from_dict(json.loads(json.dumps(written))) == history
+
+
+def test_bench_record_must_match_the_typed_schema(tmp_path):
+    """A bench record with every field `report` reads but no delegate does not build a BenchRecord."""
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"record": "bench", "schema": SCHEMA, "model": {"sha256": "a"},
+                                "latency_ms": {"median": 2.0}, "device": {"name": "host"}}))  # fmt: skip
+    with pytest.raises(MobileDepthError) as err:
+        load_records([path])
+    assert str(err.value) == f"{path}: bench record without 'delegate'"

@@ -35,9 +35,11 @@ from ..fileio import write_json
 from ..model.checkpoint import load_checkpoint, save_checkpoint
 from ..model.network import MobileDepth, count_parameters
 from ..pause import pause_point
+from ..records import PruneHistory, PruneIteration, PruneMember
 from ..seeds import final_finetune_seed, finetune_epoch, proposal_seed
 from ..train.datasets import AugmentConfig, build_dataset, collate
 from ..train.losses import improved_ranking_loss
+from ..train.trainer import optimizer_step
 from .groups import list_groups, prune_group, with_width
 from .latency import LatencyModel, Measurer, cost_features
 from .options import PruneOptions  # noqa: F401  (re-exported)
@@ -71,7 +73,7 @@ FINETUNE_PAIR_SIGMA = 0.03
 class _RunState:
     """What one NetAdapt run carries from iteration to iteration (the history is what is saved)."""
 
-    history: dict[str, Any]
+    history: PruneHistory
     current: Any  # the current (pruned) MobileDepth
     latency: LatencyModel
     cache: Path
@@ -159,10 +161,7 @@ class NetAdapt:
                 self.train_set, batch_size=self.options.batch, sampler=order, collate_fn=collate, drop_last=True
             )
             for images, target in loader:
-                loss = improved_ranking_loss(model(images), target["pairs"], target["pair_mask"])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                optimizer_step(improved_ranking_loss(model(images), target["pairs"], target["pair_mask"]), opt, None)
                 done += 1
                 if done >= steps:
                     break
@@ -224,10 +223,10 @@ class NetAdapt:
         proposals.sort(key=lambda p: 1 - p["to"] / p["from"])
         return proposals[: self.options.max_proposals]
 
-    def _save_history(self, history: dict[str, Any]) -> None:
-        write_json(self.history_path, history)
+    def _save_history(self, history: PruneHistory) -> None:
+        write_json(self.history_path, history.to_dict())
 
-    def write_records(self, history: dict[str, Any]) -> Path:
+    def write_records(self, history: PruneHistory) -> Path:
         """bench + eval + convert records of the family (base, every iteration, final) for `mobiledepth report`.
         Latencies are the verification measurements; WHDR is the held-out test split (or val when absent)."""
         from ..evaluate import EvalOptions, evaluate
@@ -236,13 +235,13 @@ class NetAdapt:
 
         records: list[dict[str, Any]] = []
         members = [
-            ("base", history["base"]),
-            *[(f"iter_{it['iteration']:03d}", it) for it in history["iterations"]],
-            ("final", history["final"]),
+            ("base", history.base),
+            *[(f"iter_{it.iteration:03d}", it) for it in history.iterations],
+            ("final", history.final),
         ]
         split = "test" if self.test_entries else "val"
         for label, item in members:
-            tfl = Path(item["tflite"])
+            tfl = Path(item.tflite)
             if not tfl.is_file():
                 continue
             report = tfl.parent / "convert_report.json"
@@ -255,7 +254,7 @@ class NetAdapt:
                 model=describe_model(tfl).to_dict(),
                 device={"name": self.measurer.device},
                 delegate=self.measurer.delegate if self.measurer.device != "host" else "xnnpack",
-                latency_ms={"median": item["measured_ms"], "p90": None},
+                latency_ms={"median": item.measured_ms, "p90": None},
                 threads=self.measurer.threads,
                 details={"source": f"netadapt verification ({label})"},
             )
@@ -319,12 +318,10 @@ class NetAdapt:
             return best, chosen, tfl, check
         return None
 
-    def _confirm(self, history: dict[str, Any], final_tfl: Path, target_ratio: float) -> dict[str, Any]:
+    def _confirm(self, history: PruneHistory, final_tfl: Path, target_ratio: float) -> dict[str, Any]:
         """The final file against the base, paired with twice the rounds: 'reached' only if the upper end
         of the ratio's 95% interval is within the target ratio."""
-        base_r, final_r = self.measurer.paired(
-            [Path(history["base"]["tflite"]), final_tfl], rounds=2 * self.options.rounds
-        )
+        base_r, final_r = self.measurer.paired([Path(history.base.tflite), final_tfl], rounds=2 * self.options.rounds)
         r = _ratio(base_r, final_r)
         confirmed = r["high"] <= target_ratio
         self.log(
@@ -343,10 +340,10 @@ class NetAdapt:
         }
 
     # ---- the loop --------------------------------------------------------------------------------
-    def run(self) -> dict[str, Any]:
+    def run(self) -> PruneHistory:
         """Start (or resume), iterate until the target ratio is met or no step helps, then finish."""
         state = self._resume() if self.resume else self._start()
-        i = len(state.history["iterations"]) + 1
+        i = len(state.history.iterations) + 1
         reason = ""
         while state.current_ratio > state.target_ratio * (1 - self.options.margin):
             if i > self.options.max_iterations:
@@ -364,9 +361,9 @@ class NetAdapt:
                 f"{self.history_path}: nothing to resume (no history); run without --resume to start"
             )
         cache = self.out / self.measurer.cache_name()
-        history = json.loads(self.history_path.read_text())
-        last = history["iterations"][-1] if history["iterations"] else history["base"]
-        current = load_checkpoint(last["checkpoint"]).build(with_heads=False).eval()
+        history = PruneHistory.from_dict(json.loads(self.history_path.read_text()))
+        last = history.last
+        current = load_checkpoint(last.checkpoint).build(with_heads=False).eval()
         latency = LatencyModel.load(cache, self.measurer.key)
         if latency is None:
             raise MobileDepthError(
@@ -374,13 +371,13 @@ class NetAdapt:
             )
         # A kill between saving the cache and the history leaves samples of an iteration the history
         # never recorded; that iteration runs again, so its old samples go.
-        known = {f"iter_{it['iteration']:03d}" for it in history["iterations"]}
+        known = {f"iter_{it.iteration:03d}" for it in history.iterations}
         latency.samples = [
             x for x in latency.samples if not x.label.startswith("iter_") or x.label == "iter_000" or x.label in known
         ]
         latency.fit()
-        self.log(f"resuming after iteration {len(history['iterations'])} at {last['measured_ms']:.3f} ms")
-        return self._state(history, current, latency, cache, last["measured_ms"], last["whdr"])
+        self.log(f"resuming after iteration {len(history.iterations)} at {last.measured_ms:.3f} ms")
+        return self._state(history, current, latency, cache, last.measured_ms, last.whdr)
 
     def _start(self) -> "_RunState":
         cache = self.out / self.measurer.cache_name()
@@ -391,40 +388,38 @@ class NetAdapt:
         whdr = self.whdr(base)
         meta = {"trained": True, "name": f"{base.config.name}-pruned-000", "pruned_from": str(self.checkpoint)}
         base_ckpt = save_checkpoint(self.out / "iter_000.pt", base, meta)
-        history = {
-            "checkpoint": str(self.checkpoint),
-            "options": {**asdict(self.options), "data": str(self.options.data)},
-            "measurer": self.measurer.key,
-            "base": {"checkpoint": str(base_ckpt), "measured_ms": current_ms, "whdr": whdr,
-                     "params": count_parameters(base), "tflite": str(base_tfl)},
-            "iterations": [],
-            "status": "running",
-        }  # fmt: skip
+        history = PruneHistory(
+            checkpoint=str(self.checkpoint),
+            options={**asdict(self.options), "data": str(self.options.data)},
+            measurer=self.measurer.key,
+            base=PruneMember(str(base_ckpt), str(base_tfl), current_ms, whdr, count_parameters(base)),
+        )
         self._save_history(history)
         self.log(f"base: {current_ms:.3f} ms, val WHDR {whdr:.4f}, {count_parameters(base):,} params")
         return self._state(history, base, latency, cache, current_ms, whdr)
 
-    def _state(self, history, current, latency, cache, current_ms: float, whdr: float) -> "_RunState":
+    def _state(self, history: PruneHistory, current, latency, cache, current_ms: float, whdr: float) -> "_RunState":
         """The loop's running figures, the same whether the run starts or resumes."""
         o = self.options
-        base_ms = history["base"]["measured_ms"]
+        base_ms = history.base.measured_ms
         target = o.target_ms if o.target_ms is not None else (o.target_ratio or 1.0) * base_ms
-        history["target_ms"] = target
-        last = history["iterations"][-1] if history["iterations"] else None
-        base_tfl = Path(history["base"]["tflite"])
+        history.target_ms = target
+        last = history.iterations[-1] if history.iterations else None
+        ratio = target / base_ms
+        if last is not None:  # histories from before paired verification lack the ratios: measured ones then
+            ratio = last.target_ratio if last.target_ratio is not None else ratio
         return _RunState(
             history=history, current=current, latency=latency, cache=cache, current_ms=current_ms, whdr=whdr,
-            base_tfl=base_tfl, current_tfl=Path(last["tflite"]) if last else base_tfl, target=target,
-            current_ratio=last.get("ratio_to_base", last["measured_ms"] / base_ms) if last else 1.0,
-            target_ratio=last.get("target_ratio", target / base_ms) if last else target / base_ms,
-            milestones=parse_keep(list(o.keep)), done_keeps=set(history.get("kept", {})), t_start=time.time(),
+            base_tfl=Path(history.base.tflite), current_tfl=Path(history.last.tflite), target=target,
+            current_ratio=(last.ratio_to_base or last.measured_ms / base_ms) if last else 1.0, target_ratio=ratio,
+            milestones=parse_keep(list(o.keep)), done_keeps=set(history.kept), t_start=time.time(),
         )  # fmt: skip
 
     def _proposals_for(self, state: "_RunState", i: int, scale: float = 1.0) -> tuple[list[dict[str, Any]], float]:
         """Proposals for this iteration's latency cut (times ``scale`` when escalating); the cut is halved
         (up to 5 times) when no single group can deliver it, rather than stopping early."""
         o = self.options
-        cut = scale * o.initial_ratio * state.history["base"]["measured_ms"] * o.decay ** (i - 1)
+        cut = scale * o.initial_ratio * state.history.base.measured_ms * o.decay ** (i - 1)
         proposals: list[dict[str, Any]] = []
         step_target = state.current_ms - cut
         for _ in range(5):
@@ -491,52 +486,50 @@ class NetAdapt:
         if self.options.target_ms is not None:  # the base re-measured in the same paired run converts ms to a ratio
             state.target_ratio = self.options.target_ms / check["base_ms"]
         record = self._record(state, i, best, chosen, tfl, check, rejected, proposals, step_target)
-        state.history["iterations"].append(record)
+        state.history.iterations.append(record)
         self._keep_milestones(state, chosen, record)
         self._save_history(state.history)
         self.log(
             f"iteration {i}: chose {best['group']} {best['from']} -> {best['to']}; measured {measured:.3f} ms "
-            f"(predicted {best['predicted_ms']:.3f}, error {record['predictor_error_ms']:+.3f}); {record['params']:,} "
+            f"(predicted {best['predicted_ms']:.3f}, error {record.predictor_error_ms:+.3f}); {record.params:,} "
             f"params; val WHDR {best['whdr']:.4f}"
         )
         state.current, state.current_ms, state.whdr, state.current_tfl = chosen, measured, best["whdr"], tfl
         return ""
 
-    def _record(self, state, i, best, chosen, tfl, check, rejected, proposals, step_target) -> dict[str, Any]:
+    def _record(self, state, i, best, chosen, tfl, check, rejected, proposals, step_target) -> PruneIteration:
         """The iteration's checkpoint on disk and its history entry."""
         measured = check["ms"]
         meta = {"trained": True, "name": f"{chosen.config.name}-pruned-{i:03d}", "pruned_from": str(self.checkpoint),
                 "metrics": {"val_whdr": best["whdr"], "measured_ms": measured}}  # fmt: skip
         ckpt = save_checkpoint(self.out / f"iter_{i:03d}.pt", chosen, meta)
-        return {
-            "iteration": i, "group": best["group"], "from": best["from"], "to": best["to"],
-            "params": count_parameters(chosen), "predicted_ms": best["predicted_ms"], "measured_ms": measured,
-            "predictor_error_ms": best["predicted_ms"] - measured, "whdr": best["whdr"], "step_target_ms": step_target,
-            "widths": {g.name: g.width for g in list_groups(chosen.config)},
-            "proposals": [dict(p) for p in proposals], "checkpoint": str(ckpt), "tflite": str(tfl),
-            "verification": check, "ratio_to_base": state.current_ratio, "target_ratio": state.target_ratio,
-            "rejected": rejected,
-        }  # fmt: skip
+        return PruneIteration(
+            iteration=i, group=best["group"], width_from=best["from"], width_to=best["to"],
+            params=count_parameters(chosen), predicted_ms=best["predicted_ms"], measured_ms=measured,
+            predictor_error_ms=best["predicted_ms"] - measured, whdr=best["whdr"], step_target_ms=step_target,
+            widths={g.name: g.width for g in list_groups(chosen.config)},
+            proposals=[dict(p) for p in proposals], checkpoint=str(ckpt), tflite=str(tfl),
+            verification=check, ratio_to_base=state.current_ratio, target_ratio=state.target_ratio, rejected=rejected,
+        )  # fmt: skip
 
-    def _keep_milestones(self, state: "_RunState", chosen, record: dict[str, Any]) -> None:
+    def _keep_milestones(self, state: "_RunState", chosen, record: PruneIteration) -> None:
         """``--keep 2M 20ms``: the first model at or under each milestone is saved as ``keep_<label>.pt``."""
-        params, measured = record["params"], record["measured_ms"]
+        params, measured = record.params, record.measured_ms
         for kind, value in state.milestones:
             label = f"{value / 1e6:g}M" if kind == "params" else f"{value:g}ms"
             hit = (kind == "params" and params <= value) or (kind == "ms" and measured <= value)
             if label in state.done_keeps or not hit:
                 continue
             meta = {"trained": True, "name": f"{chosen.config.name}-{label}",
-                    "metrics": {"val_whdr": record["whdr"], "measured_ms": measured}}  # fmt: skip
+                    "metrics": {"val_whdr": record.whdr, "measured_ms": measured}}  # fmt: skip
             save_checkpoint(self.out / f"keep_{label}.pt", chosen, meta)
-            kept = {"iteration": record["iteration"], "params": params, "measured_ms": measured}
-            state.history.setdefault("kept", {})[label] = kept
+            state.history.kept[label] = {"iteration": record.iteration, "params": params, "measured_ms": measured}
             state.done_keeps.add(label)
 
-    def _finish(self, state: "_RunState", reason: str) -> dict[str, Any]:
+    def _finish(self, state: "_RunState", reason: str) -> PruneHistory:
         """Long-term fine-tune, a paired confirmation of the final file against the base, records."""
         o, history = self.options, state.history
-        base_ms = history["base"]["measured_ms"]
+        base_ms = history.base.measured_ms
         reached = state.current_ratio <= state.target_ratio * (1 - o.margin)
         if not reached:
             self.log(
@@ -555,29 +548,27 @@ class NetAdapt:
                 f"(95% interval up to {r.get('high', float('nan')):.3f}) against a target of {state.target_ratio:.3f}x"
             )
         confirmed = reached and confirmation["confirmed"]
-        history["status"] = "reached" if confirmed else ("not confirmed" if reached else "unreachable")
-        history["reason"] = "" if confirmed else reason
-        history["confirmation"] = confirmation
-        self._final_entry(history, final, final_tflite, final_ms, state.target, confirmation["confirmed"])
-        history["wall_s"] = history.get("wall_s", 0.0) + time.time() - state.t_start
-        errors = [it["predictor_error_ms"] for it in history["iterations"]]
-        history["predictor_error_ms"] = {"mean_abs": float(np.mean(np.abs(errors))) if errors else None, "all": errors}
+        history.status = "reached" if confirmed else ("not confirmed" if reached else "unreachable")
+        history.reason = "" if confirmed else reason
+        history.confirmation = confirmation
+        history.final = self._final_entry(final, final_tflite, final_ms, state.target, confirmation["confirmed"])
+        history.wall_s += time.time() - state.t_start
+        errors = [it.predictor_error_ms for it in history.iterations]
+        history.predictor_error_ms = {"mean_abs": float(np.mean(np.abs(errors))) if errors else None, "all": errors}
         self._save_history(history)
         self.write_records(history)
         return history
 
-    def _final_entry(self, history, final, final_tflite, final_ms: float, target: float, meets: bool) -> None:
+    def _final_entry(self, final, final_tflite, final_ms: float, target: float, meets: bool) -> PruneMember:
         final_whdr = self.whdr(final)
         test_whdr = self.whdr(final, self.test_entries) if self.test_entries else None
         metrics = {"val_whdr": final_whdr, "test_whdr": test_whdr, "measured_ms": final_ms, "target_ms": target}
         meta = {"trained": True, "name": f"{final.config.name}-pruned", "pruned_from": str(self.checkpoint),
                 "metrics": metrics}  # fmt: skip
         final_ckpt = save_checkpoint(self.out / "final.pt", final, meta)
-        history["final"] = {
-            "checkpoint": str(final_ckpt), "tflite": str(final_tflite), "measured_ms": final_ms, "whdr": final_whdr,
-            "test_whdr": test_whdr, "params": count_parameters(final), "meets_target": meets,
-        }  # fmt: skip
         self.log(
             f"final: {final_ms:.3f} ms (target {target:.3f}), val WHDR {final_whdr:.4f}, "
             f"{count_parameters(final):,} params -> {final_ckpt}"
         )
+        return PruneMember(str(final_ckpt), str(final_tflite), final_ms, final_whdr, count_parameters(final),
+                           test_whdr=test_whdr, meets_target=meets)  # fmt: skip
