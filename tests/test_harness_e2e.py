@@ -217,6 +217,16 @@ def test_paired_on_a_phone_alternates_files_and_reports_ratios(adb_port, phones,
     ran = [c for c in phones["S10+"].state.history if "--graph=" in c]
     graphs = [c.split("--graph=")[1].split()[0] for c in ran][-6:]
     assert [g.endswith("fp32.tflite") for g in graphs] == [True, False, False, True, True, False]
+    # the report states the comparison: the baseline row and the other file's ratio with its interval
+    from mobiledepth.records import load_records
+    from mobiledepth.report.table import build_rows
+
+    base_row, int8_row = build_rows(load_records([tmp_path / "paired.json"]))
+    assert base_row.note == "untrained, paired baseline (3 rounds)" and base_row.paired_ratio is None
+    assert (int8_row.paired_ratio, int8_row.paired_low, int8_row.paired_high) == (r["median"], r["low"], r["high"])
+    assert int8_row.note == (  # the test model is untrained: the report says so first
+        f"untrained, paired: {r['median']:.3f}x small_64x96_fp32.tflite [{r['low']:.3f}-{r['high']:.3f}], 3 rounds"
+    )
 
 
 def test_gpu_on_phone_without_gpu_is_a_clear_delegate_failure(adb_port, phones, binary, small_converted, tmp_path):

@@ -417,9 +417,12 @@ class NetAdapt:
 
     def _proposals_for(self, state: "_RunState", i: int, scale: float = 1.0) -> tuple[list[dict[str, Any]], float]:
         """Proposals for this iteration's latency cut (times ``scale`` when escalating); the cut is halved
-        (up to 5 times) when no single group can deliver it, rather than stopping early."""
+        (up to 5 times) when no single group can deliver it, rather than stopping early. The cut is a share
+        of the base's latency in the units of the last measurement (current ms / paired ratio to the base):
+        the machine's speed when the run started no longer sizes the steps of a host that has since slowed."""
         o = self.options
-        cut = scale * o.initial_ratio * state.history.base.measured_ms * o.decay ** (i - 1)
+        base_now = state.current_ms / state.current_ratio if state.current_ratio > 0 else state.current_ms
+        cut = scale * o.initial_ratio * base_now * o.decay ** (i - 1)
         proposals: list[dict[str, Any]] = []
         step_target = state.current_ms - cut
         for _ in range(5):
@@ -551,7 +554,7 @@ class NetAdapt:
         history.status = "reached" if confirmed else ("not confirmed" if reached else "unreachable")
         history.reason = "" if confirmed else reason
         history.confirmation = confirmation
-        history.final = self._final_entry(final, final_tflite, final_ms, state.target, confirmation["confirmed"])
+        history.final = self._final_entry(final, final_tflite, confirmation, state.target)
         history.wall_s += time.time() - state.t_start
         errors = [it.predictor_error_ms for it in history.iterations]
         history.predictor_error_ms = {"mean_abs": float(np.mean(np.abs(errors))) if errors else None, "all": errors}
@@ -559,7 +562,10 @@ class NetAdapt:
         self.write_records(history)
         return history
 
-    def _final_entry(self, final, final_tflite, final_ms: float, target: float, meets: bool) -> PruneMember:
+    def _final_entry(self, final, final_tflite, confirmation: dict[str, Any], target: float) -> PruneMember:
+        """The long-term fine-tuned model saved and scored. Its latency is the one of the confirmation run,
+        next to the base's in that same run: absolute ms move with the machine's load, the ratio does not."""
+        final_ms, meets = confirmation["final_ms"], confirmation["confirmed"]
         final_whdr = self.whdr(final)
         test_whdr = self.whdr(final, self.test_entries) if self.test_entries else None
         metrics = {"val_whdr": final_whdr, "test_whdr": test_whdr, "measured_ms": final_ms, "target_ms": target}
@@ -567,7 +573,8 @@ class NetAdapt:
                 "metrics": metrics}  # fmt: skip
         final_ckpt = save_checkpoint(self.out / "final.pt", final, meta)
         self.log(
-            f"final: {final_ms:.3f} ms (target {target:.3f}), val WHDR {final_whdr:.4f}, "
+            f"final: {final_ms:.3f} ms vs the base's {confirmation['base_ms']:.3f} ms in the same paired run "
+            f"(target {target:.3f} ms when the run started), val WHDR {final_whdr:.4f}, "
             f"{count_parameters(final):,} params -> {final_ckpt}"
         )
         return PruneMember(str(final_ckpt), str(final_tflite), final_ms, final_whdr, count_parameters(final),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 
@@ -32,6 +33,11 @@ class ReportRow:
     low_ms: float | None = None  # spread for error bars: p10 of the samples (p5 where the tool gives only that)
     high_ms: float | None = None  # p90 (or p95)
     delegate_applied: bool = True  # False: a GPU/NNAPI request that ran on the CPU
+    paired_baseline: str = ""  # paired runs: the first file; this row's latency is a median of round medians
+    paired_rounds: int | None = None
+    paired_ratio: float | None = None  # this file / the baseline, per round; None for the baseline itself
+    paired_low: float | None = None  # 95% bootstrap interval of that ratio
+    paired_high: float | None = None
 
 
 def spread(latency: dict[str, Any]) -> tuple[float | None, float | None]:
@@ -114,9 +120,25 @@ def _bench_flag(rec: dict[str, Any]) -> str:
     return ", ".join(flags)
 
 
+def _paired_fields(rec: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """A paired record's ratio to its baseline (the only latency comparison the report states) and its note."""
+    paired = rec.get("paired")
+    if not paired:
+        return {}, ""
+    baseline = Path(paired["baseline"]).name
+    ratio = paired.get("ratio_to_baseline")
+    out = {"paired_baseline": baseline, "paired_rounds": paired.get("rounds")}
+    if ratio is None:
+        return out, f"paired baseline ({paired.get('rounds')} rounds)"
+    out.update(paired_ratio=ratio["median"], paired_low=ratio["low"], paired_high=ratio["high"])
+    return out, (f"paired: {ratio['median']:.3f}x {baseline} [{ratio['low']:.3f}-{ratio['high']:.3f}], "
+                 f"{paired.get('rounds')} rounds")  # fmt: skip
+
+
 def _bench_row(rec: dict[str, Any], fields: dict[str, Any]) -> ReportRow:
     lat = rec.get("latency_ms") or {}
-    flag = _bench_flag(rec)
+    paired, paired_note = _paired_fields(rec)
+    flag = ", ".join(n for n in (_bench_flag(rec), paired_note) if n)
     if flag:
         fields = {**fields, "note": ", ".join(n for n in (fields["note"], flag) if n)}
     low, high = spread(lat)
@@ -124,7 +146,7 @@ def _bench_row(rec: dict[str, Any], fields: dict[str, Any]) -> ReportRow:
     applied = rec.get("status", "ok") != "delegate-not-applied"
     return ReportRow(device=_device_label(rec.get("device", {})), delegate=rec.get("delegate", ""),
                      threads=rec.get("threads"), median_ms=median, p90_ms=lat.get("p90"), fps=rec.get("fps"),
-                     **fields, low_ms=low, high_ms=high, delegate_applied=applied)  # fmt: skip
+                     **fields, low_ms=low, high_ms=high, delegate_applied=applied, **paired)  # fmt: skip
 
 
 def build_rows(records: list[Any]) -> list[ReportRow]:
