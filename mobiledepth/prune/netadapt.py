@@ -341,19 +341,29 @@ class NetAdapt:
 
     # ---- the loop --------------------------------------------------------------------------------
     def run(self) -> PruneHistory:
-        """Start (or resume), iterate until the target ratio is met or no step helps, then finish."""
+        """Start (or resume), iterate until the target ratio is met or no step helps, then finish. A final
+        confirmation above the target does not end the run while ``confirmations`` remain: its ratio (twice
+        the rounds of a verification, so the better estimate) becomes the current one and pruning goes on."""
         state = self._resume() if self.resume else self._start()
+        for attempt in range(1, self.options.confirmations + 1):
+            history = self._finish(state, self._iterate(state))
+            if history.status != "not confirmed" or attempt == self.options.confirmations:
+                return history
+            state.current_ratio = history.confirmation["ratio"]["median"]
+            self.log(f"confirmation {attempt} measured {state.current_ratio:.3f}x the base: pruning on")
+        return history
+
+    def _iterate(self, state: "_RunState") -> str:
+        """NetAdapt steps until the current ratio is within the target (''), or why it stopped short."""
         i = len(state.history.iterations) + 1
-        reason = ""
         while state.current_ratio > state.target_ratio * (1 - self.options.margin):
             if i > self.options.max_iterations:
-                reason = f"stopped after --max-iterations {self.options.max_iterations} at {state.current_ms:.3f} ms"
-                break
+                return f"stopped after --max-iterations {self.options.max_iterations} at {state.current_ms:.3f} ms"
             reason = self._iteration(state, i)
             if reason:
-                break
+                return reason
             i += 1
-        return self._finish(state, reason)
+        return ""
 
     def _resume(self) -> "_RunState":
         if not self.history_path.is_file():
@@ -556,6 +566,7 @@ class NetAdapt:
         history.confirmation = confirmation
         history.final = self._final_entry(final, final_tflite, confirmation, state.target)
         history.wall_s += time.time() - state.t_start
+        state.t_start = time.time()  # a run that prunes on after this finish counts from here
         errors = [it.predictor_error_ms for it in history.iterations]
         history.predictor_error_ms = {"mean_abs": float(np.mean(np.abs(errors))) if errors else None, "all": errors}
         self._save_history(history)

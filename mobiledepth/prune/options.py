@@ -30,4 +30,5 @@ class PruneOptions:
     seed: int = 0
     rounds: int = 20  # paired verification rounds (host and phones); the final confirmation uses twice as many
     max_verifications: int = 3  # candidates tried per iteration before giving up on a step that is not faster
+    confirmations: int = 3  # final paired confirmations; one above the target sends the run back to pruning
     escalations: int = 2  # when no candidate measures faster, ask for a cut twice as large (this many times)
