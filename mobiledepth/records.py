@@ -70,7 +70,6 @@ def record_header(kind: str) -> dict[str, Any]:
     }
 
 
-BENCH_STATUSES = ("ok", "delegate-partial", "delegate-not-applied")
 HEADER_KEYS = ("record", "schema", "tool", "created")
 
 
@@ -80,7 +79,6 @@ class TypedRecord:
     any record of that kind back (fields it does not type go to ``details``), so a file written by one
     producer reads back through the same class as every other."""
 
-    KIND = ""
     details: dict[str, Any]
     header: dict[str, Any]
 
@@ -89,12 +87,8 @@ class TypedRecord:
         return {f.name for f in fields(cls)} - {"details", "header"}  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, Any]:
-        core = {name: getattr(self, name) for name in sorted(self._typed(), key=self._order)}
+        core = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("details", "header")}  # type: ignore[arg-type]
         return {**self.header, **core, **self.details}
-
-    @classmethod
-    def _order(cls, name: str) -> int:
-        return [f.name for f in fields(cls)].index(name)  # type: ignore[arg-type]
 
     @classmethod
     def from_dict(cls, item: dict[str, Any]):
@@ -116,7 +110,6 @@ class BenchRecord(TypedRecord):
     ``bench`` record. Every producer (host worker, paired host run, phone runs, saved phone logs,
     NetAdapt's verifications) builds one."""
 
-    KIND = "bench"
     model: dict[str, Any]  # modelinfo.ModelInfo.to_dict(): path, sha256, format, precision, ...
     device: dict[str, Any]  # host_device() or the phone's block
     delegate: str
@@ -131,8 +124,9 @@ class BenchRecord(TypedRecord):
     @property
     def central_ms(self) -> float:
         """The median, or the mean where the tool printed no median (recorded as such)."""
-        value = self.latency_ms.get("median")
-        return float(self.latency_ms["mean"] if value is None else value)
+        from android_bench.runner import central_ms
+
+        return float(central_ms(self.latency_ms))
 
     @property
     def fps(self) -> float:
@@ -158,7 +152,6 @@ class EvalRecord(TypedRecord):
     """One model file's accuracy on one DIW-format split: WHDR over the annotated pairs (and dense metrics
     where ground-truth depth maps exist)."""
 
-    KIND = "eval"
     model: dict[str, Any]
     whdr: float
     dataset: dict[str, Any] = field(default_factory=dict)  # csv, images, pairs

@@ -18,7 +18,7 @@ from typing import Any, Callable, Protocol
 from ..errors import MobileDepthError
 from ..records import BenchRecord
 from .host import HostBenchOptions, bench_host, bench_host_paired
-from .paired import PairedOptions
+from .options import PHONE_PAIRED_ROUNDS, PairedOptions
 
 MAX_RUNS_PER_ROUND = 10  # paired rounds stay short so that rounds, not runs, carry the comparison
 
@@ -167,7 +167,6 @@ class PhoneBench:
         return outcome
 
     def paired(self, files: list[Path], progress: Progress = lambda m: None) -> BenchOutcome:
-        from .options import PHONE_PAIRED_ROUNDS
         from .phone import bench_phones_paired
 
         _need_two(files)

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from ..records import as_dict
+
 
 @dataclass
 class ReportRow:
@@ -152,7 +154,7 @@ def _bench_row(rec: dict[str, Any], fields: dict[str, Any]) -> ReportRow:
 def build_rows(records: list[Any]) -> list[ReportRow]:
     """One row per bench record (joined with eval and convert records on the file's sha256), then one per
     evaluated file that was never timed. Typed records (BenchRecord) are taken in their JSON form."""
-    records = [r.to_dict() if hasattr(r, "to_dict") else r for r in records]
+    records = [as_dict(r) for r in records]
     converted = _converted(records)
     whdr: dict[str, float] = {}
     models: dict[str, dict[str, Any]] = {}
