@@ -91,8 +91,10 @@ def test_op_histogram_and_gpu_analysis(small_converted):
     _, report = small_converted
     fp32 = by_precision(report)["fp32"].analysis
     assert fp32.ops["CONV_2D"] > 10 and fp32.ops["DEPTHWISE_CONV_2D"] > 10
-    assert fp32.ops["CONCATENATION"] == 5  # five skip connections
-    assert fp32.ops["RESIZE_BILINEAR"] == 1 and fp32.ops["RESIZE_NEAREST_NEIGHBOR"] == 4
+    # five skip connections, and four nearest upsamplings written as 4 copies + DepthToSpace (onnx_rewrites.py)
+    assert fp32.ops["CONCATENATION"] == 5 + 4 and fp32.ops["DEPTH_TO_SPACE"] == 4
+    assert fp32.ops["RESIZE_BILINEAR"] == 1 and "RESIZE_NEAREST_NEIGHBOR" not in fp32.ops
+    assert report.graph_rewrites["depth_to_space"] == [f"/decoder/stages.{i}/upsample/Resize" for i in range(4)]
     assert fp32.gpu_compatible is True and fp32.gpu_incompatible == []
     assert by_precision(report)["fp16"].analysis.ops.get("DEQUANTIZE", 0) > 0
 

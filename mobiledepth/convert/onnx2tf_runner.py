@@ -21,6 +21,7 @@ import numpy as np
 
 from ..data.images import resize_rgb
 from ..errors import MobileDepthError
+from .onnx_rewrites import RewriteResult, write_for_tflite
 from .precisions import PRECISIONS
 
 SAMPLE_NAME = "calibration_image_sample_data_20x128x128x3_float32.npy"
@@ -35,6 +36,7 @@ class Onnx2TfResult:
     files: dict[str, Path]  # precision -> file in the work folder
     log: str
     workdir: Path
+    rewrites: RewriteResult = RewriteResult(())  # exact graph rewrites made on the copy onnx2tf converted
 
 
 def onnx2tf_version() -> str:
@@ -70,11 +72,11 @@ def _run_in(
     timeout: float,
     mean: tuple[float, ...] = (0.0, 0.0, 0.0),
     std: tuple[float, ...] = (1.0, 1.0, 1.0),
-) -> subprocess.CompletedProcess:
+) -> tuple[subprocess.CompletedProcess, RewriteResult]:
     sample = calibration if calibration is not None else np.zeros((1, 128, 128, 3), np.float32)
     sample20 = np.stack([resize_rgb(sample[i % len(sample)], 128, 128) for i in range(20)]).astype(np.float32)
     np.save(workdir / SAMPLE_NAME, sample20)
-    shutil.copy(onnx_path, workdir / "model.onnx")
+    rewrites = write_for_tflite(onnx_path, workdir / "model.onnx")
     cmd = _onnx2tf_command() + ["-i", "model.onnx", "-o", "out", "-n"]
     if calibration is not None:
         np.save(workdir / "calibration.npy", calibration.astype(np.float32))
@@ -85,9 +87,10 @@ def _run_in(
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     env["CUDA_VISIBLE_DEVICES"] = ""
     try:
-        return subprocess.run(
+        proc = subprocess.run(
             cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=_die_with_parent
         )
+        return proc, rewrites
     except subprocess.TimeoutExpired:
         raise MobileDepthError(f"{onnx_path}: onnx2tf did not finish within {timeout:.0f} s") from None
 
@@ -109,7 +112,7 @@ def run_onnx2tf(
     and onnx2tf normalises it with ``mean``/``std`` as the model's own input would be."""
     workdir = Path(tempfile.mkdtemp(prefix="mobiledepth-onnx2tf-"))
     try:
-        proc = _run_in(workdir, onnx_path, calibration, input_name, timeout, mean, std)
+        proc, rewrites = _run_in(workdir, onnx_path, calibration, input_name, timeout, mean, std)
     except BaseException:  # Ctrl-C, SIGTERM (raised as SystemExit by the CLI), timeout: no scratch left behind
         shutil.rmtree(workdir, ignore_errors=True)
         raise
@@ -120,4 +123,4 @@ def run_onnx2tf(
         shutil.rmtree(workdir, ignore_errors=True)
         tail = " | ".join(line.strip() for line in log.strip().splitlines()[-3:])
         raise MobileDepthError(f"{onnx_path}: onnx2tf failed (exit {proc.returncode}): {tail[:400]}")
-    return Onnx2TfResult(files=files, log=log, workdir=workdir)
+    return Onnx2TfResult(files=files, log=log, workdir=workdir, rewrites=rewrites)

@@ -38,6 +38,7 @@ from .parity import Parity, compare
 from .precisions import DEFAULT_PRECISIONS, PRECISIONS, parse_precisions
 from .sources import SourceModel, from_module, load_source
 from .task_gate import MIN_GATE_PAIRS, GateResult, TaskAccuracy, gate, pair_results, task_accuracy
+from .tflite_rewrites import drop_saturating_clamps
 
 FP32_REL_L2_LIMIT = 1e-4
 MAX_INT8_WHDR_DROP = 0.005
@@ -93,6 +94,9 @@ class ConvertReport:
     calibration: dict[str, Any] = field(default_factory=dict)
     task: dict[str, Any] = field(default_factory=dict)
     int8_diagnosis: dict[str, Any] = field(default_factory=dict)
+    # rewrites of what onnx2tf converted and wrote: {"depth_to_space": [ONNX node, ...] (exact, onnx_rewrites.py),
+    # "saturating_clamps_int8": [tensor, ...] (tflite_rewrites.py), "note": ...}
+    graph_rewrites: dict[str, Any] = field(default_factory=dict)
     tools: dict[str, str] = field(default_factory=dict)
     record: str = "convert"
     created: str = ""
@@ -160,9 +164,16 @@ def _new_report(source: SourceModel, options: ConvertOptions, inputs: _Inputs) -
 
 
 def _write_files(
-    onnx_path: Path, result, out_dir: Path, stem: str, precisions: tuple[str, ...], source: Path
+    onnx_path: Path,
+    result,
+    out_dir: Path,
+    stem: str,
+    precisions: tuple[str, ...],
+    source: Path,
+    rewrites: dict[str, Any],
 ) -> list[tuple[Path, str, str]]:
-    """Copy the wanted TFLite files out of onnx2tf's scratch folder, each atomically."""
+    """Copy the wanted TFLite files out of onnx2tf's scratch folder, each atomically; integer files lose
+    their saturation-only clamps on the way (tflite_rewrites.py, recorded in ``rewrites``)."""
     written: list[tuple[Path, str, str]] = [(onnx_path, "onnx", "fp32")]
     for precision in PRECISIONS:
         if precision not in precisions:
@@ -170,8 +181,14 @@ def _write_files(
         if precision not in result.files:
             raise MobileDepthError(f"{source}: onnx2tf wrote no {precision} file (see {out_dir / 'onnx2tf.log'})")
         target = out_dir / f"{stem}_{precision.replace('-', '_')}.tflite"
+        data = result.files[precision].read_bytes()
+        if PRECISIONS[precision].calibrated:
+            removal = drop_saturating_clamps(data)
+            data = removal.data
+            if removal.removed:
+                rewrites[f"saturating_clamps_{precision}"] = list(removal.removed)
         with atomic_path(target) as tmp:
-            shutil.copyfile(result.files[precision], tmp)
+            tmp.write_bytes(data)
         written.append((target, "tflite", precision))
     return written
 
@@ -301,11 +318,18 @@ def _onnx2tf_files(
         mean=pre.mean,
         std=pre.std,
     )
+    report.graph_rewrites = {"depth_to_space": list(result.rewrites.rewritten), "note": result.rewrites.note}
     try:
         with atomic_path(out_dir / "onnx2tf.log") as tmp:
             tmp.write_text(result.log)
         written = _write_files(
-            onnx_path, result, out_dir, stem, options.precisions, Path(source.block.get("path") or stem)
+            onnx_path,
+            result,
+            out_dir,
+            stem,
+            options.precisions,
+            Path(source.block.get("path") or stem),
+            report.graph_rewrites,
         )
         if "int8" in options.precisions:
             progress("diagnosing int8 per tensor")

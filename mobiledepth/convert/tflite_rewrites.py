@@ -1,0 +1,113 @@
+"""Remove the int8 MINIMUM/MAXIMUM ops that only restate the saturation of their own int8 tensor.
+
+Why: a clamp to [-a, a] (the bounded decoder's ``Hardtanh``) becomes MINIMUM + MAXIMUM in the TFLite
+file, and TFLite's XNNPACK delegate takes neither in int8, so every clamp leaves the delegate: the
+base model's int8 file ran as 7 partitions with 22 such ops between them. In the int8 file these ops
+share one scale and zero point with their input and output, and calibration set that scale from the
+clamp's own range, so the bound sits at (or one step inside) the end of the int8 range: the tensor
+already saturates there. Removing them changes only the extreme code (127 may stay 127 where the op
+made it 126, one quantisation step, and only where float would have been cut at the bound too).
+The task-WHDR gate and parity are measured on the file after this pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+SLACK_STEPS = 1  # how far inside the int8 range a bound may sit and still count as the range's own end
+
+
+@dataclass(frozen=True)
+class ClampRemoval:
+    data: bytes  # the file's bytes after the pass (the input bytes when nothing was removed)
+    removed: tuple[str, ...]  # output tensor names of the ops removed
+
+
+def _schema():
+    from ai_edge_litert import schema_py_generated
+
+    return schema_py_generated
+
+
+def _builtin(code) -> int:
+    return max(code.builtinCode, code.deprecatedBuiltinCode)
+
+
+def _single_quant(tensor) -> tuple[float, int] | None:
+    q = tensor.quantization
+    if q is None or q.scale is None or len(q.scale) != 1 or q.zeroPoint is None or len(q.zeroPoint) != 1:
+        return None
+    return float(q.scale[0]), int(q.zeroPoint[0])
+
+
+def _bound_on_grid(model, subgraph, index: int, grid: tuple[float, int]) -> int | None:
+    """The constant operand's value as a code on ``grid`` (the clamped tensor's scale and zero point)."""
+    tensor = subgraph.tensors[index]
+    data = model.buffers[tensor.buffer].data if tensor.buffer < len(model.buffers) else None
+    quant = _single_quant(tensor)
+    if data is None or len(data) != 1 or quant is None:
+        return None
+    real = (int(np.asarray(data, np.uint8).view(np.int8)[0]) - quant[1]) * quant[0]
+    return int(round(real / grid[0])) + grid[1]
+
+
+def _saturating(model, subgraph, op, kind: int) -> int | None:
+    """Index of the clamped input when this MINIMUM/MAXIMUM is the int8 range's own saturation."""
+    schema = _schema()
+    if len(op.inputs) != 2 or len(op.outputs) != 1:
+        return None
+    out = subgraph.tensors[op.outputs[0]]
+    for x, c in ((0, 1), (1, 0)):
+        src = subgraph.tensors[op.inputs[x]]
+        grid = _single_quant(out)
+        if src.type != schema.TensorType.INT8 or out.type != schema.TensorType.INT8 or grid is None:
+            continue
+        if _single_quant(src) != grid or list(src.shape) != list(out.shape):
+            continue
+        bound = _bound_on_grid(model, subgraph, op.inputs[c], grid)
+        if bound is None:
+            continue
+        if (kind == schema.BuiltinOperator.MINIMUM and bound >= 127 - SLACK_STEPS) or (
+            kind == schema.BuiltinOperator.MAXIMUM and bound <= -128 + SLACK_STEPS
+        ):
+            return x
+    return None
+
+
+def _drop_from_subgraph(model, subgraph) -> list[str]:
+    schema = _schema()
+    kinds = (schema.BuiltinOperator.MINIMUM, schema.BuiltinOperator.MAXIMUM)
+    outputs = set(subgraph.outputs)
+    replaced: dict[int, int] = {}
+    kept, removed = [], []
+    for op in subgraph.operators:
+        kind = _builtin(model.operatorCodes[op.opcodeIndex])
+        x = _saturating(model, subgraph, op, kind) if kind in kinds and op.outputs[0] not in outputs else None
+        if x is None:
+            kept.append(op)
+            continue
+        source = op.inputs[x]
+        replaced[op.outputs[0]] = replaced.get(source, source)
+        removed.append(subgraph.tensors[op.outputs[0]].name.decode(errors="replace"))
+    for op in kept:
+        op.inputs = [replaced.get(i, i) if i >= 0 else i for i in op.inputs]
+    subgraph.operators = kept
+    return removed
+
+
+def drop_saturating_clamps(data: bytes) -> ClampRemoval:
+    """Return the model without its saturation-only int8 MINIMUM/MAXIMUM ops (see the module note)."""
+    import flatbuffers
+
+    schema = _schema()
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(data, 0))
+    if any(getattr(b, "offset", 0) for b in model.buffers or []):
+        return ClampRemoval(data, ())  # buffers stored outside the flatbuffer: not rewritten here
+    removed = [name for subgraph in model.subgraphs for name in _drop_from_subgraph(model, subgraph)]
+    if not removed:
+        return ClampRemoval(data, ())
+    builder = flatbuffers.Builder(len(data) + 1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return ClampRemoval(bytes(builder.Output()), tuple(removed))
