@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from android_bench.devices import connected, load_registry, resolve
 from android_bench.runner import PhoneBenchOptions, bench_devices
 from mobiledepth.bench.host import HostBenchOptions, run_timed
 from mobiledepth.convert import ConvertOptions, convert_checkpoint
-from mobiledepth.fileio import write_json
+from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.model import init_checkpoint
 from phone_emulator import EmulatedPhone, galaxy_s21
 from phone_emulator.benchmark_tool import BINARY_MARKER
@@ -41,7 +40,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     console = Console(width=140)
-    work = Path(tempfile.mkdtemp(prefix="harness_overhead-"))
+    work = scratch_dir("harness_overhead-")
     model = args.model
     if model is None:
         ckpt = init_checkpoint("mobiledepth-base", work / "base.pt", seed=0)

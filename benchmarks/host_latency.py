@@ -10,7 +10,6 @@ measured fp32 matmul peak (2 threads) that each runtime reaches; writes JSON.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from rich.table import Table
 
 from mobiledepth.bench.host import HostBenchOptions, run_timed
 from mobiledepth.convert import ConvertOptions, convert_checkpoint
-from mobiledepth.fileio import write_json
+from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.model import count_macs, init_checkpoint, load_model
 from mobiledepth.records import host_device
 
@@ -49,7 +48,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
     console = Console(width=160)
-    work = Path(tempfile.mkdtemp(prefix="host_latency-"))
+    work = scratch_dir("host_latency-")
     ckpt = args.checkpoint or init_checkpoint("mobiledepth-base", work / "mobiledepth-base.pt", seed=0)
     peak = matmul_peak_gflops(args.threads)
     options_base = dict(threads=args.threads, warmup_runs=10, runs=args.runs)

@@ -14,7 +14,6 @@ import argparse
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from rich.table import Table
 from mobiledepth.bench.host import bench_host_paired
 from mobiledepth.bench.paired import PairedOptions
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
-from mobiledepth.fileio import write_json
+from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.records import host_device
 
 
@@ -91,7 +90,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     console = Console(width=180)
-    work = Path(tempfile.mkdtemp(prefix="pruning_trust-"))
+    work = scratch_dir("pruning_trust-")
     data = write_synth_dataset(work / "data", SynthOptions(n=120, seed=5, pairs_per_image=40))
     rows = [one_run(args.checkpoint, data, work / f"run{k}", args.ratio, args.size, k) for k in range(args.runs)]
     table = Table(

@@ -415,25 +415,9 @@ def _bench_from_logs(logs: List[Path], models: List[Path], device: str, json_pat
 
 
 def _print_paired(records: list[Any]) -> None:
-    first = records[0].paired
-    table = Table(
-        title=f"Paired benchmark: {first['rounds']} interleaved rounds x {first['runs_per_round']} runs; "
-        f"ratio = file / {Path(first['baseline']).name}, per-round, 95% bootstrap interval"
-    )
-    for col in ("Model", "Precision", "Median of rounds ms", "p90 ms", "FPS", "Ratio", "95% interval"):
-        table.add_column(col)
-    for r in records:
-        ratio = r.paired["ratio_to_baseline"]
-        table.add_row(
-            r.file_name,
-            r.model.get("precision", ""),
-            f"{r.central_ms:.3f}",
-            f"{r.latency_ms['p90']:.3f}",
-            f"{r.fps:.1f}",
-            "1 (baseline)" if ratio is None else f"{ratio['median']:.3f}",
-            "" if ratio is None else f"{ratio['low']:.3f}-{ratio['high']:.3f}",
-        )
-    console.print(table)
+    from .report.terminal import paired_table
+
+    console.print(paired_table(records))
 
 
 def _print_bench(records: list[dict[str, Any]]) -> None:

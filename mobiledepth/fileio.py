@@ -57,3 +57,14 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A temporary folder removed when the process exits (normally, on an error or on Ctrl-C), for scripts
+    whose scratch outlives one ``with`` block (the benchmarks keep converted files across phases)."""
+    import atexit
+    import shutil
+
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path

@@ -98,10 +98,10 @@ def nearest_to_depth_to_space(model) -> tuple[str, ...]:
         if not s:
             nodes.append(node)
             continue
-        tiled, out = f"{node.output[0]}__replicated", node.output[0]
-        nodes.append(helper.make_node("Concat", [node.input[0]] * (s * s), [tiled], axis=1, name=f"{node.name}_copies"))
-        nodes.append(helper.make_node("DepthToSpace", [tiled], [out], blocksize=s, mode="DCR", name=node.name))
-        rewritten.append(node.name)
+        tiled, out, name = f"{node.output[0]}__replicated", node.output[0], node.name or node.output[0]
+        nodes.append(helper.make_node("Concat", [node.input[0]] * (s * s), [tiled], axis=1, name=f"{name}_copies"))
+        nodes.append(helper.make_node("DepthToSpace", [tiled], [out], blocksize=s, mode="DCR", name=name))
+        rewritten.append(name)
         released.update(node.input[1:])
     del model.graph.node[:]
     model.graph.node.extend(nodes)

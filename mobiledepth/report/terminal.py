@@ -27,6 +27,30 @@ def bench_table(records: list[dict[str, Any]]) -> Table:
     return table
 
 
+def paired_table(records: list[Any]) -> Table:
+    """Typed paired bench records (``BenchRecord`` with ``paired``): each file's median of round medians and
+    its per-round ratio to the first file, the comparison a paired run exists for."""
+    first = records[0].paired
+    table = Table(
+        title=f"Paired benchmark: {first['rounds']} interleaved rounds x {first['runs_per_round']} runs; "
+        f"ratio = file / {Path(first['baseline']).name}, per-round, 95% bootstrap interval"
+    )
+    for col in ("Model", "Precision", "Median of rounds ms", "p90 ms", "FPS", "Ratio", "95% interval"):
+        table.add_column(col)
+    for r in records:
+        ratio = r.paired["ratio_to_baseline"]
+        table.add_row(
+            r.file_name,
+            r.model.get("precision", ""),
+            f"{r.central_ms:.3f}",
+            f"{r.latency_ms['p90']:.3f}",
+            f"{r.fps:.1f}",
+            "1 (baseline)" if ratio is None else f"{ratio['median']:.3f}",
+            "" if ratio is None else f"{ratio['low']:.3f}-{ratio['high']:.3f}",
+        )
+    return table
+
+
 def eval_table(records: list[dict[str, Any]]) -> Table:
     table = Table(title=f"Evaluation on {records[0]['dataset']['csv']}")
     for col in ("Model", "Precision", "Pairs", "WHDR", "RMSE", "delta1", "SI-RMSE"):
