@@ -8,6 +8,7 @@ import pytest
 
 from mobiledepth.convert import ConvertOptions, convert_checkpoint, parse_precisions
 from mobiledepth.convert.analyze import parse_analyzer_output
+from mobiledepth.convert.view import convert_tables
 from mobiledepth.errors import MobileDepthError
 from mobiledepth.model import init_checkpoint
 from mobiledepth.runtime import load_predictor
@@ -95,6 +96,8 @@ def test_op_histogram_and_gpu_analysis(small_converted):
     assert fp32.ops["CONCATENATION"] == 5 + 4 and fp32.ops["DEPTH_TO_SPACE"] == 4
     assert fp32.ops["RESIZE_BILINEAR"] == 1 and "RESIZE_NEAREST_NEIGHBOR" not in fp32.ops
     assert report.graph_rewrites["depth_to_space"] == [f"/decoder/stages.{i}/upsample/Resize" for i in range(4)]
+    caption = convert_tables(report)[0].caption  # the printed table says the files come from a rewritten graph
+    assert caption.startswith("TFLite files: 4 nearest upsampling(s) written as DepthToSpace")
     assert fp32.gpu_compatible is True and fp32.gpu_incompatible == []
     assert by_precision(report)["fp16"].analysis.ops.get("DEQUANTIZE", 0) > 0
 

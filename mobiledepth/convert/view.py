@@ -79,3 +79,49 @@ def _rewrites_caption(rewrites: dict) -> str | None:
     if rewrites.get("note"):
         parts.append(rewrites["note"])
     return "TFLite files: " + "; ".join(parts) if parts else None
+
+
+def diagnosis_table(report: ConvertReport, rows: int = DIAGNOSIS_ROWS) -> Table | None:
+    tensors = report.int8_diagnosis.get("tensors") if report.int8_diagnosis else None
+    if not tensors:
+        return None
+    worst = sorted(tensors, key=lambda t: t["relative"], reverse=True)[:rows]
+    table = Table(
+        title=f"int8 file: the {len(worst)} most corrupted of {len(tensors)} tensors "
+        f"(accumulated error vs float, {report.int8_diagnosis['images']} held-out images)"
+    )
+    for col in ("Tensor", "Shape", "Scale", "int8 range", "Float range", "RMSE/RMS", "RMSE/range", "Steps", "Clipped"):
+        table.add_column(col)
+    for t in worst:
+        table.add_row(
+            t["tensor"][-48:],
+            "x".join(map(str, t["shape"][1:])),
+            f"{t['scale']:.4f}",
+            f"[{t['quant_min']:.2f}, {t['quant_max']:.2f}]",
+            f"[{t['float_min']:.2f}, {t['float_max']:.2f}]",
+            f"{t['relative']:.3f}",
+            f"{t['rmse_over_range']:.4f}",
+            f"{t['steps']:.1f}",
+            f"{t['clipped']:.1e}",
+        )
+    return table
+
+
+def float_parts_table(report: ConvertReport) -> Table | None:
+    parts = (report.int8_diagnosis or {}).get("float_parts")
+    if not parts:
+        return None
+    table = Table(
+        title=f"int8 cost by part: simulated int8 WHDR {parts['simulated_int8_whdr']:.4f} vs float "
+        f"{parts['float_whdr']:.4f}; WHDR with one part kept in float"
+    )
+    for col in ("Part kept in float", "Points", "WHDR", "Buys back"):
+        table.add_column(col)
+    for p in parts["parts"]:
+        table.add_row(p["group"], str(p["points"]), f"{p['whdr']:.4f}", f"{p['gain']:+.4f}")
+    return table
+
+
+def convert_tables(report: ConvertReport) -> list[Table]:
+    """Every table a conversion prints, in order."""
+    return [t for t in (files_table(report), diagnosis_table(report), float_parts_table(report)) if t is not None]
