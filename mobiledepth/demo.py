@@ -126,8 +126,8 @@ def bench_and_evaluate(models: list[Path], data: Path, size: tuple[int, int], ru
 
 
 def int8_speedup(files: list[Path], size: tuple[int, int], out: Path) -> None:
-    """fp32 and int8 TFLite interleaved in one process: the bench table above times each file alone, minutes
-    apart, which is no comparison; this is the ratio the int8 recipe is judged by."""
+    """fp32 and int8 TFLite interleaved in one process: the bench table above times each file alone, one after
+    the other, which is no comparison; this is the ratio the int8 recipe is judged by."""
     from .bench.target import BenchSettings, open_bench
     from .cli import console
     from .report.terminal import paired_table

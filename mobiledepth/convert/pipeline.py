@@ -194,7 +194,8 @@ def _write_files(
 
 
 def _diagnose_int8(result, inputs: _Inputs, options: ConvertOptions) -> dict[str, Any]:
-    """Per-tensor error of the int8 file against onnx2tf's float file on a few held-out images."""
+    """Per-tensor error of onnx2tf's int8 file against its float file on a few held-out images (before the
+    saturation-only clamps are removed from the written file: their tensors stay there, never computed)."""
     from ..quant.tensor_errors import tensor_errors
 
     if "int8" not in result.files or "fp32" not in result.files:

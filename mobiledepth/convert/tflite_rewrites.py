@@ -2,12 +2,14 @@
 
 Why: a clamp to [-a, a] (the bounded decoder's ``Hardtanh``) becomes MINIMUM + MAXIMUM in the TFLite
 file, and TFLite's XNNPACK delegate takes neither in int8, so every clamp leaves the delegate: the
-base model's int8 file ran as 7 partitions with 22 such ops between them. In the int8 file these ops
-share one scale and zero point with their input and output, and calibration set that scale from the
-clamp's own range, so the bound sits at (or one step inside) the end of the int8 range: the tensor
-already saturates there. Removing them changes only the extreme code (127 may stay 127 where the op
-made it 126, one quantisation step, and only where float would have been cut at the bound too).
-The task-WHDR gate and parity are measured on the file after this pass.
+base model's int8 file ran as 7 partitions (after onnx_rewrites.py) with 22 such ops between them. In
+the int8 file these ops share one scale and zero point with their input and output, and calibration set
+that scale from the clamp's own range, so the bound sits at (or one step inside) the end of the int8
+range: the tensor already saturates there. At each removed op only the extreme code changes (127 may stay
+127 where the op made it 126, one quantisation step); downstream layers carry that change on, so the
+file is not bit-identical: on the base model, 10,500 held-out pairs, task WHDR 0.2230 -> 0.2238. The
+task-WHDR gate and parity are measured on the file after this pass; the per-tensor diagnosis reads
+onnx2tf's int8 file before it (the removed ops' tensors stay in the written file, never computed).
 """
 
 from __future__ import annotations
@@ -59,10 +61,12 @@ def _saturating(model, subgraph, op, kind: int) -> int | None:
     if len(op.inputs) != 2 or len(op.outputs) != 1:
         return None
     out = subgraph.tensors[op.outputs[0]]
+    grid = _single_quant(out)
+    if out.type != schema.TensorType.INT8 or grid is None:
+        return None
     for x, c in ((0, 1), (1, 0)):
         src = subgraph.tensors[op.inputs[x]]
-        grid = _single_quant(out)
-        if src.type != schema.TensorType.INT8 or out.type != schema.TensorType.INT8 or grid is None:
+        if src.type != schema.TensorType.INT8:
             continue
         if _single_quant(src) != grid or list(src.shape) != list(out.shape):
             continue

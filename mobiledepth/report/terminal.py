@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from ..records import BenchRecord
 
 BENCH_COLUMNS = ("Model", "Precision", "Device", "Delegate", "Threads", "Median", "Mean", "p90", "Std", "Min", "Max",
                  "FPS", "Peak MB", "Status")  # fmt: skip
@@ -27,7 +30,7 @@ def bench_table(records: list[dict[str, Any]]) -> Table:
     return table
 
 
-def paired_table(records: list[Any]) -> Table:
+def paired_table(records: list[BenchRecord]) -> Table:
     """Typed paired bench records (``BenchRecord`` with ``paired``): each file's median of round medians and
     its per-round ratio to the first file, the comparison a paired run exists for."""
     first = records[0].paired
