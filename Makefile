@@ -2,6 +2,10 @@
 # builds .venv once (skipped while requirements.lock and pyproject.toml are unchanged).
 PYTHON ?= python3
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+# The CPU index only where its host resolves: offline hosts (this one, CI) resolve nothing but the package
+# registries, and pip retries an unreachable index 5 times per package (minutes of set-up for nothing).
+TORCH_INDEX_ARG := $(shell $(PYTHON) -c "import socket, urllib.parse as u; \
+	socket.getaddrinfo(u.urlsplit('$(TORCH_INDEX)').hostname, 443)" >/dev/null 2>&1 && echo --extra-index-url $(TORCH_INDEX))
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-done
@@ -21,7 +25,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# The pinned CPU torch first: a plain 'torch' requirement would pull a multi-GB CUDA build. The CPU
 	# index offers 2.13.0+cpu, which pip prefers to PyPI's 2.13.0 (a local wheel cache serves it offline).
-	$(PY) -m pip install -q torch==2.13.0 --extra-index-url $(TORCH_INDEX)
+	$(PY) -m pip install -q torch==2.13.0 $(TORCH_INDEX_ARG)
 	$(PY) -m pip install -q -r requirements.lock
 	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)

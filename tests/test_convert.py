@@ -55,6 +55,10 @@ def test_parity_bounds_per_precision(small_converted):
     assert t["int8"].status == "unverified" and t["int8"].gate.verdict == "unverified"
     assert t["int8"].problem == "only 45 held-out pairs (need 1000) to check a WHDR drop of 0.005"
     assert t["int8"].task.pairs == 45 and report.task["pairs"] == 45
+    low, high = t["int8"].task.drop_ci  # over the 3 scenes: it brackets the measured drop
+    assert low <= t["int8"].task.drop <= high
+    saved = json.loads((Path(t["int8"].path).parent / "convert_report.json").read_text())
+    assert [f["task"]["drop_ci"] for f in saved["files"] if f["precision"] == "int8"] == [[low, high]]
 
 
 def test_int8_file_is_diagnosed_per_tensor(small_converted):

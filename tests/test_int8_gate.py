@@ -29,3 +29,31 @@ def test_gate_verdicts():
     small = task_accuracy(worse[:500], source[:500])
     assert gate(small, 0.05).verdict == "unverified"
     assert gate(None, 0.005).verdict == "unverified"
+
+
+def test_drop_interval_resamples_images_not_pairs():
+    source = np.ones(20, bool)
+    file = source.copy()
+    file[:2] = False  # image A (pairs 0-9) loses 2 of 10 pairs, image B (10-19) loses none
+    acc = task_accuracy(file, source, [10, 10])
+    assert acc.drop == pytest.approx(0.1)
+    # Resampling two images gives AA (0.2), AB/BA (0.1) or BB (0.0): the 95% interval spans all three.
+    assert acc.drop_ci == pytest.approx((0.0, 0.2))
+    # The same two lost pairs spread one per image: every resample drops 0.1, so the interval closes.
+    file = source.copy()
+    file[[0, 10]] = False
+    assert task_accuracy(file, source, [10, 10]).drop_ci == pytest.approx((0.1, 0.1))
+
+
+def test_drop_interval_needs_matching_image_counts():
+    source = np.ones(20, bool)
+    assert task_accuracy(source, source, [10, 9]).drop_ci is None
+    assert task_accuracy(source, source).drop_ci is None
+
+
+def test_drop_text():
+    from mobiledepth.convert.view import drop_text
+
+    assert drop_text(0.0027, (-0.0004, 0.0059)) == "+0.0027 (-0.0004 to +0.0059)"
+    assert drop_text(-0.001, None) == "-0.0010"
+    assert drop_text(None, None) == ""

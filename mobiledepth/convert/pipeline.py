@@ -244,7 +244,9 @@ def _check_file(
     task = None
     if inputs.task_entries:
         task = task_accuracy(
-            pair_results(predictor.predict, inputs.task_entries, options.height, options.width), source_results
+            pair_results(predictor.predict, inputs.task_entries, options.height, options.width),
+            source_results,
+            [len(e.pairs) for e in inputs.task_entries],
         )
     entry = ConvertedFile(
         path=str(path),

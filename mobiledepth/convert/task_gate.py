@@ -5,6 +5,10 @@ only if its WHDR on held-out pairs (never calibration images) is within ``limit`
 model's. The figure is paired: both models see the same pairs, so the drop is (pairs the file gets
 wrong that the source got right) - (the reverse), over all pairs. With fewer than ``min_pairs`` pairs
 one pair moves WHDR by more than the limit, so the gate says "unverified" instead of "ok".
+
+The drop carries a 95% interval from a bootstrap over images, not pairs: pairs of one scene share its
+prediction, so they are not independent and a per-pair interval would be too narrow. The gate judges
+the measured drop; the interval says how far another held-out set of the same size could move it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from ..data.images import load_rgb, resize_map, resize_rgb
 from ..metrics.whdr import DEFAULT_RESIZE, pair_outcomes
 
 MIN_GATE_PAIRS = 1000
+BOOTSTRAP_RESAMPLES = 2000
 
 
 @dataclass
@@ -28,6 +33,7 @@ class TaskAccuracy:
     drop: float | None = None  # whdr - source whdr (positive = worse)
     lost: int = 0  # pairs the source got right and this file gets wrong
     gained: int = 0  # the reverse
+    drop_ci: tuple[float, float] | None = None  # 95% bootstrap over images (see module docstring)
 
 
 @dataclass
@@ -54,13 +60,32 @@ def pair_results(
     return np.asarray(outcomes, dtype=bool)
 
 
-def task_accuracy(results: np.ndarray, source: np.ndarray | None = None) -> TaskAccuracy:
+def task_accuracy(
+    results: np.ndarray, source: np.ndarray | None = None, pairs_per_image: list[int] | None = None
+) -> TaskAccuracy:
+    """WHDR of ``results``; with ``source``, the paired drop; with ``pairs_per_image`` too, its interval."""
     acc = TaskAccuracy(whdr=float(1.0 - results.mean()) if results.size else float("nan"), pairs=int(results.size))
     if source is not None and source.size == results.size and results.size:
         acc.lost = int(np.sum(source & ~results))
         acc.gained = int(np.sum(~source & results))
         acc.drop = (acc.lost - acc.gained) / results.size
+        if pairs_per_image is not None and sum(pairs_per_image) == results.size:
+            acc.drop_ci = drop_interval(source.astype(int) - results.astype(int), pairs_per_image)
     return acc
+
+
+def drop_interval(
+    lost_minus_gained: np.ndarray, pairs_per_image: list[int], resamples: int = BOOTSTRAP_RESAMPLES
+) -> tuple[float, float]:
+    """2.5th and 97.5th percentiles of the drop over images drawn with replacement (fixed seed: the same
+    files give the same interval)."""
+    counts = np.asarray(pairs_per_image, dtype=int)
+    image_of_pair = np.repeat(np.arange(len(counts)), counts)
+    per_image = np.bincount(image_of_pair, weights=lost_minus_gained, minlength=len(counts))
+    draws = np.random.default_rng(0).integers(0, len(counts), size=(resamples, len(counts)))
+    drops = per_image[draws].sum(1) / np.maximum(counts[draws].sum(1), 1)
+    low, high = np.percentile(drops, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def gate(acc: TaskAccuracy | None, limit: float, min_pairs: int = MIN_GATE_PAIRS) -> GateResult:

@@ -40,7 +40,7 @@ def files_table(report: ConvertReport) -> Table:
         "Order err",
         "Ties",
         "Task WHDR",
-        "Drop",
+        "Drop (95% CI)",
         "GPU delegate",
         "Status",
     ):
@@ -56,12 +56,19 @@ def files_table(report: ConvertReport) -> Table:
             f"{f.parity.whdr_vs_torch:.4f}",
             f"{f.parity.ties_vs_torch:.4f}",
             "" if task is None else f"{task.whdr:.4f}",
-            "" if task is None or task.drop is None else f"{task.drop:+.4f}",
+            "" if task is None else drop_text(task.drop, task.drop_ci),
             _gpu(f),
             Text(f.status, style=STATUS_STYLE.get(f.status, "")),
         )
     table.caption = _rewrites_caption(report.graph_rewrites)
     return table
+
+
+def drop_text(drop: float | None, interval: tuple[float, float] | list[float] | None) -> str:
+    """The paired WHDR drop and its image-bootstrap interval, e.g. '+0.0027 (-0.0004 to +0.0059)'."""
+    if drop is None:
+        return ""
+    return f"{drop:+.4f}" + ("" if interval is None else f" ({interval[0]:+.4f} to {interval[1]:+.4f})")
 
 
 def _rewrites_caption(rewrites: dict) -> str | None:
