@@ -140,3 +140,19 @@ def test_cli_errors_are_one_line(tmp_path, synth_dir):
     assert result.exit_code == 1 and "model.bin: unknown model type '.bin'" in result.output
     result = runner.invoke(app, ["convert", str(ckpt), "-o", str(tmp_path / "c"), "--size", "65x64"])
     assert result.exit_code == 1 and "multiples of 32" in result.output
+
+
+def test_host_paired_table_names_its_threads(small_converted):
+    """The demo prints the fp32/int8 ratio at 2 threads and at 1; each table must say which it is."""
+    from mobiledepth.bench.target import BenchSettings, open_bench
+    from mobiledepth.report.terminal import paired_table
+
+    out, _ = small_converted
+    files = [out / "small_64x96_fp32.tflite", out / "small_64x96_int8.tflite"]
+    records = open_bench("host", BenchSettings(threads=1, rounds=3, runs=2)).paired(files).records
+    assert [r.threads for r in records] == [1, 1]
+    assert len(records[1].paired["round_medians_ms"]) == 3
+    assert paired_table(records).title == (
+        "Paired benchmark: 3 interleaved rounds x 2 runs, 1 thread(s); ratio = file / small_64x96_fp32.tflite, "
+        "per-round, 95% bootstrap interval"
+    )

@@ -35,7 +35,8 @@ def paired_table(records: list[BenchRecord]) -> Table:
     its per-round ratio to the first file, the comparison a paired run exists for."""
     first = records[0].paired
     table = Table(
-        title=f"Paired benchmark: {first['rounds']} interleaved rounds x {first['runs_per_round']} runs; "
+        title=f"Paired benchmark: {first['rounds']} interleaved rounds x {first['runs_per_round']} runs, "
+        f"{records[0].threads} thread(s); "
         f"ratio = file / {Path(first['baseline']).name}, per-round, 95% bootstrap interval"
     )
     for col in ("Model", "Precision", "Median of rounds ms", "p90 ms", "FPS", "Ratio", "95% interval"):
