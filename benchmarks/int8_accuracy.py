@@ -160,7 +160,7 @@ def main() -> int:
     table = Table(
         title=(
             f"int8 vs fp32 on {rows[0]['pairs']} held-out pairs; latency paired ({args.rounds} rounds), LiteRT + "
-            "XNNPACK, 2 threads"
+            "XNNPACK, at 2 threads and at 1 (read the 1-thread ratio: see the docstring)"
         )
     )
     for col in (
