@@ -38,7 +38,6 @@ from mobiledepth.model.checkpoint import load_model
 from mobiledepth.records import host_device
 
 HELDOUT = SynthOptions(n=2800, height=192, width=256, pairs_per_image=100, seed=777)  # test split: 420 scenes
-HELDOUT_SCENES = 420
 
 
 def speedups(fp32: str, int8: str, paired: PairedOptions) -> dict:
@@ -195,7 +194,7 @@ def main() -> int:
         args.out,
         {
             "device": host_device(),
-            "heldout": {"scenes": HELDOUT_SCENES, "seed": HELDOUT.seed},
+            "heldout": {"scenes": rows[0]["pairs"] // HELDOUT.pairs_per_image, "seed": HELDOUT.seed},
             "rows": rows,
             "backbone": backbone,
         },

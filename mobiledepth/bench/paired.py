@@ -16,11 +16,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..metrics.bootstrap import BOOTSTRAP_SAMPLES, BOOTSTRAP_SEED, CONFIDENCE, bootstrap_interval
 from .options import PairedOptions  # noqa: F401  (re-exported)
-
-BOOTSTRAP_SAMPLES = 2000
-BOOTSTRAP_SEED = 0
-CONFIDENCE = 0.95
 
 
 @dataclass
@@ -60,11 +57,10 @@ def bootstrap_ratio(
 ) -> tuple[float, float, float]:
     """Median of per-round ratios b/a and its percentile bootstrap interval (rounds resampled)."""
     ratios = np.asarray(b, dtype=np.float64) / np.asarray(a, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(len(ratios), size=(samples, len(ratios)))
-    medians = np.median(ratios[picks], axis=1)
-    tail = (1.0 - confidence) / 2
-    return float(np.median(ratios)), float(np.quantile(medians, tail)), float(np.quantile(medians, 1 - tail))
+    low, high = bootstrap_interval(
+        lambda picks: np.median(ratios[picks], axis=1), len(ratios), samples, confidence, seed
+    )
+    return float(np.median(ratios)), low, high
 
 
 def run_paired(

@@ -20,10 +20,10 @@ import numpy as np
 
 from ..data.diw import DIWImage
 from ..data.images import load_rgb, resize_map, resize_rgb
+from ..metrics.bootstrap import bootstrap_interval
 from ..metrics.whdr import DEFAULT_RESIZE, pair_outcomes
 
 MIN_GATE_PAIRS = 1000
-BOOTSTRAP_RESAMPLES = 2000
 
 
 @dataclass
@@ -74,18 +74,13 @@ def task_accuracy(
     return acc
 
 
-def drop_interval(
-    lost_minus_gained: np.ndarray, pairs_per_image: list[int], resamples: int = BOOTSTRAP_RESAMPLES
-) -> tuple[float, float]:
-    """2.5th and 97.5th percentiles of the drop over images drawn with replacement (fixed seed: the same
-    files give the same interval)."""
+def drop_interval(lost_minus_gained: np.ndarray, pairs_per_image: list[int]) -> tuple[float, float]:
+    """95% interval of the drop over images drawn with replacement (fixed seed: the same files give the
+    same interval)."""
     counts = np.asarray(pairs_per_image, dtype=int)
     image_of_pair = np.repeat(np.arange(len(counts)), counts)
     per_image = np.bincount(image_of_pair, weights=lost_minus_gained, minlength=len(counts))
-    draws = np.random.default_rng(0).integers(0, len(counts), size=(resamples, len(counts)))
-    drops = per_image[draws].sum(1) / np.maximum(counts[draws].sum(1), 1)
-    low, high = np.percentile(drops, [2.5, 97.5])
-    return float(low), float(high)
+    return bootstrap_interval(lambda picks: per_image[picks].sum(1) / np.maximum(counts[picks].sum(1), 1), len(counts))
 
 
 def gate(acc: TaskAccuracy | None, limit: float, min_pairs: int = MIN_GATE_PAIRS) -> GateResult:
