@@ -80,6 +80,10 @@ def measure(name: str, ckpt: Path, size: tuple[int, int], heldout: Path, work: P
         "order_err_vs_torch": int8.parity.whdr_vs_torch,
         "ties_vs_torch": int8.parity.ties_vs_torch,
         "gate": int8.status,
+        # the PyTorch simulation QAT trains against (quant/qat.py), scored on the same pairs: how closely it
+        # tracks the real file after a conversion change
+        "simulated_int8_whdr": (report.int8_diagnosis.get("float_parts") or {}).get("simulated_int8_whdr"),
+        "input_fold": bool(report.graph_rewrites.get("input_fold")),
         **speedups(fp32.path, int8.path, paired),
     }
 

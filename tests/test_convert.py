@@ -78,6 +78,23 @@ def test_int8_file_is_diagnosed_per_tensor(small_converted):
     assert scale == pytest.approx(1 / 255) and zero == -128
 
 
+def test_int8_file_feeds_pixels_to_the_first_conv(small_converted):
+    """The normalisation is folded into the stem (input_fold.py): no normalised tensor is rounded. The only ops
+    before the first conv concatenate the mean-pixel border strips, on the input's exact 1/255 grid."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    _, report = small_converted
+    assert report.graph_rewrites["input_fold"] == ["/Conv"]
+    interpreter = Interpreter(model_path=str(by_precision(report)["int8"].path))
+    ops, tensors = interpreter._get_ops_details(), interpreter.get_tensor_details()
+    assert [op["op_name"] for op in ops[:3]] == ["CONCATENATION", "CONCATENATION", "CONV_2D"]
+    padded = tensors[ops[1]["outputs"][0]]
+    assert padded["quantization"][0] == pytest.approx(1 / 255) and padded["quantization"][1] == -128
+    assert tuple(padded["shape"]) == (1, 65, 97, 3)  # top row and left column: the stride-2 stem reads no others
+    assert sum(op["op_name"] == "DELEGATE" for op in ops) == 1  # XNNPACK still takes the whole graph
+    assert "input normalisation folded into the first conv" in convert_tables(report)[0].caption
+
+
 def test_quantised_io_and_layouts(small_converted):
     out, _ = small_converted
     int8 = load_predictor(out / "small_64x96_int8.tflite")

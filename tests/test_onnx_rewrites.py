@@ -1,16 +1,19 @@
-"""The exact ONNX rewrites made before onnx2tf (nearest upsampling -> copies + DepthToSpace)."""
+"""The ONNX rewrites made before onnx2tf: nearest upsampling -> copies + DepthToSpace (bit-exact) and the input
+normalisation folded into the first conv (exact up to float rounding order)."""
 
 from __future__ import annotations
 
 import numpy as np
 import onnx
 import onnxruntime as ort
+import pytest
 import torch
 import torch.nn.functional as F
 from onnx import TensorProto, helper
 
 from mobiledepth.convert.export_onnx import export_onnx
-from mobiledepth.convert.onnx_rewrites import _same_outputs, nearest_to_depth_to_space, write_for_tflite
+from mobiledepth.convert.input_fold import fold_input_affine
+from mobiledepth.convert.onnx_rewrites import _agree, nearest_to_depth_to_space, write_for_tflite
 
 
 class Upsamplers(torch.nn.Module):
@@ -48,7 +51,7 @@ def test_integer_nearest_upsampling_becomes_depth_to_space(tmp_path):
     ]
     modes = [n.attribute for n in rewritten.graph.node if n.op_type == "Resize"]
     # scale 2 and the size-given 3x are rewritten; two bilinear and two 1.5x nearest Resize stay
-    assert sorted(blocks) == [2, 3] and len(result.rewritten) == 2 and len(modes) == 4
+    assert sorted(blocks) == [2, 3] and len(result.applied["depth_to_space"]) == 2 and len(modes) == 4
     x = np.random.default_rng(1).random((1, 3, 8, 12), dtype=np.float32)
     np.testing.assert_array_equal(_run(source, x), _run(tmp_path / "rewritten.onnx", x))
 
@@ -93,7 +96,7 @@ def test_only_replicating_coordinate_modes_are_rewritten():
     # every mode the table takes is exact in ONNX Runtime; two it leaves are shown not to be
     for coord, nearest in [*expected, ("half_pixel", "floor"), ("asymmetric", "ceil")]:
         forced = _force_rewrite(_resize_graph(coord, nearest))
-        same = _same_outputs(_resize_graph(coord, nearest).SerializeToString(), forced.SerializeToString())
+        same = _agree(_resize_graph(coord, nearest).SerializeToString(), forced.SerializeToString(), 0.0)
         assert same == ((coord, nearest) in expected), (coord, nearest)
 
 
@@ -105,3 +108,65 @@ def _force_rewrite(model: onnx.ModelProto) -> onnx.ModelProto:
     del model.graph.node[:]
     model.graph.node.extend([copies, d2s])
     return model
+
+
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class Normalised(torch.nn.Module):
+    """(x - mean) / std as Sub and Div, then a padded stride-2 stem; ``reuse`` also reads the normalised
+    tensor elsewhere, which must stop the fold (the tensor would still be computed and rounded)."""
+
+    def __init__(self, reuse: bool = False, stride: int = 2) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.stem = torch.nn.Conv2d(3, 8, 3, stride=stride, padding=1)
+        self.head = torch.nn.Conv2d(8, 1, 1)
+        self.register_buffer("mean", torch.tensor(MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(STD).view(1, 3, 1, 1))
+        self.reuse = reuse
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = (x - self.mean) / self.std
+        y = self.head(torch.relu(self.stem(z)))
+        return y + z[:, :1, ::2, ::2] if self.reuse else y
+
+
+@pytest.mark.parametrize("stride", [2, 1])
+def test_input_normalisation_folds_into_the_first_conv(tmp_path, stride):
+    source = export_onnx(Normalised(stride=stride), tmp_path / "norm.onnx", 8, 12)
+    result = write_for_tflite(source, tmp_path / "folded.onnx")
+    folded = onnx.load(str(tmp_path / "folded.onnx"))
+    assert len(result.applied["input_fold"]) == 2 and result.note == ""  # the Sub and the Div
+    assert [n.op_type for n in folded.graph.node][:3] == ["Concat", "Concat", "Conv"]
+    assert not {"Sub", "Div"} & {n.op_type for n in folded.graph.node}
+    values = {t.name: onnx.numpy_helper.to_array(t) for t in folded.graph.initializer}
+    strips = [values[name] for node in folded.graph.node[:2] for name in node.input if name in values]
+    # the pixels pad with the value the normalised 0 stood for (the mean); stride 2 on 8 x 12 never reads the
+    # bottom row or right column, so only the left column and the top row are added
+    shapes = {(1, 3, 8, 1), (1, 3, 1, 13)} if stride == 2 else {(1, 3, 8, 1), (1, 3, 1, 14)}
+    assert {s.shape for s in strips} == shapes and len(strips) == (2 if stride == 2 else 4)
+    for strip in strips:
+        np.testing.assert_allclose(strip[0, :, 0, 0], MEAN, rtol=1e-6)
+        assert np.ptp(strip, axis=(2, 3)).max() == 0
+    x = np.random.default_rng(1).random((1, 3, 8, 12), dtype=np.float32)
+    np.testing.assert_allclose(_run(source, x), _run(tmp_path / "folded.onnx", x), rtol=0, atol=1e-5)
+
+
+def test_fold_leaves_a_normalised_tensor_read_twice(tmp_path):
+    source = export_onnx(Normalised(reuse=True), tmp_path / "reuse.onnx", 8, 12)
+    assert fold_input_affine(onnx.load(str(source))) == ()
+    result = write_for_tflite(source, tmp_path / "kept.onnx")
+    assert "input_fold" not in result.applied
+    assert {"Sub", "Div"} <= {n.op_type for n in onnx.load(str(tmp_path / "kept.onnx")).graph.node}
+
+
+def test_only_per_channel_constants_count_as_normalisation():
+    from mobiledepth.convert.input_fold import _per_channel
+
+    np.testing.assert_array_equal(_per_channel(np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1, 1), 3), [1, 2, 3])
+    np.testing.assert_array_equal(_per_channel(np.array([1.0, 2.0, 3.0]).reshape(3, 1, 1), 3), [1, 2, 3])
+    np.testing.assert_array_equal(_per_channel(np.array(2.0), 3), [2, 2, 2])
+    assert _per_channel(np.array([1.0, 2.0, 3.0]), 3) is None  # (3,) broadcasts along W, not C
+    assert _per_channel(np.ones((3, 1)), 3) is None  # along H
+    assert _per_channel(np.ones((1, 4, 1, 1)), 3) is None

@@ -36,7 +36,7 @@ class Onnx2TfResult:
     files: dict[str, Path]  # precision -> file in the work folder
     log: str
     workdir: Path
-    rewrites: RewriteResult = RewriteResult(())  # exact graph rewrites made on the copy onnx2tf converted
+    rewrites: RewriteResult = RewriteResult({})  # exact graph rewrites made on the copy onnx2tf converted
 
 
 def onnx2tf_version() -> str:

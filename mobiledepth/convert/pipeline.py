@@ -321,7 +321,8 @@ def _onnx2tf_files(
         mean=pre.mean,
         std=pre.std,
     )
-    report.graph_rewrites = {"depth_to_space": list(result.rewrites.rewritten), "note": result.rewrites.note}
+    report.graph_rewrites = {name: list(nodes) for name, nodes in result.rewrites.applied.items()}
+    report.graph_rewrites["note"] = result.rewrites.note
     try:
         with atomic_path(out_dir / "onnx2tf.log") as tmp:
             tmp.write_text(result.log)

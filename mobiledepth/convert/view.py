@@ -79,6 +79,8 @@ def _rewrites_caption(rewrites: dict) -> str | None:
             f"{len(rewrites['depth_to_space'])} nearest upsampling(s) written as DepthToSpace (XNNPACK runs it; "
             "checked identical in ONNX Runtime)"
         )
+    if rewrites.get("input_fold"):
+        parts.append("input normalisation folded into the first conv (no normalised tensor to round in int8)")
     for key, names in rewrites.items():
         if key.startswith("saturating_clamps_") and names:
             precision = key.removeprefix("saturating_clamps_")

@@ -105,9 +105,9 @@ class MobileDepth(nn.Module):
             }
         )
         mean, std = torch.tensor(config.mean), torch.tensor(config.std)
-        # Normalisation as ONE per-channel affine op (a 1x1 depthwise conv): exported as a single
-        # DEPTHWISE_CONV_2D, so an int8 file rounds once, on the normalised range. As SUB then MUL, the
-        # converter quantised x - mean on the MUL's coarser grid: 3.5% error before the first conv.
+        # Normalisation as ONE per-channel affine op (a 1x1 depthwise conv) in the ONNX graph, which the
+        # converter folds into the first conv (convert/input_fold.py), so an int8 file never rounds a
+        # normalised tensor. (As SUB then MUL it was once quantised on the MUL's coarser grid: 3.5% error.)
         self.register_buffer("norm_weight", (1.0 / std).view(3, 1, 1, 1), persistent=False)
         self.register_buffer("norm_bias", -mean / std, persistent=False)
         self._init_weights()

@@ -19,7 +19,7 @@ from .qat import QuantSimulation
 
 # (label, quantiser-name prefixes). Encoder blocks follow MobileNetV2's resolution stages.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("input + normalisation", ("input", "normalised")),
+    ("input", ("input",)),
     ("encoder /2-/4 (features.0-3)", tuple(f"encoder.features.{i}." for i in range(4)) + ("encoder.features.0",)),
     ("encoder /8-/16 (features.4-13)", tuple(f"encoder.features.{i}." for i in range(4, 14))),
     ("encoder /32 (features.14-17)", tuple(f"encoder.features.{i}." for i in range(14, 18))),

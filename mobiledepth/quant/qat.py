@@ -1,10 +1,12 @@
 """Quantisation-aware training for MobileDepth: simulate the int8 TFLite file inside PyTorch.
 
 :class:`QuantSimulation` changes a model in place so that its forward pass rounds where the converted
-full-integer file rounds: the [0, 1] input (scale 1/255), the normalised input, every conv output
+full-integer file rounds: the [0, 1] input (scale 1/255), every conv output
 (after its fused ReLU/ReLU6), every residual add, every decoder concat, the prediction conv and the
 final map; conv weights are fake-quantised per output channel. BatchNorm is folded into the convs
-first and frozen (the converter folds it too, so the weights QAT rounds are the ones shipped).
+first and frozen (the converter folds it too, so the weights QAT rounds are the ones shipped). The
+converter also folds the input normalisation into the first conv (``convert/input_fold.py``), so there
+is no normalised tensor to round and that conv's weights are rounded as ``W / std`` per input channel.
 
 Nothing here changes the state dict: after :meth:`QuantSimulation.remove` the model is an ordinary
 MobileDepth whose BatchNorms are identities carrying the folded bias, saved and converted as usual.
@@ -62,7 +64,10 @@ def fold_batchnorm(model: nn.Module) -> int:
 
 
 def _quantized_conv_forward(self: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
-    weight = fake_quantize_weight(self.weight) if self.__dict__.get("quantize_weight", True) else self.weight
+    weight = self.weight
+    if self.__dict__.get("quantize_weight", True):
+        folded = self.__dict__.get("input_scale")  # the first conv: the file holds W x (1 / std) per input channel
+        weight = fake_quantize_weight(weight) if folded is None else fake_quantize_weight(weight * folded) / folded
     return self._conv_forward(x, weight, self.bias)
 
 
@@ -104,9 +109,7 @@ class QuantSimulation:
     def _attach_input(self, model: MobileDepth) -> None:
         q_in = self._quantizer("input", INPUT_RANGE)
         self._handles.append(model.register_forward_pre_hook(lambda mod, args: (q_in(args[0]), *args[1:])))
-        q_norm = self._quantizer("normalised")
-        first = model.encoder.features[0]
-        self._handles.append(first.register_forward_pre_hook(lambda mod, args: (q_norm(args[0]), *args[1:])))
+        model.encoder.features[0][0].__dict__["input_scale"] = model.norm_weight.view(1, 3, 1, 1)
         self._on_output(model, "output")
 
     def _attach(self, name: str, module: nn.Module) -> None:
@@ -183,6 +186,7 @@ class QuantSimulation:
         for conv in self.convs.values():
             conv.__dict__.pop("forward", None)
             conv.__dict__.pop("quantize_weight", None)
+            conv.__dict__.pop("input_scale", None)
         for module in self.model.modules():
             if isinstance(module, nn.BatchNorm2d):
                 module.weight.requires_grad_(True)
