@@ -86,6 +86,7 @@ def test_int8_file_feeds_pixels_to_the_first_conv(small_converted):
     _, report = small_converted
     assert report.graph_rewrites["input_fold"] == ["/Conv"]
     interpreter = Interpreter(model_path=str(by_precision(report)["int8"].path))
+    interpreter.allocate_tensors()  # applies the XNNPACK delegate
     ops, tensors = interpreter._get_ops_details(), interpreter.get_tensor_details()
     assert [op["op_name"] for op in ops[:3]] == ["CONCATENATION", "CONCATENATION", "CONV_2D"]
     padded = tensors[ops[1]["outputs"][0]]
@@ -113,8 +114,9 @@ def test_op_histogram_and_gpu_analysis(small_converted):
     _, report = small_converted
     fp32 = by_precision(report)["fp32"].analysis
     assert fp32.ops["CONV_2D"] > 10 and fp32.ops["DEPTHWISE_CONV_2D"] > 10
-    # five skip connections, and four nearest upsamplings written as 4 copies + DepthToSpace (onnx_rewrites.py)
-    assert fp32.ops["CONCATENATION"] == 5 + 4 and fp32.ops["DEPTH_TO_SPACE"] == 4
+    # five skip connections, four nearest upsamplings written as 4 copies + DepthToSpace (onnx_rewrites.py)
+    # and the input's two mean-pixel border strips (input_fold.py)
+    assert fp32.ops["CONCATENATION"] == 5 + 4 + 2 and fp32.ops["DEPTH_TO_SPACE"] == 4
     assert fp32.ops["RESIZE_BILINEAR"] == 1 and "RESIZE_NEAREST_NEIGHBOR" not in fp32.ops
     assert report.graph_rewrites["depth_to_space"] == [f"/decoder/stages.{i}/upsample/Resize" for i in range(4)]
     caption = convert_tables(report)[0].caption  # the printed table says the files come from a rewritten graph
