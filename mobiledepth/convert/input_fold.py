@@ -4,10 +4,10 @@ Why: a full-integer file rounds every tensor it stores. The [0, 1] input is exac
 the normalised input ``(x - mean_c) / std_c`` of three channels spans about 275 pixel steps in one
 per-tensor int8 grid of 256, so every pixel of every image was rounded once more before the first conv.
 Folded, the int8 file goes input -> CONCATENATION (border strips) -> CONV on the input's 1/255 grid: the
-conv takes the pixels themselves. Measured on the shipped model (420 held-out scenes, 42,000 pairs): int8
-drop 0.0048 -> 0.0034 at 256x256, 0.0056 -> 0.0056 at 224x448; within what any rounding-level change
-moves an int8 file (two folded files differing only in how the border was rounded disagreed on 2,504
-pairs, 0.0020 WHDR apart), so it is kept for removing a rounding, not for a measured gain.
+conv takes the pixels themselves. Measured (420 held-out scenes, 42,000 pairs): the int8 drops moved by
+-0.0014 / 0.0000 (shipped, 256x256 / 224x448) and +0.0009 / +0.0007 (pruned), within what any
+rounding-level change moves an int8 file (two folded files differing only at rounding level disagreed on
+2,504 pairs, 0.0020 WHDR apart): kept for removing a rounding at no cost, not for a measured gain.
 
 Exact in real arithmetic, including the border: the conv padded the *normalised* map with 0, which is
 the pixel value ``-beta_c / a_c`` (the mean), so the folded graph pads the pixels with that value: a
