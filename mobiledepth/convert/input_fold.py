@@ -122,22 +122,22 @@ def _pad_with_pixel(image: str, stem: str, pixel: np.ndarray, hw: tuple[int, int
 
     top, left, bottom, right = pads
     column = pixel.astype(np.float32).reshape(1, -1, 1, 1)
-    nodes, inits, current, width = [], {}, image, hw[1]
-    for axis, before, after in ((3, left, right), (2, top, bottom)):
-        if not before and not after:
-            continue
-        rows = hw[0] if axis == 3 else None
-        parts = []
-        for side, count in (("before", before), ("after", after)):
+    nodes, inits, current = [], {}, image
+    # widths first (strips as tall as the image), then heights (strips as wide as the widened image)
+    for axis, sides, other in ((3, (left, right), hw[0]), (2, (top, bottom), hw[1] + left + right)):
+        strips = []
+        for side, count in zip(("before", "after"), sides):
+            shape = (1, pixel.size, other, count) if axis == 3 else (1, pixel.size, count, other)
+            strips.append(f"{stem}__pad_{axis}_{side}" if count else None)
             if count:
-                shape = (1, pixel.size, rows, count) if axis == 3 else (1, pixel.size, count, width)
-                inits[f"{stem}__pad_{axis}_{side}"] = np.broadcast_to(column, shape).astype(np.float32)
-                parts.append(f"{stem}__pad_{axis}_{side}")
-        inputs = [p for p in parts if p.endswith("before")] + [current] + [p for p in parts if p.endswith("after")]
-        output = f"{stem}__padded_{axis}"
-        nodes.append(helper.make_node("Concat", inputs, [output], axis=axis, name=f"{stem}_pad_{axis}"))
-        current = output
-        width = hw[1] + left + right
+                inits[strips[-1]] = np.broadcast_to(column, shape).astype(np.float32)
+        if not any(strips):
+            continue
+        inputs = [name for name in (strips[0], current, strips[1]) if name]
+        nodes.append(
+            helper.make_node("Concat", inputs, [f"{stem}__padded_{axis}"], axis=axis, name=f"{stem}_pad_{axis}")
+        )
+        current = f"{stem}__padded_{axis}"
     return nodes, inits, current
 
 
@@ -163,7 +163,7 @@ def _replace_nodes(graph, removed: set[str], new_nodes: list) -> None:
 
 
 def fold_input_affine(model) -> tuple[str, ...]:
-    """Rewrite, in place, image -> affine -> Conv(pads) as image -> Pad(0) -> Add(border) -> Conv(no pads).
+    """Rewrite, in place, image -> affine -> Conv(pads) as image -> Concat(mean strips) -> Conv(no pads).
     Returns the names of the nodes folded away (empty when the graph does not start that way)."""
     from onnx import helper, numpy_helper
 
@@ -177,8 +177,7 @@ def fold_input_affine(model) -> tuple[str, ...]:
     if affine is None:
         return ()
     conv = affine.consumer
-    pads = list(attribute(conv, "pads", [0, 0, 0, 0]))
-    pads = [pads[0], pads[1], pads[2], pads[3]] if len(pads) == 4 else [0, 0, 0, 0]
+    pads = list(attribute(conv, "pads", [0, 0, 0, 0]))  # [top, left, bottom, right] for a 2-D conv
     stem = conv.name or conv.output[0]
     weight, bias = _folded_conv(affine, values)
     inits = {f"{stem}__folded_w": weight, f"{stem}__folded_b": bias}
