@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from mobiledepth.errors import MobileDepthError
-from mobiledepth.model import load_checkpoint
+from mobiledepth.model import load_checkpoint, load_model
 from mobiledepth.train.config import load_config, parse_config
 from mobiledepth.train.datasets import Augment, AugmentConfig, build_dataset
 from mobiledepth.train.teacher import Teacher
@@ -106,21 +106,32 @@ max_steps_per_epoch = 3
 
 
 def test_short_run_learns(tmp_path, synth_dir):
-    cfg = load_config(_config(tmp_path, synth_dir, epochs=5))
-    cfg.stages[0].max_steps_per_epoch = 6
-    model_before = Trainer(cfg, quiet=True)
+    """The model fits its training pairs; 45 validation pairs are too few to gate on (±0.07 at WHDR 0.5).
+
+    Without augmentation and decay the run is short enough for the suite yet far from chaotic: from seed 3's
+    init, training-pair WHDR fell from 0.581 to 0.31-0.42 at learning rates 8e-3 to 1.3e-2, while validation
+    WHDR ended anywhere from 0.16 to 0.42 (the previous 5-epoch, augmented version passed on one CPU and failed
+    on another with the same init).
+    """
+    cfg = load_config(_config(tmp_path, synth_dir, epochs=6))
+    stage = cfg.stages[0]
+    stage.max_steps_per_epoch, stage.lr, stage.lr_decay, stage.augment = 6, 1e-2, 1.0, False
+    before = Trainer(cfg, quiet=True)
     from mobiledepth.data.diw import read_diw_csv
 
-    entries = read_diw_csv(synth_dir / "DIW_val.csv")
-    start = model_before.validate(model_before._build_model(), cfg.stages[0], entries)
+    train_pairs, val_pairs = read_diw_csv(synth_dir / "DIW_train.csv"), read_diw_csv(synth_dir / "DIW_val.csv")
+    start_model = before._build_model()
+    start_train, start_val = (before.validate(start_model, stage, e) for e in (train_pairs, val_pairs))
     final = Trainer(cfg, quiet=True).run()
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     epochs = [r for r in rows if r.get("event") == "epoch"]
-    assert len(epochs) == 5 and all(r["val_whdr"] is not None for r in epochs)
-    assert epochs[-1]["val_whdr"] < start - 0.1, (start, [r["val_whdr"] for r in epochs])
+    assert len(epochs) == 6 and all(r["val_whdr"] is not None for r in epochs)
+    end_train = before.validate(load_model(final), stage, train_pairs)
+    assert end_train < start_train - 0.1, (start_train, end_train)
+    assert epochs[-1]["val_whdr"] < start_val, (start_val, [r["val_whdr"] for r in epochs])
     ckpt = load_checkpoint(final)
     assert ckpt.metadata["trained"] is True and ckpt.metadata["metrics"]["val_whdr"] == epochs[-1]["val_whdr"]
-    assert (tmp_path / "run" / "s_epoch5.pt").is_file()
+    assert (tmp_path / "run" / "s_epoch6.pt").is_file()
 
 
 def test_resume_after_kill_matches_uninterrupted(tmp_path, synth_dir):
