@@ -39,10 +39,15 @@ def consumers(graph) -> dict[str, list]:
     return readers
 
 
-def image_input(graph):
-    """The graph's first input that is not an initializer: the image."""
+def data_inputs(graph) -> list:
+    """The graph inputs a caller feeds. Why: older exporters list every initializer among the inputs too."""
     initializers = {t.name for t in graph.initializer}
-    return next(i for i in graph.input if i.name not in initializers)
+    return [i for i in graph.input if i.name not in initializers]
+
+
+def image_input(graph):
+    """The graph's first fed input: the image."""
+    return data_inputs(graph)[0]
 
 
 def static_dims(value_info) -> list[int]:

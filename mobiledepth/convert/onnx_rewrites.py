@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .input_fold import fold_input_affine
-from .onnx_graph import attribute, constants, drop_unused_constants, static_dims
+from .onnx_graph import attribute, constants, data_inputs, drop_unused_constants, static_dims
 
 MAX_REPLICATION = 4  # s*s copies of the tensor are concatenated: beyond 4x4 the copy costs more than it saves
 # coordinate_transformation_mode -> nearest_mode values for which output pixel s*k + j reads input pixel k
@@ -110,9 +110,8 @@ def _random_feeds(graph: bytes) -> dict[str, np.ndarray] | None:
     import onnx
 
     model = onnx.load_from_string(graph)
-    initializers = {t.name for t in model.graph.initializer}
     rng, feeds = np.random.default_rng(0), {}
-    for inp in (i for i in model.graph.input if i.name not in initializers):
+    for inp in data_inputs(model.graph):
         dims = static_dims(inp)
         if min(dims, default=0) <= 0 or inp.type.tensor_type.elem_type != onnx.TensorProto.FLOAT:
             return None

@@ -23,6 +23,7 @@ from ..model.network import count_parameters
 from ..runtime.predictors import Preprocess
 from ..runtime.torch_files import first_output, load_foreign_module, torch_file_kind
 from .export_onnx import export_onnx
+from .onnx_graph import image_input
 
 
 @dataclass
@@ -170,8 +171,7 @@ def fixed_onnx(source: Path, target: Path, hw: tuple[int, int] | None = None) ->
 
     model = onnx.load(str(source))
     graph = model.graph
-    initializers = {i.name for i in graph.initializer}
-    image = next(i for i in graph.input if i.name not in initializers)
+    image = image_input(graph)
     dims = image.type.tensor_type.shape.dim
     for i, value in ((0, 1), (2, hw[0] if hw else 0), (3, hw[1] if hw else 0)):
         if not dims[i].HasField("dim_value") and value:
