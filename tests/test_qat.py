@@ -57,6 +57,21 @@ def test_folding_is_exact_and_idempotent():
     assert fold_batchnorm(model) == 0  # already folded: nothing left
 
 
+def test_simulation_rounds_where_the_file_does_with_and_without_the_input_fold():
+    """Folded (what the converter writes): the stem's weights are rounded as W / std and no normalised tensor is
+    rounded; not folded (the fold's check rejected it): the normalised tensor gets a quantiser over its range."""
+    model = _bounded_small()
+    folded = QuantSimulation(copy.deepcopy(model))
+    assert "normalised" not in folded.ranges()
+    unfolded_model = copy.deepcopy(model)
+    unfolded = QuantSimulation(unfolded_model, input_folded=False)
+    assert "input_scale" not in unfolded_model.encoder.features[0][0].__dict__
+    unfolded.calibrate([torch.cat([torch.zeros(1, 3, 64, 96), torch.ones(1, 3, 64, 96)])])
+    lo, hi = unfolded.ranges()["normalised"]
+    low_end, high_end = model.norm_bias, model.norm_weight.flatten() + model.norm_bias  # pixels 0 and 1
+    assert lo == pytest.approx(float(low_end.min()), abs=1e-5) and hi == pytest.approx(float(high_end.max()), abs=1e-5)
+
+
 def test_simulation_rounds_keeps_keys_and_removes_cleanly():
     model = _bounded_small()
     keys = set(model.state_dict())

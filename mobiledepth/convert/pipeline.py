@@ -213,15 +213,17 @@ def _diagnose_int8(result, inputs: _Inputs, options: ConvertOptions) -> dict[str
 
 
 def _float_parts(
-    model: MobileDepth, calibration: np.ndarray, inputs: _Inputs, options: ConvertOptions
+    model: MobileDepth, calibration: np.ndarray, inputs: _Inputs, options: ConvertOptions, input_folded: bool
 ) -> dict[str, Any]:
-    """Task WHDR of the simulated int8 model with each part of the network kept in float."""
+    """Task WHDR of the simulated int8 model with each part of the network kept in float. ``input_folded``
+    comes from the report's rewrites, so the simulation rounds where this file rounds."""
     from ..quant.float_groups import float_group_effects, whdr_scorer
 
     score = whdr_scorer(inputs.task_entries, options.height, options.width)
-    float_whdr, int8_whdr, effects = float_group_effects(model, calibration, score)
+    float_whdr, int8_whdr, effects = float_group_effects(model, calibration, score, input_folded)
     return {
         "method": "PyTorch simulation of the int8 file (quant/qat.py), one part at a time in float",
+        "input_folded": input_folded,
         "float_whdr": float_whdr,
         "simulated_int8_whdr": int8_whdr,
         "parts": [asdict(e) for e in effects],
@@ -387,6 +389,7 @@ def convert(
         )
     if calibration is not None and report.int8_diagnosis and inputs.task_entries and source.module is not None:
         progress("int8 cost of each part (simulated, kept in float)")
-        report.int8_diagnosis["float_parts"] = _float_parts(source.module, calibration, inputs, options)
+        folded = bool(report.graph_rewrites.get("input_fold"))
+        report.int8_diagnosis["float_parts"] = _float_parts(source.module, calibration, inputs, options, folded)
     write_json(out_dir / "convert_report.json", report.to_dict())
     return report

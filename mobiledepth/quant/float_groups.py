@@ -19,7 +19,7 @@ from .qat import QuantSimulation
 
 # (label, quantiser-name prefixes). Encoder blocks follow MobileNetV2's resolution stages.
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("input", ("input",)),
+    ("input", ("input", "normalised")),  # "normalised": only when the converter did not fold it
     ("encoder /2-/4 (features.0-3)", tuple(f"encoder.features.{i}." for i in range(4)) + ("encoder.features.0",)),
     ("encoder /8-/16 (features.4-13)", tuple(f"encoder.features.{i}." for i in range(4, 14))),
     ("encoder /32 (features.14-17)", tuple(f"encoder.features.{i}." for i in range(14, 18))),
@@ -41,11 +41,12 @@ def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def float_group_effects(
-    model: MobileDepth, calibration: np.ndarray, score
+    model: MobileDepth, calibration: np.ndarray, score, input_folded: bool = True
 ) -> tuple[float, float, list[FloatGroupEffect]]:
-    """``score(predict) -> WHDR`` on held-out pairs. Returns (float WHDR, all-int8 WHDR, per-group effects)."""
+    """``score(predict) -> WHDR`` on held-out pairs. Returns (float WHDR, all-int8 WHDR, per-group effects).
+    ``input_folded``: whether the file being explained has the normalisation folded into its first conv."""
     sim_model = copy.deepcopy(model).eval()
-    sim = QuantSimulation(sim_model)
+    sim = QuantSimulation(sim_model, input_folded=input_folded)
     sim.calibrate(
         [
             torch.from_numpy(np.ascontiguousarray(calibration[i : i + 1].transpose(0, 3, 1, 2)))

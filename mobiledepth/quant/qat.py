@@ -6,7 +6,9 @@ full-integer file rounds: the [0, 1] input (scale 1/255), every conv output
 final map; conv weights are fake-quantised per output channel. BatchNorm is folded into the convs
 first and frozen (the converter folds it too, so the weights QAT rounds are the ones shipped). The
 converter also folds the input normalisation into the first conv (``convert/input_fold.py``), so there
-is no normalised tensor to round and that conv's weights are rounded as ``W / std`` per input channel.
+is no normalised tensor to round and that conv's weights are rounded as ``W / std`` per input channel;
+where the fold was not applied (``input_folded=False``, e.g. its check rejected it) the normalised
+tensor is rounded instead, as that file does.
 
 Nothing here changes the state dict: after :meth:`QuantSimulation.remove` the model is an ordinary
 MobileDepth whose BatchNorms are identities carrying the folded bias, saved and converted as usual.
@@ -79,8 +81,9 @@ class QuantSimulation:
     """Attach fake quantisation to ``model`` (in place). ``quantizers`` maps a point's name to its
     observer; :meth:`ranges` reports what was observed."""
 
-    def __init__(self, model: MobileDepth) -> None:
+    def __init__(self, model: MobileDepth, input_folded: bool = True) -> None:
         self.model = model
+        self.input_folded = input_folded
         self.folded = fold_batchnorm(model)
         self.quantizers: dict[str, ActivationQuantizer] = {}
         self._handles: list = []
@@ -109,7 +112,12 @@ class QuantSimulation:
     def _attach_input(self, model: MobileDepth) -> None:
         q_in = self._quantizer("input", INPUT_RANGE)
         self._handles.append(model.register_forward_pre_hook(lambda mod, args: (q_in(args[0]), *args[1:])))
-        model.encoder.features[0][0].__dict__["input_scale"] = model.norm_weight.view(1, 3, 1, 1)
+        if self.input_folded:
+            model.encoder.features[0][0].__dict__["input_scale"] = model.norm_weight.view(1, 3, 1, 1)
+        else:
+            q_norm = self._quantizer("normalised")
+            first = model.encoder.features[0]
+            self._handles.append(first.register_forward_pre_hook(lambda mod, args: (q_norm(args[0]), *args[1:])))
         self._on_output(model, "output")
 
     def _attach(self, name: str, module: nn.Module) -> None:
