@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -56,13 +56,32 @@ def speedups(fp32: str, int8: str, paired: PairedOptions) -> dict:
     return out | {"rounds": paired.rounds, "runs_per_round": paired.runs_per_round, "threads": paired.threads}
 
 
-def measure(name: str, ckpt: Path, size: tuple[int, int], heldout: Path, work: Path, paired: PairedOptions) -> dict:
+@dataclass(frozen=True)
+class Setup:
+    """What every row shares. ``calib_images``: None calibrates as ``convert`` does by default (the bundled
+    sample set's 32 training renders); N calibrates on the first N scenes of the held-out set's training
+    split, scenes disjoint from the test scenes that are scored."""
+
+    heldout: Path
+    work: Path
+    paired: PairedOptions
+    calib_images: int | None = None
+
+    def convert_options(self, h: int, w: int) -> ConvertOptions:
+        calib = {"calib": self.heldout, "n_calib": self.calib_images} if self.calib_images else {}
+        return ConvertOptions(
+            precisions=("fp32", "int8"), height=h, width=w, parity_data=self.heldout, n_parity=8, **calib
+        )
+
+    def calibration_label(self) -> str:
+        if self.calib_images:
+            return f"{self.calib_images} held-out training scenes"
+        return f"{ConvertOptions().n_calib} bundled sample images (convert's default)"
+
+
+def measure(name: str, ckpt: Path, size: tuple[int, int], setup: Setup) -> dict:
     h, w = size
-    report = convert_checkpoint(
-        ckpt,
-        work / f"{name}_{h}x{w}",
-        ConvertOptions(precisions=("fp32", "int8"), height=h, width=w, parity_data=heldout, n_parity=8),
-    )
+    report = convert_checkpoint(ckpt, setup.work / f"{name}_{h}x{w}", setup.convert_options(h, w))
     files = {f.precision: f for f in report.files if f.format == "tflite"}
     fp32, int8 = files["fp32"], files["int8"]
     return {
@@ -84,7 +103,8 @@ def measure(name: str, ckpt: Path, size: tuple[int, int], heldout: Path, work: P
         # tracks the real file after a conversion change
         "simulated_int8_whdr": (report.int8_diagnosis.get("float_parts") or {}).get("simulated_int8_whdr"),
         "input_fold": bool(report.graph_rewrites.get("input_fold")),
-        **speedups(fp32.path, int8.path, paired),
+        "calibration": setup.calibration_label(),
+        **speedups(fp32.path, int8.path, setup.paired),
     }
 
 
@@ -136,10 +156,12 @@ def backbone_table(rows: list[dict], rounds: int) -> Table:
     return table
 
 
-def measure_all(models: list, sizes: list[str], work: Path, paired: PairedOptions) -> tuple[list, list]:
-    heldout = write_synth_dataset(work / "heldout", HELDOUT)
+def measure_all(
+    models: list, sizes: list[str], work: Path, paired: PairedOptions, calib_images: int | None
+) -> tuple[list, list]:
+    setup = Setup(write_synth_dataset(work / "heldout", HELDOUT), work, paired, calib_images)
     hw = [tuple(int(v) for v in size.split("x")) for size in sizes]
-    rows = [measure(name, Path(path), size, heldout, work, paired) for name, path in models for size in hw]
+    rows = [measure(name, Path(path), size, setup) for name, path in models for size in hw]
     backbone = [measure_backbone(Path(models[0][1]), size, work, paired) for size in hw]
     return rows, backbone
 
@@ -155,15 +177,24 @@ def main() -> int:
     )
     parser.add_argument("--sizes", default="256x256,224x448")
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument(
+        "--calib-images",
+        type=int,
+        default=None,
+        help="calibrate on this many held-out training scenes (disjoint from the scored ones); default: as convert",
+    )
     args = parser.parse_args()
     console = Console(width=180)
     models = [m.split("=", 1) for m in (args.model or ["shipped=models/mobiledepth-base.pt"])]
     with tempfile.TemporaryDirectory(prefix="int8_accuracy-") as scratch:  # converted files and scenes: removed
-        rows, backbone = measure_all(models, args.sizes.split(","), Path(scratch), PairedOptions(rounds=args.rounds))
+        rows, backbone = measure_all(
+            models, args.sizes.split(","), Path(scratch), PairedOptions(rounds=args.rounds), args.calib_images
+        )
     table = Table(
         title=(
-            f"int8 vs fp32 on {rows[0]['pairs']} held-out pairs; latency paired ({args.rounds} rounds), LiteRT + "
-            "XNNPACK, at 2 threads and at 1 (read the 1-thread ratio: see the docstring)"
+            f"int8 vs fp32 on {rows[0]['pairs']} held-out pairs, calibrated on {rows[0]['calibration']}; latency "
+            f"paired ({args.rounds} rounds), LiteRT + XNNPACK, at 2 threads and at 1 (read the 1-thread ratio: see the "
+            "docstring)"
         )
     )
     for col in (
