@@ -34,12 +34,11 @@ def small_ckpt(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def small_converted(small_ckpt, synth_dir, tmp_path_factory):
-    """mobiledepth-small (non-default widths) at a NON-SQUARE 64x96 input, all precisions."""
-    out = tmp_path_factory.mktemp("conv_small")
-    from mobiledepth.convert import ConvertOptions, convert_checkpoint
+def small_convert_options(synth_dir):
+    """The shared small conversion's options: mobiledepth-small at a NON-SQUARE 64x96 input, all precisions."""
+    from mobiledepth.convert import ConvertOptions
 
-    options = ConvertOptions(
+    return ConvertOptions(
         precisions=("fp32", "fp16", "int8", "int8-dynamic"),
         height=64,
         width=96,
@@ -48,5 +47,13 @@ def small_converted(small_ckpt, synth_dir, tmp_path_factory):
         n_calib=12,
         n_parity=3,
     )
-    report = convert_checkpoint(small_ckpt, out, options)
+
+
+@pytest.fixture(scope="session")
+def small_converted(small_ckpt, small_convert_options, tmp_path_factory):
+    """mobiledepth-small (non-default widths) converted with ``small_convert_options``."""
+    out = tmp_path_factory.mktemp("conv_small")
+    from mobiledepth.convert import convert_checkpoint
+
+    report = convert_checkpoint(small_ckpt, out, small_convert_options)
     return out, report

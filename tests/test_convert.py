@@ -61,6 +61,29 @@ def test_parity_bounds_per_precision(small_converted):
     assert [f["task"]["drop_ci"] for f in saved["files"] if f["precision"] == "int8"] == [[low, high]]
 
 
+def test_failed_gate_names_the_calibration_count(small_converted, small_ckpt, small_convert_options):
+    """A failing int8 file's line says how many images calibrated it and the measured remedy (rejudged with a
+    limit every file fails and a pair minimum the 45 pairs meet, on the real file of the shared conversion)."""
+    from dataclasses import replace
+
+    from mobiledepth.convert.pipeline import _check_file, _select_inputs
+    from mobiledepth.convert.sources import load_source
+    from mobiledepth.convert.task_gate import pair_results
+
+    _, report = small_converted
+    int8 = by_precision(report)["int8"]
+    options = replace(small_convert_options, max_int8_whdr_drop=-1.0, min_gate_pairs=10)
+    inputs = _select_inputs(options)
+    source = load_source(small_ckpt, (64, 96))
+    source_results = pair_results(source.reference, inputs.task_entries, 64, 96)
+    entry = _check_file(Path(int8.path), "tflite", "int8", 0, [], [], inputs, source_results, options)
+    assert entry.status == "failed"
+    assert entry.problem == (
+        f"int8 task WHDR {entry.task.whdr:.4f} is {entry.task.drop:+.4f} vs the source model on 45 held-out pairs "
+        "(limit -1.0); it was calibrated on 12 images: try 128 like the ones it will see (--calib DIR --n-calib 128)"
+    )
+
+
 def test_int8_file_is_diagnosed_per_tensor(small_converted):
     _, report = small_converted
     diagnosis = report.int8_diagnosis

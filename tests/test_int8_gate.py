@@ -26,6 +26,12 @@ def test_gate_verdicts():
         "int8 task WHDR 0.0055 is +0.0055 vs the source model on 2000 held-out pairs (limit 0.005)"
     )
     assert gate(task_accuracy(worse, source), 0.006).verdict == "passed"
+    assert gate(task_accuracy(worse, source), 0.005, calib_images=32).problem == (
+        "int8 task WHDR 0.0055 is +0.0055 vs the source model on 2000 held-out pairs (limit 0.005); it was "
+        "calibrated on 32 images: try 128 like the ones it will see (--calib DIR --n-calib 128)"
+    )
+    assert gate(task_accuracy(worse, source), 0.005, calib_images=128).problem.endswith("(limit 0.005)")
+    assert gate(task_accuracy(worse, source), 0.006, calib_images=32).problem == ""
     small = task_accuracy(worse[:500], source[:500])
     assert gate(small, 0.05).verdict == "unverified"
     assert gate(None, 0.005).verdict == "unverified"

@@ -269,7 +269,8 @@ def _check_file(
             "changed the computation"
         )
     elif fmt == "tflite" and PRECISIONS[precision].gated:
-        entry.gate = gate(task, options.max_int8_whdr_drop, options.min_gate_pairs)
+        calibrated = len(inputs.calib_paths) if PRECISIONS[precision].calibrated else None
+        entry.gate = gate(task, options.max_int8_whdr_drop, options.min_gate_pairs, calibrated)
         entry.status = {"passed": "ok"}.get(entry.gate.verdict, entry.gate.verdict)
         entry.problem = entry.gate.problem
     return entry
