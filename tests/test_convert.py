@@ -74,8 +74,9 @@ def test_failed_gate_names_the_calibration_count(small_converted, small_ckpt, sm
     int8 = by_precision(report)["int8"]
     options = replace(small_convert_options, max_int8_whdr_drop=-1.0, min_gate_pairs=10)
     inputs = _select_inputs(options)
-    source = load_source(small_ckpt, (64, 96))
-    source_results = pair_results(source.reference, inputs.task_entries, 64, 96)
+    size = (options.height, options.width)
+    source = load_source(small_ckpt, size)
+    source_results = pair_results(source.reference, inputs.task_entries, *size)
     entry = _check_file(Path(int8.path), "tflite", "int8", 0, [], [], inputs, source_results, options)
     assert entry.status == "failed"
     assert entry.problem == (
