@@ -66,10 +66,11 @@ test: setup test-tools
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
+# PYTHONPATH: harness_overhead.py drives the emulated phone, a dev package that is not installed (not in the wheel).
 bench: setup
-	$(PY) benchmarks/host_latency.py --out build/benchmarks/host_latency.json
-	$(PY) benchmarks/harness_overhead.py --out build/benchmarks/harness_overhead.json
-	$(PY) benchmarks/train_throughput.py --out build/benchmarks/train_throughput.json
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/host_latency.py --out build/benchmarks/host_latency.json
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/harness_overhead.py --out build/benchmarks/harness_overhead.json
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/train_throughput.py --out build/benchmarks/train_throughput.json
 
 clean:
 	rm -rf build .cache $(VENV)

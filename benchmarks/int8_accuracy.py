@@ -166,74 +166,50 @@ def measure_all(
     return rows, backbone
 
 
-def main() -> int:
+ACCURACY_COLUMNS = ("Model", "Size", "fp32 WHDR", "int8 WHDR", "Drop (95% CI, images resampled)", "Lost/gained",
+                    "Order err", "Ties", "Gate")  # fmt: skip
+
+
+def accuracy_table(rows: list[dict], rounds: int) -> Table:
+    title = (f"int8 vs fp32 on {rows[0]['pairs']} held-out pairs, calibrated on {rows[0]['calibration']}; latency "
+             f"paired ({rounds} rounds), LiteRT + XNNPACK, at 2 threads and at 1 (read the 1-thread ratio: see "
+             "the docstring)")  # fmt: skip
+    table = Table(title=title)
+    for col in (*ACCURACY_COLUMNS, *SPEED_COLUMNS):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["model"], "x".join(map(str, r["size"])), f"{r['fp32_whdr']:.4f}", f"{r['int8_whdr']:.4f}",
+                      drop_text(r["int8_drop"], r["int8_drop_ci"]), f"{r['pairs_lost']}/{r['pairs_gained']}",
+                      f"{r['order_err_vs_torch']:.4f}", f"{r['ties_vs_torch']:.4f}", r["gate"],
+                      *speed_cells(r))  # fmt: skip
+    return table
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks/int8_accuracy.json"))
-    parser.add_argument(
-        "--model",
-        action="append",
-        default=None,
-        help="NAME=CHECKPOINT (repeatable); default: shipped=models/mobiledepth-base.pt",
-    )
+    parser.add_argument("--model", action="append", default=None,
+                        help="NAME=CHECKPOINT (repeatable); default: shipped=models/mobiledepth-base.pt")  # fmt: skip
     parser.add_argument("--sizes", default="256x256,224x448")
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument(
-        "--calib-images",
-        type=int,
-        default=None,
-        help="calibrate on this many held-out training scenes (disjoint from the scored ones); default: as convert",
-    )
-    args = parser.parse_args()
+    parser.add_argument("--rounds", type=int, default=PairedOptions.rounds)
+    parser.add_argument("--calib-images", type=int, default=None,
+                        help="calibrate on this many held-out training scenes (disjoint from the scored ones); "
+                             "default: as convert")  # fmt: skip
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
     console = Console(width=180)
     models = [m.split("=", 1) for m in (args.model or ["shipped=models/mobiledepth-base.pt"])]
     with tempfile.TemporaryDirectory(prefix="int8_accuracy-") as scratch:  # converted files and scenes: removed
         rows, backbone = measure_all(
             models, args.sizes.split(","), Path(scratch), PairedOptions(rounds=args.rounds), args.calib_images
         )
-    table = Table(
-        title=(
-            f"int8 vs fp32 on {rows[0]['pairs']} held-out pairs, calibrated on {rows[0]['calibration']}; latency "
-            f"paired ({args.rounds} rounds), LiteRT + XNNPACK, at 2 threads and at 1 (read the 1-thread ratio: see the "
-            "docstring)"
-        )
-    )
-    for col in (
-        "Model",
-        "Size",
-        "fp32 WHDR",
-        "int8 WHDR",
-        "Drop (95% CI, images resampled)",
-        "Lost/gained",
-        "Order err",
-        "Ties",
-        "Gate",
-        *SPEED_COLUMNS,
-    ):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(
-            r["model"],
-            "x".join(map(str, r["size"])),
-            f"{r['fp32_whdr']:.4f}",
-            f"{r['int8_whdr']:.4f}",
-            drop_text(r["int8_drop"], r["int8_drop_ci"]),
-            f"{r['pairs_lost']}/{r['pairs_gained']}",
-            f"{r['order_err_vs_torch']:.4f}",
-            f"{r['ties_vs_torch']:.4f}",
-            r["gate"],
-            *speed_cells(r),
-        )
-    console.print(table)
+    console.print(accuracy_table(rows, args.rounds))
     console.print(backbone_table(backbone, args.rounds))
-    write_json(
-        args.out,
-        {
-            "device": host_device(),
-            "heldout": {"scenes": rows[0]["pairs"] // HELDOUT.pairs_per_image, "seed": HELDOUT.seed},
-            "rows": rows,
-            "backbone": backbone,
-        },
-    )
+    heldout = {"scenes": rows[0]["pairs"] // HELDOUT.pairs_per_image, "seed": HELDOUT.seed}
+    write_json(args.out, {"device": host_device(), "heldout": heldout, "rows": rows, "backbone": backbone})
     console.print(f"wrote {args.out}")
     return 0
 

@@ -1,14 +1,16 @@
 """NetAdapt against uniform width scaling, at equal MEASURED host latency, same fine-tuning budget.
 
-1. NetAdapt prunes the trained base model to ``--target-ratio`` of its measured host latency.
-2. A uniformly width-scaled copy (every channel group x s, multiples of 8, filters kept by L2 norm)
-   is chosen so that its measured latency matches NetAdapt's final latency (bisection on s, each
-   candidate converted and benchmarked like NetAdapt's).
+1. NetAdapt prunes the trained base model to ``--target-ratio`` of its measured host latency (or a
+   finished `mobiledepth prune` run is reused: ``--netadapt-dir``).
+2. A uniformly width-scaled copy (every channel group x s, multiples of 8, filters kept by L2 norm) is
+   matched to NetAdapt's final file by bisection on s, each candidate converted like NetAdapt's and timed
+   PAIRED against that file (10 interleaved rounds): separate processes drift as much as the gap sought.
 3. The uniform model is fine-tuned for as many steps as NetAdapt's final model received on its path
    (short-term steps of every accepted proposal + the long-term fine-tune).
-Both are scored on the same held-out test split. Prints WHDR and latency for both; writes JSON.
+4. Base, NetAdapt and uniform files are timed together, paired (40 rounds): ratios to the base with 95%
+   intervals. Both pruned models are scored on the same held-out test split. Table + JSON.
 
-    python benchmarks/prune_vs_uniform.py --checkpoint models/mobiledepth-base.pt --data build/synth_train
+    python benchmarks/prune_vs_uniform.py --checkpoint models/mobiledepth-base.pt [--data DIR]
 """
 
 from __future__ import annotations
@@ -18,19 +20,25 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 from mobiledepth.fileio import write_json
 from mobiledepth.model import count_parameters, load_checkpoint
 from mobiledepth.prune.latency import Measurer
 from mobiledepth.prune.netadapt import NetAdapt, PruneOptions
 
+MATCH_ROUNDS = 10  # per bisection candidate
+FINAL_ROUNDS = 40  # the comparison the table reports
+BISECTION_STEPS = 6
 
-def main() -> int:
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, default=Path("models/mobiledepth-base.pt"))
-    parser.add_argument("--data", type=Path, default=Path("build/synth_train"))
+    parser.add_argument("--data", type=Path, default=None, help="fine-tuning data (default: 120 rendered scenes)")
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks/prune_vs_uniform"))
     parser.add_argument("--target-ratio", type=float, default=0.7)
     parser.add_argument("--size", default="256x256")
@@ -38,80 +46,97 @@ def main() -> int:
     parser.add_argument("--long-steps", type=int, default=150)
     parser.add_argument("--max-proposals", type=int, default=6)
     parser.add_argument("--initial-ratio", type=float, default=0.1)
-    parser.add_argument(
-        "--netadapt-dir", type=Path, default=None, help="reuse a finished `mobiledepth prune` run (its history.json)"
-    )
-    args = parser.parse_args()
-    console = Console(width=140)
-    h, w = (int(v) for v in args.size.split("x"))
-    t0 = time.time()
-    measurer = Measurer(device="host", precision="fp32", height=h, width=w, threads=2, calib=args.data)
-    options = PruneOptions(
-        target_ratio=args.target_ratio,
-        data=args.data,
-        initial_ratio=args.initial_ratio,
-        max_proposals=args.max_proposals,
-        short_steps=args.short_steps,
-        long_steps=args.long_steps,
-    )
-    na_dir = args.netadapt_dir or args.out / "netadapt"
-    netadapt = NetAdapt(args.checkpoint, na_dir, options, measurer, echo=console.print)
+    parser.add_argument("--netadapt-dir", type=Path, default=None,
+                        help="reuse a finished `mobiledepth prune` run (its history.json)")  # fmt: skip
+    return parser.parse_args()
+
+
+def netadapt_history(args: argparse.Namespace, netadapt: NetAdapt, na_dir: Path) -> dict:
+    """A finished run's history.json, reused when given, else NetAdapt run here."""
     done = na_dir / "history.json"
     history = json.loads(done.read_text()) if args.netadapt_dir and done.is_file() else netadapt.run().to_dict()
-    if "final" not in history:
+    if not history.get("final"):
         raise SystemExit(f"{done}: that NetAdapt run has not finished")
-    args.short_steps = history["options"]["short_steps"]
-    args.long_steps = history["options"]["long_steps"]
-    na_ms, na_whdr = history["final"]["measured_ms"], history["final"]["test_whdr"]
-    steps = len(history["iterations"]) * args.short_steps + args.long_steps
+    return history
 
-    base = load_checkpoint(args.checkpoint).build(with_heads=False).eval()
-    lo, hi = 0.3, 1.0
-    best = None
-    for k in range(6):  # bisection on the width multiplier against measured latency
+
+def paired_ratio(measurer: Measurer, baseline: Path, candidate: Path, rounds: int) -> float:
+    """Median per-round candidate / baseline latency, the two files interleaved in one run."""
+    base_rounds, candidate_rounds = measurer.paired([baseline, candidate], rounds=rounds)
+    return float(np.median(np.asarray(candidate_rounds) / np.asarray(base_rounds)))
+
+
+def match_width(netadapt: NetAdapt, measurer: Measurer, base, na_tflite: Path, out: Path) -> tuple[float, float]:
+    """Bisection on the width multiplier s until the uniform file times like NetAdapt's (paired ratio 1)."""
+    lo, hi, best = 0.3, 1.0, (1.0, float("inf"))
+    for _ in range(BISECTION_STEPS):
         s = (lo + hi) / 2
-        model = netadapt.uniform(base, s)
-        ms, _, _ = measurer.measure(model, args.out / "uniform", f"uniform_x{s:.3f}")
-        if best is None or abs(ms - na_ms) < abs(best[1] - na_ms):
-            best = (s, ms, model)
-        if ms > na_ms:
-            hi = s
-        else:
-            lo = s
-    s, uni_ms, uni = best
-    uni = netadapt.finetune(uni, steps, seed=12345)
-    uni_ms, _, _ = measurer.measure(uni, args.out / "uniform", "uniform_final")
-    uni_whdr = netadapt.whdr(uni, netadapt.test_entries)
-    base_whdr = netadapt.whdr(base, netadapt.test_entries)
-    result = {
-        "target_ratio": args.target_ratio,
-        "base_ms": history["base"]["measured_ms"],
-        "base_test_whdr": base_whdr,
-        "base_params": count_parameters(base),
-        "netadapt": {
-            "measured_ms": na_ms,
-            "test_whdr": na_whdr,
-            "params": history["final"]["params"],
-            "iterations": len(history["iterations"]),
-        },
-        "uniform": {"scale": s, "measured_ms": uni_ms, "test_whdr": uni_whdr, "params": count_parameters(uni)},
-        "finetune_steps_each": steps,
-        "wall_s": time.time() - t0,
-    }
-    table = Table(title=f"NetAdapt vs uniform width scaling, host fp32 {h}x{w}, {steps} fine-tune steps each")
-    for col in ("Model", "Params", "Measured ms", "Test WHDR"):
+        tflite = measurer.convert(netadapt.uniform(base, s), out, f"uniform_x{s:.3f}")
+        ratio = paired_ratio(measurer, na_tflite, tflite, MATCH_ROUNDS)
+        netadapt.log(f"uniform x{s:.3f}: {ratio:.3f}x NetAdapt's final latency (paired, {MATCH_ROUNDS} rounds)")
+        if abs(ratio - 1) < abs(best[1] - 1):
+            best = (s, ratio)
+        lo, hi = (lo, s) if ratio > 1 else (s, hi)
+    return best
+
+
+def paired_rows(measurer: Measurer, files: list[Path]) -> list[dict]:
+    """Each file's median of round medians and its ratio to the first file (95% interval), one paired run."""
+    outcome = measurer.target(FINAL_ROUNDS).paired(files)
+    outcome.raise_problems()
+    rows = []
+    for record in outcome.records:
+        ratio = record.paired["ratio_to_baseline"] or {"median": 1.0, "low": 1.0, "high": 1.0}
+        rows.append({"median_ms": record.latency_ms["median"], "ratio_to_base": ratio["median"],
+                     "ratio_low": ratio["low"], "ratio_high": ratio["high"]})  # fmt: skip
+    return rows
+
+
+def print_table(console: Console, result: dict) -> None:
+    steps = result["finetune_steps_each"]
+    table = Table(title=f"NetAdapt vs uniform width scaling, host fp32 {result['size']}, {steps} fine-tune steps "
+                        f"each, paired {FINAL_ROUNDS} rounds")  # fmt: skip
+    for col in ("Model", "Params", "Median ms", "Latency / base (95% CI)", f"Test WHDR ({result['test_pairs']} pairs)"):
         table.add_column(col)
-    table.add_row(
-        "base (unpruned)", f"{count_parameters(base):,}", f"{history['base']['measured_ms']:.3f}", f"{base_whdr:.4f}"
-    )
-    table.add_row(
-        f"NetAdapt ({len(history['iterations'])} iterations)",
-        f"{history['final']['params']:,}",
-        f"{na_ms:.3f}",
-        f"{na_whdr:.4f}",
-    )
-    table.add_row(f"uniform x{s:.3f}", f"{count_parameters(uni):,}", f"{uni_ms:.3f}", f"{uni_whdr:.4f}")
+    for name in ("base", "netadapt", "uniform"):
+        r = result[name]
+        table.add_row(r["label"], f"{r['params']:,}", f"{r['median_ms']:.3f}",
+                      f"{r['ratio_to_base']:.3f} ({r['ratio_low']:.3f}-{r['ratio_high']:.3f})",
+                      f"{r['test_whdr']:.4f}")  # fmt: skip
     console.print(table)
+
+
+def main() -> int:
+    args, console, t0 = parse_args(), Console(width=140), time.time()
+    h, w = (int(v) for v in args.size.split("x"))
+    data = args.data or write_synth_dataset(args.out / "data", SynthOptions(n=120, seed=5, pairs_per_image=40))
+    measurer = Measurer(device="host", precision="fp32", height=h, width=w, calib=data)
+    options = PruneOptions(target_ratio=args.target_ratio, data=data, initial_ratio=args.initial_ratio,
+                           max_proposals=args.max_proposals, short_steps=args.short_steps,
+                           long_steps=args.long_steps)  # fmt: skip
+    na_dir = args.netadapt_dir or args.out / "netadapt"
+    netadapt = NetAdapt(args.checkpoint, na_dir, options, measurer, echo=console.print)
+    history = netadapt_history(args, netadapt, na_dir)
+    steps = len(history["iterations"]) * history["options"]["short_steps"] + history["options"]["long_steps"]
+    base = load_checkpoint(args.checkpoint).build(with_heads=False).eval()
+    scale, _ = match_width(netadapt, measurer, base, Path(history["final"]["tflite"]), args.out / "uniform")
+    uniform = netadapt.finetune(netadapt.uniform(base, scale), steps, seed=12345)
+    uni_tflite = measurer.convert(uniform, args.out / "uniform", "uniform_final")
+    files = [Path(history["base"]["tflite"]), Path(history["final"]["tflite"]), uni_tflite]
+    timed = paired_rows(measurer, files)
+    result = {
+        "target_ratio": args.target_ratio, "size": args.size, "finetune_steps_each": steps,
+        "test_pairs": len(netadapt.test_entries),
+        "base": {"label": "base (unpruned)", "params": count_parameters(base),
+                 "test_whdr": netadapt.whdr(base, netadapt.test_entries), **timed[0]},
+        "netadapt": {"label": f"NetAdapt ({len(history['iterations'])} iterations)",
+                     "params": history["final"]["params"], "test_whdr": history["final"]["test_whdr"],
+                     "iterations": len(history["iterations"]), **timed[1]},
+        "uniform": {"label": f"uniform x{scale:.3f}", "scale": scale, "params": count_parameters(uniform),
+                    "test_whdr": netadapt.whdr(uniform, netadapt.test_entries), **timed[2]},
+    }  # fmt: skip
+    result["wall_s"] = time.time() - t0
+    print_table(console, result)
     write_json(args.out / "prune_vs_uniform.json", result)
     console.print(f"wrote {args.out / 'prune_vs_uniform.json'} ({result['wall_s']:.0f} s)")
     return 0

@@ -174,72 +174,87 @@ class _Connection:
 
     # ---- sync: ---------------------------------------------------------------------------------
     def _sync(self, s: Stream, service: str) -> None:
-        buf = bytearray()
-        fs = self.phone.state.fs
+        _SyncSession(self, s).serve()
 
-        def take(n: int) -> bytes:
-            while len(buf) < n:
-                chunk = s.inbox.get()
-                if chunk is None:
-                    raise ConnectionError("sync stream closed")
-                buf.extend(chunk)
-            data = bytes(buf[:n])
-            del buf[:n]
-            return data
 
-        def reply(tag: bytes, *values: int, payload: bytes = b"") -> None:
-            self.write(s, tag + b"".join(struct.pack("<I", v) for v in values) + payload)
+class _SyncSession:
+    """One ``sync:`` stream: 8-byte requests (tag, length) answered until QUIT, as adbd's file_sync_service.
+    Why a class: each request kind reads more of the stream and replies its own way; one method each."""
 
+    def __init__(self, connection, stream: Stream) -> None:
+        self.connection, self.stream = connection, stream
+        self.fs = connection.phone.state.fs
+        self.buf = bytearray()
+
+    def take(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            chunk = self.stream.inbox.get()
+            if chunk is None:
+                raise ConnectionError("sync stream closed")
+            self.buf.extend(chunk)
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def reply(self, tag: bytes, *values: int, payload: bytes = b"") -> None:
+        self.connection.write(self.stream, tag + b"".join(struct.pack("<I", v) for v in values) + payload)
+
+    def fail(self, message: str) -> None:
+        self.reply(b"FAIL", len(message.encode()), payload=message.encode())
+
+    def serve(self) -> None:
+        handlers = {b"STAT": self.stat, b"LIST": self.list_dir, b"SEND": self.send, b"RECV": self.recv}
         while True:
-            tag, length = struct.unpack("<4sI", take(8))
+            tag, length = struct.unpack("<4sI", self.take(8))
             if tag == b"QUIT":
                 return
-            arg = take(length).decode("utf-8", "replace")
-            if tag == b"STAT":
-                reply(b"STAT", *fs.stat(fs.normalize(arg)))
-            elif tag == b"LIST":
-                path = fs.normalize(arg)
-                for name in fs.listdir(path) if fs.is_dir(path) else []:
-                    mode, size, mtime = fs.stat(path.rstrip("/") + "/" + name)
-                    enc = name.encode()
-                    reply(b"DENT", mode, size, mtime, len(enc), payload=enc)
-                reply(b"DONE", 0, 0, 0, 0)
-            elif tag == b"SEND":
-                path_text, _, mode_text = arg.rpartition(",")
-                path = fs.normalize(path_text)
-                data = bytearray()
-                while True:
-                    sub, n = struct.unpack("<4sI", take(8))
-                    if sub == b"DATA":
-                        data.extend(take(n))
-                    elif sub == b"DONE":
-                        break
-                    else:
-                        raise ConnectionError(f"unexpected sync message {sub!r}")
-                if not fs.writable(path):
-                    msg = f"couldn't create file: Read-only file system ({path})".encode()
-                    reply(b"FAIL", len(msg), payload=msg)
-                    continue
-                host = fs.host(path)
-                host.parent.mkdir(parents=True, exist_ok=True)
-                host.write_bytes(bytes(data))
-                host.chmod(stat.S_IMODE(int(mode_text or "420")))
-                reply(b"OKAY", 0)
-            elif tag == b"RECV":
-                path = fs.normalize(arg)
-                if not fs.exists(path) or fs.is_dir(path):
-                    msg = b"No such file or directory"
-                    reply(b"FAIL", len(msg), payload=msg)
-                    continue
-                content = fs.read(path)
-                for i in range(0, len(content), SYNC_DATA_MAX):
-                    part = content[i : i + SYNC_DATA_MAX]
-                    reply(b"DATA", len(part), payload=part)
-                reply(b"DONE", 0)
-            else:
-                msg = f"unknown sync request {tag!r}".encode()
-                reply(b"FAIL", len(msg), payload=msg)
+            arg = self.take(length).decode("utf-8", "replace")
+            if tag not in handlers:
+                self.fail(f"unknown sync request {tag!r}")
                 return
+            handlers[tag](arg)
+
+    def stat(self, arg: str) -> None:
+        self.reply(b"STAT", *self.fs.stat(self.fs.normalize(arg)))
+
+    def list_dir(self, arg: str) -> None:
+        path = self.fs.normalize(arg)
+        for name in self.fs.listdir(path) if self.fs.is_dir(path) else []:
+            mode, size, mtime = self.fs.stat(path.rstrip("/") + "/" + name)
+            enc = name.encode()
+            self.reply(b"DENT", mode, size, mtime, len(enc), payload=enc)
+        self.reply(b"DONE", 0, 0, 0, 0)
+
+    def send(self, arg: str) -> None:
+        path_text, _, mode_text = arg.rpartition(",")
+        path = self.fs.normalize(path_text)
+        data = bytearray()
+        while True:
+            sub, n = struct.unpack("<4sI", self.take(8))
+            if sub == b"DONE":
+                break
+            if sub != b"DATA":
+                raise ConnectionError(f"unexpected sync message {sub!r}")
+            data.extend(self.take(n))
+        if not self.fs.writable(path):
+            self.fail(f"couldn't create file: Read-only file system ({path})")
+            return
+        host = self.fs.host(path)
+        host.parent.mkdir(parents=True, exist_ok=True)
+        host.write_bytes(bytes(data))
+        host.chmod(stat.S_IMODE(int(mode_text or "420")))
+        self.reply(b"OKAY", 0)
+
+    def recv(self, arg: str) -> None:
+        path = self.fs.normalize(arg)
+        if not self.fs.exists(path) or self.fs.is_dir(path):
+            self.fail("No such file or directory")
+            return
+        content = self.fs.read(path)
+        for i in range(0, len(content), SYNC_DATA_MAX):
+            part = content[i : i + SYNC_DATA_MAX]
+            self.reply(b"DATA", len(part), payload=part)
+        self.reply(b"DONE", 0)
 
 
 class EmulatedPhone:

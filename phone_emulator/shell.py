@@ -32,6 +32,28 @@ class Token:
 STATUS = "\x00status\x00"  # '$?' stands for this until its command runs: sh expands it then, not at parse time
 
 
+OPERATORS = ("2>&1", "2>", "&&", "||", ">>", ";", "|", ">", "<", "&")  # longest first: the first match wins
+
+
+def _double_quoted(command: str, i: int, status: str) -> tuple[str, int]:
+    """The text of the double-quoted string opening at ``command[i]`` and the index after its closing quote:
+    backslash escapes only ``"``, ``\\``, ``$`` and a backquote, and ``$?`` expands, as in sh."""
+    text, i, n = [], i + 1, len(command)
+    while i < n and command[i] != '"':
+        if command[i] == "\\" and i + 1 < n and command[i + 1] in '"\\$`':
+            text.append(command[i + 1])
+            i += 2
+        elif command.startswith("$?", i):
+            text.append(status)
+            i += 2
+        else:
+            text.append(command[i])
+            i += 1
+    if i >= n:
+        raise SyntaxError("unterminated quoted string")
+    return "".join(text), i + 1
+
+
 def tokenize(command: str, last_status: int | None = None) -> list[Token]:
     """Words and operators; ``$?`` becomes :data:`STATUS` (or ``last_status`` when given)."""
     status = STATUS if last_status is None else str(last_status)
@@ -48,6 +70,7 @@ def tokenize(command: str, last_status: int | None = None) -> list[Token]:
 
     while i < n:
         c = command[i]
+        operator = next((op for op in OPERATORS if command.startswith(op, i)), None)
         if c in " \t\n":
             flush()
             i += 1
@@ -56,52 +79,24 @@ def tokenize(command: str, last_status: int | None = None) -> list[Token]:
             if end < 0:
                 raise SyntaxError("unterminated quoted string")
             word.append(command[i + 1 : end])
-            has_word = True
-            i = end + 1
+            has_word, i = True, end + 1
         elif c == '"':
-            i += 1
-            while i < n and command[i] != '"':
-                if command[i] == "\\" and i + 1 < n and command[i + 1] in '"\\$`':
-                    word.append(command[i + 1])
-                    i += 2
-                elif command.startswith("$?", i):
-                    word.append(status)
-                    i += 2
-                else:
-                    word.append(command[i])
-                    i += 1
-            if i >= n:
-                raise SyntaxError("unterminated quoted string")
+            text, i = _double_quoted(command, i, status)
+            word.append(text)
             has_word = True
-            i += 1
         elif c == "\\" and i + 1 < n:
             word.append(command[i + 1])
-            has_word = True
-            i += 2
+            has_word, i = True, i + 2
         elif command.startswith("$?", i):
             word.append(status)
-            has_word = True
-            i += 2
-        elif command.startswith("2>&1", i):
+            has_word, i = True, i + 2
+        elif operator:
             flush()
-            tokens.append(Token("2>&1", op=True))
-            i += 4
-        elif command.startswith("2>", i):
-            flush()
-            tokens.append(Token("2>", op=True))
-            i += 2
-        elif command.startswith(("&&", "||", ">>"), i):
-            flush()
-            tokens.append(Token(command[i : i + 2], op=True))
-            i += 2
-        elif c in ";|><&":
-            flush()
-            tokens.append(Token(c, op=True))
-            i += 1
+            tokens.append(Token(operator, op=True))
+            i += len(operator)
         else:
             word.append(c)
-            has_word = True
-            i += 1
+            has_word, i = True, i + 1
     flush()
     return tokens
 

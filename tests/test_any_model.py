@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -103,41 +105,44 @@ def test_missing_extra_names_the_extra():
     assert missing_extra(ModuleNotFoundError("x", name="numpy")) is None  # not an extra: a real bug, traceback kept
 
 
+def _built_wheel(out: Path) -> Path:
+    """``pip wheel`` of this checkout: the registry ships inside it, the test doubles stay out."""
+    import zipfile
+
+    repo = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(repo)]
+    subprocess.run(command, check=True, capture_output=True, timeout=600)
+    [wheel] = out.glob("mobiledepth-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "android_bench/data/devices.json" in names and "mobiledepth/_api.py" in names
+    assert not any(n.startswith(("phone_emulator/", "tests/")) for n in names)
+    return wheel
+
+
+def _fresh_venv(wheel: Path, fresh: Path) -> Path:
+    """A new venv holding only the wheel; its dependencies come from the project's .venv through a path
+    entry (nested .pth files, such as the editable install's, stay off). Returns its site-packages."""
+    import sysconfig
+
+    subprocess.run([sys.executable, "-m", "venv", str(fresh)], check=True, timeout=300)
+    install = [str(fresh / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)]
+    subprocess.run(install, check=True, capture_output=True, timeout=300)
+    site = next((fresh / "lib").glob("python*/site-packages"))
+    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    return site
+
+
 @pytest.mark.slow
 def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
     """The built wheel, in a fresh venv, run from an unrelated folder: devices (the registry ships in the
     wheel), init, convert and bench. Dependencies come from the project's .venv through a path entry,
     so nothing is downloaded but the build backend, and the repo's own sources are not on the path."""
     import shutil
-    import subprocess
-    import sys
-    import sysconfig
 
     from android_bench import adb
 
-    repo = Path(__file__).resolve().parent.parent
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"), str(repo)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    [wheel] = (tmp_path / "dist").glob("mobiledepth-*.whl")
-    import zipfile
-
-    names = zipfile.ZipFile(wheel).namelist()
-    assert "android_bench/data/devices.json" in names and "mobiledepth/_api.py" in names
-    assert not any(n.startswith(("phone_emulator/", "tests/")) for n in names)  # test doubles stay out of the wheel
     fresh = tmp_path / "fresh"
-    subprocess.run([sys.executable, "-m", "venv", str(fresh)], check=True, timeout=300)
-    subprocess.run(
-        [str(fresh / "bin" / "pip"), "install", "-q", "--no-deps", str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    site = next((fresh / "lib").glob("python*/site-packages"))
-    (site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # nested .pth files (the editable) stay off
+    site = _fresh_venv(_built_wheel(tmp_path / "dist"), fresh)
     work = tmp_path / "elsewhere"
     work.mkdir()
     env = {
@@ -153,15 +158,10 @@ def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
-    where = subprocess.run(
-        [str(fresh / "bin" / "python"), "-c", "import mobiledepth; print(mobiledepth.__file__)"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    assert where.startswith(str(site))  # the wheel's copy, not the repo's
+    where = [str(fresh / "bin" / "python"), "-c", "import mobiledepth; print(mobiledepth.__file__)"]
+    assert subprocess.run(where, cwd=work, env=env, capture_output=True, text=True, check=True).stdout.startswith(
+        str(site)
+    )  # the wheel's copy, not the repo's
     port = adb.free_local_port()
     adb.start_server(port)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -100,56 +101,22 @@ def test_latency_model_fit_and_cost_features():
 
 # 256x256 keeps the small model's latency (~5 ms) well above this VM's timing noise; steps of 20% of the
 # starting latency are larger than that noise, so a measured cut is a real cut.
-PRUNE = [
-    "--size",
-    "256x256",
-    "--max-proposals",
-    "3",
-    "--short-steps",
-    "3",
-    "--long-steps",
-    "4",
-    "--initial-ratio",
-    "0.2",
-    "--threads",
-    "1",
-]
+PRUNE = "--size 256x256 --max-proposals 3 --short-steps 3 --long-steps 4 --initial-ratio 0.2 --threads 1".split()
 
 
-@pytest.mark.slow
-def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
-    ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
-    out = tmp_path / "prune"
-    first = runner.invoke(
-        app,
-        [
-            "prune",
-            str(ckpt),
-            "-o",
-            str(out),
-            "--target-ms",
-            "0.0001",
-            "--max-iterations",
-            "1",
-            "--data",
-            str(synth_dir),
-            "--keep",
-            "0.549M",
-            *PRUNE,
-        ],
-    )
-    assert first.exit_code == 1, first.output
-    assert "target 0.000 ms unreachable: stopped after --max-iterations 1" in first.output
-    h1 = json.loads((out / "history.json").read_text())
+def prune_cli(ckpt: Path, out: Path, data: Path, flags: str, *more: str):
+    """`mobiledepth prune CKPT -o OUT --data DATA FLAGS... MORE... PRUNE...` through the real CLI."""
+    return runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--data", str(data), *flags.split(), *more, *PRUNE])
+
+
+def _check_first_iteration(h1: dict, out: Path) -> None:
+    """One accepted step, verified paired against the current (= base) file: faster with 95% confidence,
+    else it would have been rejected; its checkpoint rebuilds without the training heads."""
     assert h1["status"] == "unreachable" and len(h1["iterations"]) == 1 and (out / "final.pt").is_file()
     it1 = h1["iterations"][0]
-    assert (
-        it1["measured_ms"] < h1["base"]["measured_ms"] * 1.05
-        and it1["to"] % 8 == 0
-        and it1["params"] < h1["base"]["params"]
-    )
+    assert it1["measured_ms"] < h1["base"]["measured_ms"] * 1.05 and it1["to"] % 8 == 0
+    assert it1["params"] < h1["base"]["params"]
     assert it1["whdr"] is not None and len(it1["proposals"]) >= 1 and "predictor_error_ms" in it1
-    # Verified paired against the current (= base) file: faster with 95% confidence, else it was rejected.
     check = it1["verification"]
     assert check["paired"] and check["rounds"] == 20 and check["step"]["high"] < 1.0
     assert check["step"]["low"] <= check["step"]["median"] <= check["step"]["high"]
@@ -157,29 +124,24 @@ def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
     assert (out / "keep_0.549M.pt").is_file() and list(out.glob("latency_host_cpu_fp32_256x256_t1.json"))
     rebuilt = load_checkpoint(out / "iter_001.pt")
     assert rebuilt.config.name == "mobiledepth-small" and not rebuilt.build().has_heads
+
+
+@pytest.mark.slow
+def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
+    ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
+    out = tmp_path / "prune"
+    first = prune_cli(ckpt, out, synth_dir, "--target-ms 0.0001 --max-iterations 1 --keep 0.549M")
+    assert first.exit_code == 1, first.output
+    assert "target 0.000 ms unreachable: stopped after --max-iterations 1" in first.output
+    h1 = json.loads((out / "history.json").read_text())
+    _check_first_iteration(h1, out)
     # Resume with more iterations. Whether a latency target is met depends on this VM's timing noise
     # (the small model is overhead-bound), so this checks the continuation itself; reaching a target is
     # shown by the acceptance run on the base model (closing note), not by a flaky assertion here.
-    second = runner.invoke(
-        app,
-        [
-            "prune",
-            str(ckpt),
-            "-o",
-            str(out),
-            "--target-ms",
-            "0.0001",
-            "--max-iterations",
-            "3",
-            "--resume",
-            "--data",
-            str(synth_dir),
-            *PRUNE,
-        ],
-    )
+    second = prune_cli(ckpt, out, synth_dir, "--target-ms 0.0001 --max-iterations 3 --resume")
     assert second.exit_code == 1, second.output
     h2 = json.loads((out / "history.json").read_text())
-    assert h2["iterations"][0] == it1  # iteration 1 was not redone
+    assert h2["iterations"][0] == h1["iterations"][0]  # iteration 1 was not redone
     assert "resuming after iteration 1" in (out / "log.txt").read_text()
     # Iteration 2 exists unless every candidate failed the paired check (then the reason says so).
     iterations = [it["iteration"] for it in h2["iterations"]]
@@ -214,30 +176,8 @@ def test_netadapt_through_emulated_phone(tmp_path, synth_dir):
         binary.write_bytes(BINARY_MARKER + b"\n")
         ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
         out = tmp_path / "prune"
-        result = runner.invoke(
-            app,
-            [
-                "prune",
-                str(ckpt),
-                "-o",
-                str(out),
-                "--target-ratio",
-                "0.95",
-                "--max-iterations",
-                "1",
-                "--device",
-                "S21",
-                "--adb-port",
-                str(port),
-                "--benchmark-binary",
-                str(binary),
-                "--data",
-                str(synth_dir),
-                "--rounds",
-                "3",
-                *PRUNE,
-            ],
-        )
+        result = prune_cli(ckpt, out, synth_dir, "--target-ratio 0.95 --max-iterations 1 --device S21 --rounds 3",
+                           "--adb-port", str(port), "--benchmark-binary", str(binary))  # fmt: skip
         h = json.loads((out / "history.json").read_text())
         assert h["measurer"]["device"] == "S21" and result.exit_code in (0, 1), result.output
         assert h["status"] in ("reached", "unreachable", "not confirmed"), result.output
