@@ -15,7 +15,7 @@ def test_no_function_over_60_lines():
     """Every package, benchmark, tool and test keeps its functions short enough to read whole: the shipped
     code, and also what a new engineer runs and changes first (the benchmarks, the emulated phone)."""
     long = []
-    for folder in ("mobiledepth", "android_bench", "phone_emulator", "benchmarks", "tools", "tests"):
+    for folder in ("mobiledepth", "android_bench", "phone_emulator", "benchmarks", "examples", "tools", "tests"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             for node in ast.walk(ast.parse(path.read_text())):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -88,15 +88,18 @@ def test_readme_layout_names_every_module():
         assert (ROOT / path).exists() or (ROOT / "mobiledepth" / path).exists(), path
 
 
-@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")))
-def test_benchmark_scripts_start(script):
-    """Each benchmark starts as `make bench` starts it (a script, PYTHONPATH at the repo root): every name it
-    imports from the library still exists. The measurements themselves are run by hand, not in the suite."""
+SCRIPTS = sorted(str(p.relative_to(ROOT)) for d in ("benchmarks", "examples") for p in (ROOT / d).glob("*.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_scripts_start(script):
+    """Each benchmark and example starts as `make bench` starts a benchmark (a script, PYTHONPATH at the repo
+    root): every name it imports from the library still exists. Their runs are measurements, made by hand."""
     import os
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, f"benchmarks/{script}", "--help"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    done = subprocess.run([sys.executable, script, "--help"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("usage: ")
 
