@@ -20,10 +20,10 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from mobiledepth.bench.paired import bootstrap_ratio
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 from mobiledepth.fileio import write_json
 from mobiledepth.model import count_parameters, load_checkpoint
@@ -60,22 +60,17 @@ def netadapt_history(args: argparse.Namespace, netadapt: NetAdapt, na_dir: Path)
     return history
 
 
-def paired_ratio(measurer: Measurer, baseline: Path, candidate: Path, rounds: int) -> float:
-    """Median per-round candidate / baseline latency, the two files interleaved in one run."""
-    base_rounds, candidate_rounds = measurer.paired([baseline, candidate], rounds=rounds)
-    return float(np.median(np.asarray(candidate_rounds) / np.asarray(base_rounds)))
-
-
-def match_width(netadapt: NetAdapt, measurer: Measurer, base, na_tflite: Path, out: Path) -> tuple[float, float]:
-    """Bisection on the width multiplier s until the uniform file times like NetAdapt's (paired ratio 1)."""
-    lo, hi, best = 0.3, 1.0, (1.0, float("inf"))
+def match_width(netadapt: NetAdapt, measurer: Measurer, base, na_tflite: Path, out: Path) -> float:
+    """Bisection on the width multiplier s until the uniform file times like NetAdapt's: each candidate's
+    median per-round ratio to NetAdapt's file, the two interleaved in one run (``bootstrap_ratio``)."""
+    lo, hi, best, best_ratio = 0.3, 1.0, 1.0, float("inf")
     for _ in range(BISECTION_STEPS):
         s = (lo + hi) / 2
         tflite = measurer.convert(netadapt.uniform(base, s), out, f"uniform_x{s:.3f}")
-        ratio = paired_ratio(measurer, na_tflite, tflite, MATCH_ROUNDS)
+        ratio = bootstrap_ratio(*measurer.paired([na_tflite, tflite], rounds=MATCH_ROUNDS))[0]
         netadapt.log(f"uniform x{s:.3f}: {ratio:.3f}x NetAdapt's final latency (paired, {MATCH_ROUNDS} rounds)")
-        if abs(ratio - 1) < abs(best[1] - 1):
-            best = (s, ratio)
+        if abs(ratio - 1) < abs(best_ratio - 1):
+            best, best_ratio = s, ratio
         lo, hi = (lo, s) if ratio > 1 else (s, hi)
     return best
 
@@ -119,14 +114,14 @@ def main() -> int:
     history = netadapt_history(args, netadapt, na_dir)
     steps = len(history["iterations"]) * history["options"]["short_steps"] + history["options"]["long_steps"]
     base = load_checkpoint(args.checkpoint).build(with_heads=False).eval()
-    scale, _ = match_width(netadapt, measurer, base, Path(history["final"]["tflite"]), args.out / "uniform")
+    scale = match_width(netadapt, measurer, base, Path(history["final"]["tflite"]), args.out / "uniform")
     uniform = netadapt.finetune(netadapt.uniform(base, scale), steps, seed=12345)
     uni_tflite = measurer.convert(uniform, args.out / "uniform", "uniform_final")
     files = [Path(history["base"]["tflite"]), Path(history["final"]["tflite"]), uni_tflite]
     timed = paired_rows(measurer, files)
     result = {
         "target_ratio": args.target_ratio, "size": args.size, "finetune_steps_each": steps,
-        "test_pairs": len(netadapt.test_entries),
+        "test_pairs": sum(len(image.pairs) for image in netadapt.test_entries),
         "base": {"label": "base (unpruned)", "params": count_parameters(base),
                  "test_whdr": netadapt.whdr(base, netadapt.test_entries), **timed[0]},
         "netadapt": {"label": f"NetAdapt ({len(history['iterations'])} iterations)",
