@@ -9,6 +9,10 @@ import subprocess
 
 from .errors import BenchError
 
+# adb's own defaults (``adb -H``/``-P``): the one place the library and the CLI read them from.
+SERVER_HOST = "127.0.0.1"
+SERVER_PORT = 5037
+
 
 def adb_path() -> str:
     path = os.environ.get("ADBUTILS_ADB_PATH") or shutil.which("adb")
@@ -24,7 +28,7 @@ def free_local_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int = 5037) -> None:
+def start_server(port: int = SERVER_PORT) -> None:
     """Start a local adb server on ``port`` (no-op when one is running)."""
     result = subprocess.run([adb_path(), "-P", str(port), "start-server"], capture_output=True, text=True, timeout=60)
     if result.returncode != 0:
@@ -35,7 +39,7 @@ def kill_server(port: int) -> None:
     subprocess.run([adb_path(), "-P", str(port), "kill-server"], capture_output=True, timeout=30)
 
 
-def client(host: str = "127.0.0.1", port: int = 5037, start: bool = True):
+def client(host: str = SERVER_HOST, port: int = SERVER_PORT, start: bool = True):
     """An adbutils client for the server at host:port; starts a local server if none answers."""
     os.environ.setdefault("ADBUTILS_ADB_PATH", adb_path())
     from adbutils import AdbClient
@@ -45,7 +49,7 @@ def client(host: str = "127.0.0.1", port: int = 5037, start: bool = True):
     try:
         socket.create_connection((host, port), timeout=3).close()
     except OSError:
-        if not start or host not in ("127.0.0.1", "localhost"):
+        if not start or host not in (SERVER_HOST, "localhost"):
             raise BenchError(f"no adb server answers at {host}:{port}") from None
         start_server(port)
     return AdbClient(host=host, port=port)

@@ -16,7 +16,7 @@ from typing import Any
 # public name -> (module, attribute): one table drives __getattr__, __all__ and the callable modules
 API: dict[str, tuple[str, str]] = {
     "convert": ("mobiledepth.convert.pipeline", "convert_checkpoint"),
-    "ConvertOptions": ("mobiledepth.convert.pipeline", "ConvertOptions"),
+    "ConvertOptions": ("mobiledepth.convert.options", "ConvertOptions"),
     "bench": ("mobiledepth.bench.host", "bench_host"),
     "bench_paired": ("mobiledepth.bench.host", "bench_host_paired"),
     "HostBenchOptions": ("mobiledepth.bench.options", "HostBenchOptions"),

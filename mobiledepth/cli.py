@@ -269,21 +269,17 @@ def convert(
         "TorchScript archive or a torch.export program (.pt2).",
     ),
     output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
-    precision: Optional[str] = typer.Option(
-        None, help="Comma list of fp32, fp16, int8, int8-dynamic. [default: fp32,fp16,int8]"
-    ),
-    size: Optional[str] = typer.Option(None, help="Fixed input HEIGHTxWIDTH of the exported files. [default: 256x256]"),
+    precision: o.ConvertPrecision = None,
+    size: o.ConvertSize = None,
     calib: Optional[Path] = typer.Option(
         None, help="Calibration images: DIW folder (train split) or image folder. Default: bundled sample set."
     ),
     parity_data: Optional[Path] = typer.Option(
         None, help="Held-out DIW folder (test split) for parity and task WHDR. Default: bundled sample set."
     ),
-    n_calib: Optional[int] = typer.Option(None, help="Calibration images to use. [default: 32]"),
-    n_parity: Optional[int] = typer.Option(None, help="Held-out images for the parity check. [default: 8]"),
-    max_int8_whdr_drop: Optional[float] = typer.Option(
-        None, help="Fail when the int8 file loses more task WHDR than this. [default: 0.005]"
-    ),
+    n_calib: o.NCalib = None,
+    n_parity: o.NParity = None,
+    max_int8_whdr_drop: o.MaxInt8Drop = None,
     mean: Optional[str] = typer.Option(
         None, help="Foreign models: R,G,B mean subtracted after scaling (kept in the files' input)."
     ),
@@ -344,8 +340,8 @@ def bench(
     min_seconds: o.MinSeconds = None,
     size: o.Size = None,
     json_path: o.JsonOut = None,
-    adb_host: o.AdbHost = "127.0.0.1",
-    adb_port: o.AdbPort = 5037,
+    adb_host: o.AdbHost = o.ADB_HOST,
+    adb_port: o.AdbPort = o.ADB_PORT,
     benchmark_binary: o.Binary = None,
     gpu_precision_loss: o.GpuFp16 = None,
     nnapi_accelerator: o.NnapiAccelerator = None,
@@ -435,8 +431,8 @@ def eval_command(
     data: Optional[Path] = typer.Option(
         None, help="DIW CSV or folder with DIW_<split>.csv. Default: bundled sample set."
     ),
-    split: str = typer.Option("test", help="Which DIW_<split>.csv to use in a folder."),
-    size: str = typer.Option("256x256", help="Input HEIGHTxWIDTH for checkpoints."),
+    split: o.EvalSplit = None,
+    size: o.EvalSize = None,
     disparity: bool = typer.Option(False, "--disparity", help="The model's output grows with nearness."),
     mean: Optional[str] = typer.Option(None, help="Foreign models: R,G,B mean subtracted after scaling."),
     std: Optional[str] = typer.Option(None, help="Foreign models: R,G,B std divided after scaling."),
@@ -444,22 +440,21 @@ def eval_command(
         1.0, help="Foreign models: multiply [0,1] pixels by this first (255 for 0..255 input)."
     ),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here."),
-    resize: Optional[str] = typer.Option(
-        None,
-        help="Resize back to the image: torch7 (the DIW reference evaluation) or bilinear "
-        "(PyTorch, align_corners=False). [default: torch7]",
-    ),
+    resize: o.Resize = None,
 ) -> None:
     """WHDR on DIW-format pairs (+ RMSE, delta1, SI-RMSE when dense depth exists)."""
     from .data.sample import default_sample_dir
     from .evaluate import EvalOptions, evaluate
     from .runtime.predictors import Preprocess
 
-    h, w = parse_size(size)
     pre = Preprocess(
         parse_triple(mean, "--mean", (0.0, 0.0, 0.0)), parse_triple(std, "--std", (1.0, 1.0, 1.0)), pixel_scale
     )
-    options = EvalOptions(split=split, height=h, width=w, disparity=disparity, preprocess=pre)
+    options = EvalOptions(disparity=disparity, preprocess=pre)
+    if split is not None:
+        options.split = split
+    if size is not None:
+        options.height, options.width = parse_size(size)
     if resize is not None:
         from .data.images import RESIZE_METHODS
 
@@ -557,8 +552,8 @@ def prune(
     resume: o.Resume = False,
     seed: o.Seed = None,
     rounds: o.PruneRounds = None,
-    adb_host: o.AdbHost = "127.0.0.1",
-    adb_port: o.AdbPort = 5037,
+    adb_host: o.AdbHost = o.ADB_HOST,
+    adb_port: o.AdbPort = o.ADB_PORT,
     benchmark_binary: o.Binary = None,
 ) -> None:
     """NetAdapt pruning against MEASURED latency, with short- and long-term fine-tuning."""
@@ -631,8 +626,8 @@ def _prune_table(history: Any, where: str) -> Table:
 @user_errors
 def devices(
     ctx: typer.Context,
-    adb_host: str = typer.Option("127.0.0.1", help="adb server host."),
-    adb_port: int = typer.Option(5037, help="adb server port."),
+    adb_host: o.AdbHost = o.ADB_HOST,
+    adb_port: o.AdbPort = o.ADB_PORT,
     devices_file: Optional[Path] = typer.Option(None, help="Extra device aliases (JSON)."),
 ) -> None:
     """List connected phones: model, SoC, Android version, ABI, battery temperature."""
@@ -677,8 +672,8 @@ def devices_fetch_binary(
 @user_errors
 def devices_clean(
     device: str = typer.Argument(..., help="Serial or alias."),
-    adb_host: str = typer.Option("127.0.0.1"),
-    adb_port: int = typer.Option(5037),
+    adb_host: o.AdbHost = o.ADB_HOST,
+    adb_port: o.AdbPort = o.ADB_PORT,
 ) -> None:
     """Remove mobiledepth's working directory (/data/local/tmp/mobiledepth) from a phone."""
     from android_bench import adb
@@ -696,8 +691,8 @@ def devices_clean(
 @user_errors
 def devices_connect(
     address: str = typer.Argument(..., help="HOST:PORT of a TCP device (Wi-Fi debugging or an emulated phone)."),
-    adb_host: str = typer.Option("127.0.0.1"),
-    adb_port: int = typer.Option(5037),
+    adb_host: o.AdbHost = o.ADB_HOST,
+    adb_port: o.AdbPort = o.ADB_PORT,
 ) -> None:
     """`adb connect` through the chosen adb server."""
     from android_bench import adb

@@ -13,10 +13,16 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from android_bench import adb
 from android_bench.runner import PhoneBenchOptions
 
 from .bench.options import PHONE_PAIRED_ROUNDS, HostBenchOptions, PairedOptions
+from .convert.options import ConvertOptions
+from .evaluate import EvalOptions
+from .profile.host import ProfileOptions
+from .profile.phone import PHONE_PROFILE_RUNS, PHONE_PROFILE_THREADS
 from .prune.options import MEASURE_THREADS, PruneOptions
+from .visual.predict import PredictOptions
 
 
 def default_of(cls: type, name: str) -> str:
@@ -24,6 +30,13 @@ def default_of(cls: type, name: str) -> str:
     f = next(f for f in fields(cls) if f.name == name)
     value = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
     return f"\\[default: {value}]"  # escaped: typer renders help text as rich markup
+
+
+def size_default(cls: type) -> str:
+    """'[default: HxW]' from a dataclass's ``size`` pair or its ``height`` and ``width``."""
+    d = {f.name: f.default for f in fields(cls)}
+    h, w = d["size"] if "size" in d else (d["height"], d["width"])
+    return f"\\[default: {h}x{w}]"
 
 
 _d, _PHONE, _PRUNE = default_of, PhoneBenchOptions, PruneOptions  # short names keep one flag per line
@@ -53,6 +66,7 @@ Size = Annotated[Optional[str], typer.Option(help="Input HEIGHTxWIDTH for checkp
 JsonOut = Annotated[
     Optional[Path], typer.Option("--json", help="Write the result record(s) here (phones: after every finished run).")
 ]
+ADB_HOST, ADB_PORT = adb.SERVER_HOST, adb.SERVER_PORT  # the adb flags' defaults: the library's, like every other
 AdbHost = Annotated[str, typer.Option(help="adb server host (a device lab's shared server).")]
 AdbPort = Annotated[int, typer.Option(help="adb server port.")]
 Binary = Annotated[
@@ -142,4 +156,55 @@ Seed = Annotated[Optional[int], typer.Option(help=f"Seed of the fine-tuning runs
 PruneRounds = Annotated[
     Optional[int],
     typer.Option(help=f"Paired verification rounds (the confirmation: twice). {_d(_PRUNE, 'rounds')}"),
+]
+
+# ---- convert ------------------------------------------------------------------------------------
+ConvertPrecision = Annotated[
+    Optional[str],
+    typer.Option(
+        "--precision",
+        help=f"Comma list of fp32, fp16, int8, int8-dynamic. \\[default: {','.join(ConvertOptions.precisions)}]",
+    ),
+]
+ConvertSize = Annotated[
+    Optional[str], typer.Option("--size", help=f"Fixed input HEIGHTxWIDTH of the files. {size_default(ConvertOptions)}")
+]
+NCalib = Annotated[Optional[int], typer.Option(help=f"Calibration images to use. {_d(ConvertOptions, 'n_calib')}")]
+NParity = Annotated[
+    Optional[int], typer.Option(help=f"Held-out images for the parity check. {_d(ConvertOptions, 'n_parity')}")
+]
+MaxInt8Drop = Annotated[
+    Optional[float],
+    typer.Option(
+        help=f"Fail when the int8 file loses more task WHDR than this. {_d(ConvertOptions, 'max_int8_whdr_drop')}"
+    ),
+]
+
+# ---- eval, predict, profile ---------------------------------------------------------------------
+EvalSplit = Annotated[
+    Optional[str], typer.Option(help=f"Which DIW_<split>.csv in a folder. {_d(EvalOptions, 'split')}")
+]
+EvalSize = Annotated[
+    Optional[str], typer.Option(help=f"Input HEIGHTxWIDTH for checkpoints. {size_default(EvalOptions)}")
+]
+Resize = Annotated[
+    Optional[str],
+    typer.Option(
+        help="Resize back to the image: torch7 (the DIW reference evaluation) or bilinear (PyTorch, "
+        f"align_corners=False). {_d(EvalOptions, 'resize')}"
+    ),
+]
+PredictSize = Annotated[
+    Optional[str], typer.Option(help=f"Input HEIGHTxWIDTH for checkpoints. {size_default(PredictOptions)}")
+]
+ProfileSize = Annotated[
+    Optional[str], typer.Option(help=f"Input HEIGHTxWIDTH for checkpoints. {size_default(ProfileOptions)}")
+]
+ProfileRuns = Annotated[
+    Optional[int],
+    typer.Option(help=f"Profiled runs. \\[default: host {ProfileOptions.runs}, phones {PHONE_PROFILE_RUNS}]"),
+]
+ProfileThreads = Annotated[
+    Optional[int],
+    typer.Option(help=f"Threads. \\[default: host {ProfileOptions.threads}, phones {PHONE_PROFILE_THREADS}]"),
 ]

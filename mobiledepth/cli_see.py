@@ -9,6 +9,9 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
+from android_bench.adb import SERVER_PORT as ADB_PORT
+
+from . import cli_options as o
 from .cli import app, console, err_console, parse_size, parse_triple, user_errors
 from .errors import MobileDepthError
 from .fileio import write_json
@@ -24,7 +27,7 @@ def predict(
     ),
     inputs: List[Path] = typer.Option(..., "--input", "-i", help="Image, folder of images, or video (repeatable)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the pictures, videos and predict.json."),
-    size: Optional[str] = typer.Option(None, help="Input HEIGHTxWIDTH for checkpoints. [default: 256x256]"),
+    size: o.PredictSize = None,
     max_frames: Optional[int] = typer.Option(None, help="Videos: stop after this many frames."),
     mean: Optional[str] = typer.Option(None, help="Foreign models: R,G,B mean subtracted after scaling."),
     std: Optional[str] = typer.Option(None, help="Foreign models: R,G,B std divided after scaling."),
@@ -62,9 +65,9 @@ def profile(
         ..., help="Host: .onnx or checkpoint; phones: .tflite. Two files: side by side."
     ),
     device: str = typer.Option("host", help="'host' (ONNX Runtime's profiler) or a phone (serial, alias)."),
-    size: Optional[str] = typer.Option(None, help="Input HEIGHTxWIDTH for checkpoints. [default: 256x256]"),
-    runs: Optional[int] = typer.Option(None, help="Profiled runs. [default: 30 host, 50 phone]"),
-    threads: Optional[int] = typer.Option(None, help="Threads. [default: 2 host, 4 phone]"),
+    size: o.ProfileSize = None,
+    runs: o.ProfileRuns = None,
+    threads: o.ProfileThreads = None,
     xnnpack: bool = typer.Option(
         True,
         "--xnnpack/--no-xnnpack",
@@ -75,7 +78,7 @@ def profile(
     chart: Optional[Path] = typer.Option(
         None, "--chart", help="Write a bar chart (PNG) of the slowest layers (first model)."
     ),
-    adb_port: int = typer.Option(5037, help="Phones: the adb server's port."),
+    adb_port: int = typer.Option(ADB_PORT, help="Phones: the adb server's port."),
     benchmark_binary: Optional[Path] = typer.Option(
         None, help="Phones: a local benchmark_model to push instead of the fetched one."
     ),
@@ -122,10 +125,9 @@ def _profiles(
         return [profile_host(m, options) for m in models]
     from .profile.phone import profile_phone
 
+    given = {k: v for k, v in (("threads", threads), ("runs", runs)) if v is not None}  # else profile_phone's defaults
     return [
         p
         for m in models
-        for p in profile_phone(
-            m, device, threads=threads or 4, runs=runs or 50, use_xnnpack=xnnpack, adb_port=adb_port, binary=binary
-        )
+        for p in profile_phone(m, device, use_xnnpack=xnnpack, adb_port=adb_port, binary=binary, **given)
     ]

@@ -47,8 +47,8 @@ def bench_phones(
     models: list[Path],
     device_spec: str,
     options: PhoneBenchOptions,
-    adb_host: str = "127.0.0.1",
-    adb_port: int = 5037,
+    adb_host: str = adb.SERVER_HOST,
+    adb_port: int = adb.SERVER_PORT,
     binary: Path | None = None,
     devices_file: Path | None = None,
     json_path: Path | None = None,
@@ -86,7 +86,7 @@ def bench_phones(
 
 
 def list_devices(
-    adb_host: str = "127.0.0.1", adb_port: int = 5037, devices_file: Path | None = None
+    adb_host: str = adb.SERVER_HOST, adb_port: int = adb.SERVER_PORT, devices_file: Path | None = None
 ) -> list[DeviceInfo]:
     try:
         registry = load_registry(devices_file)
@@ -100,8 +100,8 @@ def bench_phones_paired(
     device_spec: str,
     options: PhoneBenchOptions,
     rounds: int = PHONE_PAIRED_ROUNDS,
-    adb_host: str = "127.0.0.1",
-    adb_port: int = 5037,
+    adb_host: str = adb.SERVER_HOST,
+    adb_port: int = adb.SERVER_PORT,
     binary: Path | None = None,
     devices_file: Path | None = None,
     progress: Callable[[str], None] = lambda message: None,

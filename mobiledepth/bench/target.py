@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from android_bench.adb import SERVER_HOST, SERVER_PORT
+
 from ..errors import MobileDepthError
 from ..records import BenchRecord
 from .host import HostBenchOptions, bench_host, bench_host_paired
@@ -53,8 +55,8 @@ class BenchSettings:
 class AdbEndpoint:
     """Where phones are reached: the adb server, the benchmark_model to push, extra device aliases."""
 
-    host: str = "127.0.0.1"
-    port: int = 5037
+    host: str = SERVER_HOST
+    port: int = SERVER_PORT
     binary: Path | None = None
     devices_file: Path | None = None
 

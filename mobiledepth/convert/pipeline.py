@@ -34,14 +34,14 @@ from .analyze import ModelAnalysis, analyze_tflite
 from .calibration import calibration_images, load_images
 from .export_onnx import INPUT_NAME
 from .onnx2tf_runner import onnx2tf_version, run_onnx2tf
+from .options import ConvertOptions
 from .parity import Parity, compare
-from .precisions import DEFAULT_PRECISIONS, PRECISIONS, parse_precisions
+from .precisions import PRECISIONS, parse_precisions
 from .sources import SourceModel, from_module, load_source
-from .task_gate import MIN_GATE_PAIRS, GateResult, TaskAccuracy, gate, pair_results, task_accuracy
+from .task_gate import GateResult, TaskAccuracy, gate, pair_results, task_accuracy
 from .tflite_rewrites import drop_saturating_clamps
 
 FP32_REL_L2_LIMIT = 1e-4
-MAX_INT8_WHDR_DROP = 0.005
 DIAGNOSIS_IMAGES = 4
 
 __all__ = [
@@ -53,20 +53,6 @@ __all__ = [
     "parse_precisions",
     "PRECISIONS",
 ]
-
-
-@dataclass
-class ConvertOptions:
-    precisions: tuple[str, ...] = DEFAULT_PRECISIONS
-    height: int = 256
-    width: int = 256
-    calib: Path | None = None  # None: the bundled sample set
-    parity_data: Path | None = None
-    n_calib: int = 32
-    n_parity: int = 8
-    max_int8_whdr_drop: float = MAX_INT8_WHDR_DROP
-    min_gate_pairs: int = MIN_GATE_PAIRS
-    preprocess: Preprocess = field(default_factory=Preprocess)  # foreign models: applied to calibration and parity
 
 
 @dataclass

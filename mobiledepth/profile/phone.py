@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from android_bench.adb import SERVER_PORT
+
 from ..errors import MobileDepthError
 from .layers import LayerProfile, LayerTime, module_of
+
+PHONE_PROFILE_THREADS = 4  # benchmark_model's usual phone setting: the big cluster of a 4+4 SoC
+PHONE_PROFILE_RUNS = 50
 
 
 def profile_from_record(record: dict) -> LayerProfile:
@@ -53,10 +58,10 @@ def profile_from_record(record: dict) -> LayerProfile:
 def profile_phone(
     model: Path,
     device: str,
-    threads: int = 4,
-    runs: int = 50,
+    threads: int = PHONE_PROFILE_THREADS,
+    runs: int = PHONE_PROFILE_RUNS,
     use_xnnpack: bool = True,
-    adb_port: int = 5037,
+    adb_port: int = SERVER_PORT,
     binary: Path | None = None,
 ) -> list[LayerProfile]:
     """One profiled benchmark_model run per matching phone; ``binary`` overrides the fetched tool."""

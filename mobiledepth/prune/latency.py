@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from android_bench.adb import SERVER_HOST, SERVER_PORT
+
 from ..fileio import write_json
 from ..model.config import ModelConfig
 from ..model.network import MobileDepth
@@ -136,8 +138,8 @@ class Measurer:
     width: int = 256
     threads: int = MEASURE_THREADS
     runs: int = 30  # phones: timed runs per benchmark_model process (the host times paired rounds of its own size)
-    adb_host: str = "127.0.0.1"
-    adb_port: int = 5037
+    adb_host: str = SERVER_HOST
+    adb_port: int = SERVER_PORT
     benchmark_binary: Path | None = None
     calib: Path | None = None
 
