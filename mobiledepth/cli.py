@@ -247,17 +247,20 @@ def info(
 @user_errors
 def data_synth(
     output: Path = typer.Option(..., "-o", "--output", help="Folder to create."),
-    n: int = typer.Option(64, "--n", help="Number of scenes."),
-    size: str = typer.Option("192x256", help="Image HEIGHTxWIDTH."),
-    pairs_per_image: int = typer.Option(20, help="DIW point pairs per image."),
-    seed: int = typer.Option(0),
+    n: o.SynthScenes = None,
+    size: o.SynthSize = None,
+    pairs_per_image: o.SynthPairs = None,
+    seed: o.SynthSeed = None,
 ) -> None:
     """Render procedural scenes with exact depth: images, DIW CSVs (train/val/test) and dense depth maps."""
     from .data.synth import SynthOptions, write_synth_dataset
 
-    h, w = parse_size(size)
-    out = write_synth_dataset(output, SynthOptions(n=n, height=h, width=w, pairs_per_image=pairs_per_image, seed=seed))
-    console.print(f"wrote {n} scenes to {out} (DIW_train/val/test.csv, images/, depth/)")
+    given = {k: v for k, v in (("n", n), ("pairs_per_image", pairs_per_image), ("seed", seed)) if v is not None}
+    if size is not None:
+        given["height"], given["width"] = parse_size(size)
+    options = SynthOptions(**given)
+    out = write_synth_dataset(output, options)
+    console.print(f"wrote {options.n} scenes to {out} (DIW_train/val/test.csv, images/, depth/)")
 
 
 @app.command()
@@ -294,7 +297,8 @@ def convert(
 
     given = {"precisions": parse_precisions(precision) if precision else None, "calib": calib,
              "parity_data": parity_data, "n_calib": n_calib, "n_parity": n_parity,
-             "max_int8_whdr_drop": max_int8_whdr_drop, "preprocess": _preprocess(mean, std, pixel_scale)}  # fmt: skip
+             "max_int8_whdr_drop": max_int8_whdr_drop,
+             "preprocess": preprocess_flags(mean, std, pixel_scale)}  # fmt: skip
     if size is not None:
         given["height"], given["width"] = parse_size(size)
     options = ConvertOptions(**{k: v for k, v in given.items() if v is not None})
@@ -309,7 +313,7 @@ def convert(
         raise MobileDepthError("; ".join(f"{Path(f.path).name}: {f.problem}" for f in report.failed))
 
 
-def _preprocess(mean: str | None, std: str | None, pixel_scale: float | None):
+def preprocess_flags(mean: str | None, std: str | None, pixel_scale: float | None):
     """--mean/--std/--pixel-scale over the library's identity preprocessing (ours need none)."""
     from .runtime.predictors import Preprocess
 
@@ -436,8 +440,8 @@ def eval_command(
     disparity: bool = typer.Option(False, "--disparity", help="The model's output grows with nearness."),
     mean: Optional[str] = typer.Option(None, help="Foreign models: R,G,B mean subtracted after scaling."),
     std: Optional[str] = typer.Option(None, help="Foreign models: R,G,B std divided after scaling."),
-    pixel_scale: float = typer.Option(
-        1.0, help="Foreign models: multiply [0,1] pixels by this first (255 for 0..255 input)."
+    pixel_scale: Optional[float] = typer.Option(
+        None, help="Foreign models: multiply [0,1] pixels by this first (255 for 0..255 input)."
     ),
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here."),
     resize: o.Resize = None,
@@ -445,12 +449,8 @@ def eval_command(
     """WHDR on DIW-format pairs (+ RMSE, delta1, SI-RMSE when dense depth exists)."""
     from .data.sample import default_sample_dir
     from .evaluate import EvalOptions, evaluate
-    from .runtime.predictors import Preprocess
 
-    pre = Preprocess(
-        parse_triple(mean, "--mean", (0.0, 0.0, 0.0)), parse_triple(std, "--std", (1.0, 1.0, 1.0)), pixel_scale
-    )
-    options = EvalOptions(disparity=disparity, preprocess=pre)
+    options = EvalOptions(disparity=disparity, preprocess=preprocess_flags(mean, std, pixel_scale))
     if split is not None:
         options.split = split
     if size is not None:

@@ -18,6 +18,7 @@ from android_bench.runner import PhoneBenchOptions
 
 from .bench.options import PHONE_PAIRED_ROUNDS, HostBenchOptions, PairedOptions
 from .convert.options import ConvertOptions
+from .data.synth import SynthOptions
 from .evaluate import EvalOptions
 from .profile.host import ProfileOptions
 from .profile.phone import PHONE_PROFILE_RUNS, PHONE_PROFILE_THREADS
@@ -208,3 +209,11 @@ ProfileThreads = Annotated[
     Optional[int],
     typer.Option(help=f"Threads. \\[default: host {ProfileOptions.threads}, phones {PHONE_PROFILE_THREADS}]"),
 ]
+
+# ---- data synth ---------------------------------------------------------------------------------
+SynthScenes = Annotated[Optional[int], typer.Option("--n", help=f"Number of scenes. {_d(SynthOptions, 'n')}")]
+SynthSize = Annotated[Optional[str], typer.Option(help=f"Image HEIGHTxWIDTH. {size_default(SynthOptions)}")]
+SynthPairs = Annotated[
+    Optional[int], typer.Option(help=f"DIW point pairs per image. {_d(SynthOptions, 'pairs_per_image')}")
+]
+SynthSeed = Annotated[Optional[int], typer.Option(help=f"Seed of the scenes. {_d(SynthOptions, 'seed')}")]

@@ -12,7 +12,7 @@ from rich.table import Table
 from android_bench.adb import SERVER_PORT as ADB_PORT
 
 from . import cli_options as o
-from .cli import app, console, err_console, parse_size, parse_triple, user_errors
+from .cli import app, console, err_console, parse_size, preprocess_flags, user_errors
 from .errors import MobileDepthError
 from .fileio import write_json
 
@@ -34,17 +34,11 @@ def predict(
     pixel_scale: Optional[float] = typer.Option(None, help="Foreign models: multiply [0,1] pixels by this first."),
 ) -> None:
     """Colourised depth maps (several models: side-by-side grid with difference panels); a video gives a video."""
-    from .runtime.predictors import Preprocess
     from .visual.predict import PredictOptions
     from .visual.predict import predict as run_predict
 
-    base = PredictOptions()
-    pre = Preprocess(
-        parse_triple(mean, "--mean", base.preprocess.mean),
-        parse_triple(std, "--std", base.preprocess.std),
-        base.preprocess.pixel_scale if pixel_scale is None else pixel_scale,
-    )
-    options = PredictOptions(size=parse_size(size) if size else base.size, preprocess=pre, max_frames=max_frames)
+    given = {"size": parse_size(size)} if size else {}
+    options = PredictOptions(preprocess=preprocess_flags(mean, std, pixel_scale), max_frames=max_frames, **given)
     with err_console.status("predicting"):
         result = run_predict(models, inputs, out, options)
     if result.differences:

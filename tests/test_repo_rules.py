@@ -60,7 +60,8 @@ def test_tracked_files_pass_the_large_file_check():
      ("convert", "--n-calib", "[default: 32]"), ("convert", "--max-int8-whdr-drop", "[default: 0.005]"),
      ("eval", "--split", "[default: test]"), ("eval", "--resize", "[default: torch7]"),
      ("predict", "--size", "[default: 256x256]"), ("profile", "--runs", "[default: host 30, phones 50]"),
-     ("profile", "--threads", "[default: host 2, phones 4]"), ("devices", "--adb-port", "[default: 5037]")],
+     ("profile", "--threads", "[default: host 2, phones 4]"), ("devices", "--adb-port", "[default: 5037]"),
+     ("data synth", "--n", "[default: 64]"), ("data synth", "--size", "[default: 192x256]")],
 )  # fmt: skip
 def test_cli_help_shows_the_library_defaults(command, flag, expected):
     """The CLI states no default of its own: the help text is read from the option dataclasses."""
@@ -68,7 +69,7 @@ def test_cli_help_shows_the_library_defaults(command, flag, expected):
 
     from mobiledepth.cli import app
 
-    out = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "300"}).output
+    out = CliRunner().invoke(app, [*command.split(), "--help"], env={"COLUMNS": "300"}).output
     line = next(line for line in out.splitlines() if f" {flag} " in line)
     assert expected in line
 
