@@ -67,10 +67,14 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
 # PYTHONPATH: harness_overhead.py drives the emulated phone, a dev package that is not installed (not in the wheel).
+# int8_op_speed.py times the network beside its operators when `make demo` has converted it
+DEMO_FILES = $(if $(wildcard build/demo/converted/*_int8.tflite),--network-dir build/demo/converted)
+
 bench: setup
 	PYTHONPATH=$(CURDIR) $(PY) benchmarks/host_latency.py --out build/benchmarks/host_latency.json
 	PYTHONPATH=$(CURDIR) $(PY) benchmarks/harness_overhead.py --out build/benchmarks/harness_overhead.json
 	PYTHONPATH=$(CURDIR) $(PY) benchmarks/train_throughput.py --out build/benchmarks/train_throughput.json
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/int8_op_speed.py --out build/benchmarks/int8_op_speed.json $(DEMO_FILES)
 
 clean:
 	rm -rf build .cache $(VENV)
