@@ -26,6 +26,7 @@ from mobiledepth.bench.host import bench_host_paired
 from mobiledepth.bench.paired import PairedOptions, bootstrap_ratio
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.records import host_device
+from mobiledepth.runtime.predictors import load_predictor
 
 CHAIN = 8  # layers per file, so the per-invoke overhead and the widening 1x1 conv are small against the chain
 # name -> (input HxWxC, layer): the shapes of MobileNetV2 blocks at a 256x256 input (expanded widths)
@@ -81,7 +82,9 @@ def network_pair(folder: Path) -> tuple[Path, Path] | None:
     return (fp32[0], int8[0]) if fp32 and int8 else None
 
 
-def measure(pairs: dict[str, tuple[Path, Path]], options: PairedOptions) -> list[dict]:
+def measure(
+    pairs: dict[str, tuple[Path, Path]], shapes: dict[str, tuple[int, ...]], options: PairedOptions
+) -> list[dict]:
     """Every file interleaved in one worker; each row's speed-up = its fp32 / int8 round medians."""
     files = [p for pair in pairs.values() for p in pair]
     records = dict(zip(files, bench_host_paired(files, options)))
@@ -90,8 +93,8 @@ def measure(pairs: dict[str, tuple[Path, Path]], options: PairedOptions) -> list
         a, b = (records[p].paired["round_medians_ms"] for p in (fp32, int8))
         ratio, low, high = bootstrap_ratio(a, b)  # int8 / fp32 per round
         rows.append({
-            "operator": name, "shape": list(OPERATORS[name][0]) if name in OPERATORS else None,
-            "fp32_ms": float(np.median(a)), "int8_ms": float(np.median(b)),
+            "operator": name, "shape": list(shapes[name]),
+            "fp32_ms": records[fp32].latency_ms["median"], "int8_ms": records[int8].latency_ms["median"],
             "speedup": 1 / ratio, "speedup_low": 1 / high, "speedup_high": 1 / low,
         })  # fmt: skip
     return rows
@@ -103,8 +106,7 @@ def table_of(rows: list[dict], options: PairedOptions) -> Table:
     for col in ("Operator", "Input HxWxC", "fp32 ms", "int8 ms", "int8 speed-up (95% CI)"):
         table.add_column(col)
     for r in rows:
-        shape = "x".join(str(v) for v in r["shape"]) if r["shape"] else "256x256x3"
-        table.add_row(r["operator"], shape, f"{r['fp32_ms']:.3f}", f"{r['int8_ms']:.3f}",
+        table.add_row(r["operator"], "x".join(str(v) for v in r["shape"]), f"{r['fp32_ms']:.3f}", f"{r['int8_ms']:.3f}",
                       f"{r['speedup']:.2f}x ({r['speedup_low']:.2f}-{r['speedup_high']:.2f})")  # fmt: skip
     return table
 
@@ -119,11 +121,14 @@ def main() -> int:
     work = scratch_dir("int8_op_speed-")
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints each traced function's signature
         pairs = {name: write_pair(name, shape, kind, work) for name, (shape, kind) in OPERATORS.items()}
+    shapes = {name: shape for name, (shape, _) in OPERATORS.items()}
     network = network_pair(args.network_dir) if args.network_dir else None
     if network:
-        pairs[f"network: {network[0].name.removesuffix('_fp32.tflite')}"] = network
+        label = f"network: {network[0].name.removesuffix('_fp32.tflite')}"
+        pairs[label] = network
+        shapes[label] = (*load_predictor(network[0]).input_hw, 3)
     options = PairedOptions(rounds=args.rounds, threads=args.threads)
-    rows = measure(pairs, options)
+    rows = measure(pairs, shapes, options)
     Console(width=160).print(table_of(rows, options))
     write_json(args.out, {"device": host_device(), "threads": options.threads, "rounds": options.rounds,
                           "runs_per_round": options.runs_per_round, "chain": CHAIN, "rows": rows})  # fmt: skip

@@ -255,7 +255,7 @@ def data_synth(
     """Render procedural scenes with exact depth: images, DIW CSVs (train/val/test) and dense depth maps."""
     from .data.synth import SynthOptions, write_synth_dataset
 
-    given = {k: v for k, v in (("n", n), ("pairs_per_image", pairs_per_image), ("seed", seed)) if v is not None}
+    given = given_flags(n=n, pairs_per_image=pairs_per_image, seed=seed)
     if size is not None:
         given["height"], given["width"] = parse_size(size)
     options = SynthOptions(**given)
@@ -301,7 +301,7 @@ def convert(
              "preprocess": preprocess_flags(mean, std, pixel_scale)}  # fmt: skip
     if size is not None:
         given["height"], given["width"] = parse_size(size)
-    options = ConvertOptions(**{k: v for k, v in given.items() if v is not None})
+    options = ConvertOptions(**given_flags(**given))
     with err_console.status("converting") as status:
         report = convert_checkpoint(checkpoint, output, options, progress=lambda m: status.update(m))
     for table in convert_tables(report):
@@ -311,6 +311,12 @@ def convert(
         err_console.print(f"warning: {Path(f.path).name}: {f.problem}", markup=False, highlight=False)
     if report.failed:
         raise MobileDepthError("; ".join(f"{Path(f.path).name}: {f.problem}" for f in report.failed))
+
+
+def given_flags(**flags: Any) -> dict[str, Any]:
+    """The flags the user gave (not None): the library's option dataclasses fill in the rest, so no default is
+    restated in the CLI."""
+    return {name: value for name, value in flags.items() if value is not None}
 
 
 def preprocess_flags(mean: str | None, std: str | None, pixel_scale: float | None):
@@ -375,7 +381,7 @@ def bench(
              "run_timeout_s": run_timeout, "op_profiling": op_profiling}  # fmt: skip
     settings = BenchSettings(delegate, threads, warmup, warmup_seconds, runs, min_seconds,
                              parse_size(size) if size else None, rounds,
-                             {k: v for k, v in phone.items() if v is not None})  # fmt: skip
+                             given_flags(**phone))  # fmt: skip
     target = open_bench(device, settings, AdbEndpoint(adb_host, adb_port, benchmark_binary, devices_file), json_path)
     with err_console.status(f"benchmarking on {device}") as status:
         run = target.paired if paired else target.run
@@ -450,11 +456,10 @@ def eval_command(
     from .data.sample import default_sample_dir
     from .evaluate import EvalOptions, evaluate
 
-    options = EvalOptions(disparity=disparity, preprocess=preprocess_flags(mean, std, pixel_scale))
-    if split is not None:
-        options.split = split
+    given = given_flags(split=split)
     if size is not None:
-        options.height, options.width = parse_size(size)
+        given["height"], given["width"] = parse_size(size)
+    options = EvalOptions(disparity=disparity, preprocess=preprocess_flags(mean, std, pixel_scale), **given)
     if resize is not None:
         from .data.images import RESIZE_METHODS
 
@@ -569,7 +574,7 @@ def prune(
              "max_proposals": max_proposals, "short_steps": short_steps, "long_steps": long_steps, "margin": margin,
              "seed": seed, "rounds": rounds}  # fmt: skip
     options = PruneOptions(target_ms=target_ms, target_ratio=target_ratio, data=data, keep=keeps,
-                           **{k: v for k, v in given.items() if v is not None})  # fmt: skip
+                           **given_flags(**given))  # fmt: skip
     measurer = Measurer(device=device, delegate=delegate, precision=precision, height=h, width=w, adb_host=adb_host,
                         adb_port=adb_port, benchmark_binary=benchmark_binary, calib=data,
                         **({"threads": threads} if threads is not None else {}))  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated, Any, List, Optional
 
 import typer
 
@@ -43,8 +43,18 @@ def size_default(cls: type) -> str:
 _d, _PHONE, _PRUNE = default_of, PhoneBenchOptions, PruneOptions  # short names keep one flag per line
 
 
+def host_phone_default(host: object, phones: object) -> str:
+    """'[default: host X, phones Y]' for flags whose default differs between the host and phones."""
+    return f"\\[default: host {host}, phones {phones}]"
+
+
 def _host_phone(name: str) -> str:
-    return f"\\[default: host {getattr(HostBenchOptions, name)}, phones {getattr(PhoneBenchOptions, name)}]"
+    return host_phone_default(getattr(HostBenchOptions, name), getattr(PhoneBenchOptions, name))
+
+
+def checkpoint_size(cls: type) -> Any:
+    """The --size flag of commands that run checkpoints at a chosen size (files carry their own)."""
+    return Annotated[Optional[str], typer.Option(help=f"Input HEIGHTxWIDTH for checkpoints. {size_default(cls)}")]
 
 
 # ---- bench --------------------------------------------------------------------------------------
@@ -109,9 +119,7 @@ Paired = Annotated[
 ]
 Rounds = Annotated[
     Optional[int],
-    typer.Option(
-        help=f"--paired: alternating rounds. \\[default: host {PairedOptions.rounds}, phones {PHONE_PAIRED_ROUNDS}]"
-    ),
+    typer.Option(help=f"--paired: alternating rounds. {host_phone_default(PairedOptions.rounds, PHONE_PAIRED_ROUNDS)}"),
 ]
 FromLog = Annotated[
     Optional[List[Path]],
@@ -185,9 +193,7 @@ MaxInt8Drop = Annotated[
 EvalSplit = Annotated[
     Optional[str], typer.Option(help=f"Which DIW_<split>.csv in a folder. {_d(EvalOptions, 'split')}")
 ]
-EvalSize = Annotated[
-    Optional[str], typer.Option(help=f"Input HEIGHTxWIDTH for checkpoints. {size_default(EvalOptions)}")
-]
+EvalSize = checkpoint_size(EvalOptions)
 Resize = Annotated[
     Optional[str],
     typer.Option(
@@ -195,19 +201,15 @@ Resize = Annotated[
         f"align_corners=False). {_d(EvalOptions, 'resize')}"
     ),
 ]
-PredictSize = Annotated[
-    Optional[str], typer.Option(help=f"Input HEIGHTxWIDTH for checkpoints. {size_default(PredictOptions)}")
-]
-ProfileSize = Annotated[
-    Optional[str], typer.Option(help=f"Input HEIGHTxWIDTH for checkpoints. {size_default(ProfileOptions)}")
-]
+PredictSize = checkpoint_size(PredictOptions)
+ProfileSize = checkpoint_size(ProfileOptions)
 ProfileRuns = Annotated[
     Optional[int],
-    typer.Option(help=f"Profiled runs. \\[default: host {ProfileOptions.runs}, phones {PHONE_PROFILE_RUNS}]"),
+    typer.Option(help=f"Profiled runs. {host_phone_default(ProfileOptions.runs, PHONE_PROFILE_RUNS)}"),
 ]
 ProfileThreads = Annotated[
     Optional[int],
-    typer.Option(help=f"Threads. \\[default: host {ProfileOptions.threads}, phones {PHONE_PROFILE_THREADS}]"),
+    typer.Option(help=f"Threads. {host_phone_default(ProfileOptions.threads, PHONE_PROFILE_THREADS)}"),
 ]
 
 # ---- data synth ---------------------------------------------------------------------------------

@@ -9,10 +9,8 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from android_bench.adb import SERVER_PORT as ADB_PORT
-
 from . import cli_options as o
-from .cli import app, console, err_console, parse_size, preprocess_flags, user_errors
+from .cli import app, console, err_console, given_flags, parse_size, preprocess_flags, user_errors
 from .errors import MobileDepthError
 from .fileio import write_json
 
@@ -72,7 +70,7 @@ def profile(
     chart: Optional[Path] = typer.Option(
         None, "--chart", help="Write a bar chart (PNG) of the slowest layers (first model)."
     ),
-    adb_port: int = typer.Option(ADB_PORT, help="Phones: the adb server's port."),
+    adb_port: o.AdbPort = o.ADB_PORT,
     benchmark_binary: Optional[Path] = typer.Option(
         None, help="Phones: a local benchmark_model to push instead of the fetched one."
     ),
@@ -112,14 +110,11 @@ def _profiles(
     if device == "host":
         from .profile.host import ProfileOptions, profile_host
 
-        base = ProfileOptions()
-        options = ProfileOptions(
-            runs=runs or base.runs, threads=threads or base.threads, size=parse_size(size) if size else base.size
-        )
+        options = ProfileOptions(**given_flags(runs=runs, threads=threads, size=parse_size(size) if size else None))
         return [profile_host(m, options) for m in models]
     from .profile.phone import profile_phone
 
-    given = {k: v for k, v in (("threads", threads), ("runs", runs)) if v is not None}  # else profile_phone's defaults
+    given = given_flags(threads=threads, runs=runs)  # the rest: profile_phone's defaults
     return [
         p
         for m in models
