@@ -13,7 +13,7 @@ DEMO := build/demo
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export MOBILEDEPTH_CACHE ?= $(CURDIR)/.cache/mobiledepth
 
-.PHONY: setup demo test test-fast test-tools lint bench train-demo clean
+.PHONY: setup demo test test-fast test-tools lint bench train-demo train-fused clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,14 @@ train-demo: setup
 	$(PY) -m mobiledepth train --config configs/synth_demo.toml
 	$(PY) -m mobiledepth.train.publish build/train/synth_demo/final.pt models/mobiledepth-base.pt
 	cd models && sha256sum mobiledepth-base.pt > MANIFEST
+
+# The int8-friendly variant (models/README.md: mobiledepth-fused), trained by train-demo's recipe on the same
+# scenes, so the two differ in layout only. Not committed: it is an alternative, not the shipped model.
+train-fused: setup
+	test -f build/synth_train/DIW_train.csv || $(PY) -m mobiledepth data synth -o build/synth_train --n 600 --seed 11
+	rm -rf build/train/synth_fused
+	$(PY) -m mobiledepth train --config configs/synth_fused.toml
+	$(PY) -m mobiledepth.train.publish build/train/synth_fused/final.pt build/models/mobiledepth-fused.pt
 
 # The HTML report is checked in a real headless browser: Debian's Chromium, installed for the tests only.
 test-tools:

@@ -5,7 +5,9 @@ both on a freshly rendered held-out set (420 scenes, 42,000 DIW pairs, never use
 calibration), report the paired WHDR drop (pairs lost - pairs gained), the ordering disagreement with
 PyTorch, and the int8/fp32 latency ratio measured interleaved in one process, at 2 threads and at 1. A
 second table times the MobileNetV2 encoder alone the same way: the int8/fp32 ratio the backbone itself
-gets on this CPU, the reference for the whole network's ratio. Table + JSON.
+gets on this CPU, the reference for the whole network's ratio. With two or more checkpoints, a third table
+times every model's fp32 and int8 files in one run per size against the first model's fp32 file. Table +
+JSON.
 
 Why 1 thread too: on a 2-vCPU VM the second vCPU is sometimes taken by the host (no steal time is
 reported); fp32 at 2 threads then runs near its 1-thread time while int8 slows less, which inflated the
@@ -105,6 +107,7 @@ def measure(name: str, ckpt: Path, size: tuple[int, int], setup: Setup) -> dict:
         "input_fold": bool(report.graph_rewrites.get("input_fold")),
         "calibration": setup.calibration_label(),
         **speedups(fp32.path, int8.path, setup.paired),
+        "files": {"fp32": fp32.path, "int8": int8.path},  # for the cross-model timing; dropped from the JSON
     }
 
 
@@ -136,12 +139,14 @@ def measure_backbone(ckpt: Path, size: tuple[int, int], work: Path, paired: Pair
     }
 
 
+def speedup_text(r: dict, key: str) -> str:
+    """'2.10x (2.05-2.15)': a paired speed-up and its interval, ``key`` '' (benchmark threads) or '_1t'."""
+    return f"{r['speedup' + key]:.2f}x ({r['speedup_low' + key]:.2f}-{r['speedup_high' + key]:.2f})"
+
+
 def speed_cells(r: dict) -> list[str]:
     """fp32 ms, int8 ms and the paired speed-ups with their intervals: the same cells in both tables."""
-    cells = [f"{r['fp32_ms']:.2f}", f"{r['int8_ms']:.2f}"]
-    for key in ("", "_1t"):
-        cells.append(f"{r['speedup' + key]:.2f}x ({r['speedup_low' + key]:.2f}-{r['speedup_high' + key]:.2f})")
-    return cells
+    return [f"{r['fp32_ms']:.2f}", f"{r['int8_ms']:.2f}", speedup_text(r, ""), speedup_text(r, "_1t")]
 
 
 SPEED_COLUMNS = ("fp32 ms", "int8 ms", "Speed-up (95% CI)", "1 thread: speed-up (95% CI)")
@@ -156,14 +161,47 @@ def backbone_table(rows: list[dict], rounds: int) -> Table:
     return table
 
 
+def cross_model_speed(rows: list[dict], paired: PairedOptions) -> list[dict]:
+    """Every model's fp32 and int8 file at one size interleaved in one run, each against the FIRST model's
+    fp32 file. Why: a model's own int8/fp32 ratio also rises when its fp32 file gets slower; against one
+    baseline file it cannot, so this says whether a new layout's int8 file is really faster."""
+    files = [r["files"][p] for r in rows for p in ("fp32", "int8")]
+    labels = [(r["model"], p) for r in rows for p in ("fp32", "int8")]
+    out = [{"model": m, "precision": p, "size": rows[0]["size"]} for m, p in labels]
+    for key, options in (("", paired), ("_1t", replace(paired, threads=1))):
+        timing = paired_host(files, options)
+        ratios = [None, *timing.ratios]  # file / baseline latency; the baseline is files[0]
+        for cell, f, ratio in zip(out, files, ratios):
+            cell[f"ms{key}"] = timing.median_ms[f]
+            speed = (1.0, 1.0, 1.0) if ratio is None else (1 / ratio.median, 1 / ratio.high, 1 / ratio.low)
+            cell |= dict(zip((f"speedup{key}", f"speedup_low{key}", f"speedup_high{key}"), speed))
+    return out
+
+
 def measure_all(
     models: list, sizes: list[str], work: Path, paired: PairedOptions, calib_images: int | None
-) -> tuple[list, list]:
+) -> tuple[list, list, list]:
     setup = Setup(write_synth_dataset(work / "heldout", HELDOUT), work, paired, calib_images)
     hw = [tuple(int(v) for v in size.split("x")) for size in sizes]
     rows = [measure(name, Path(path), size, setup) for name, path in models for size in hw]
+    cross = []
+    if len(models) > 1:
+        for size in hw:
+            cross += cross_model_speed([r for r in rows if tuple(r["size"]) == size], paired)
+    for r in rows:
+        r.pop("files")
     backbone = [measure_backbone(Path(models[0][1]), size, work, paired) for size in hw]
-    return rows, backbone
+    return rows, backbone, cross
+
+
+def cross_table(cells: list[dict], rounds: int) -> Table:
+    table = Table(title=f"Every file against the first model's fp32 file, paired in one run per size ({rounds} rounds)")
+    for col in ("Model", "Size", "Precision", "ms", "Speed-up (95% CI)", "1 thread: ms", "1 thread: speed-up (95% CI)"):
+        table.add_column(col)
+    for c in cells:
+        table.add_row(c["model"], "x".join(map(str, c["size"])), c["precision"], f"{c['ms']:.2f}",
+                      speedup_text(c, ""), f"{c['ms_1t']:.2f}", speedup_text(c, "_1t"))  # fmt: skip
+    return table
 
 
 ACCURACY_COLUMNS = ("Model", "Size", "fp32 WHDR", "int8 WHDR", "Drop (95% CI, images resampled)", "Lost/gained",
@@ -203,13 +241,16 @@ def main() -> int:
     console = Console(width=180)
     models = [m.split("=", 1) for m in (args.model or ["shipped=models/mobiledepth-base.pt"])]
     with tempfile.TemporaryDirectory(prefix="int8_accuracy-") as scratch:  # converted files and scenes: removed
-        rows, backbone = measure_all(
+        rows, backbone, cross = measure_all(
             models, args.sizes.split(","), Path(scratch), PairedOptions(rounds=args.rounds), args.calib_images
         )
     console.print(accuracy_table(rows, args.rounds))
+    if cross:
+        console.print(cross_table(cross, args.rounds))
     console.print(backbone_table(backbone, args.rounds))
     heldout = {"scenes": rows[0]["pairs"] // HELDOUT.pairs_per_image, "seed": HELDOUT.seed}
-    write_json(args.out, {"device": host_device(), "heldout": heldout, "rows": rows, "backbone": backbone})
+    record = {"device": host_device(), "heldout": heldout, "rows": rows, "backbone": backbone, "cross_model": cross}
+    write_json(args.out, record)
     console.print(f"wrote {args.out}")
     return 0
 

@@ -226,16 +226,18 @@ def info(
     table.add_row("parameters (exported, heads stripped)", f"{export_params:,}")
     table.add_row("parameters (training, with heads)", f"{train_params:,}")
     table.add_row(f"MACs at {h}x{w}", f"{macs / 1e9:.3f} G  ({2 * macs / 1e9:.3f} GFLOPs)")
+    enc = ckpt.config.encoder
+    fused = [i + 1 for i, b in enumerate(enc.blocks) if b.fused]
     table.add_row(
         "encoder",
-        f"MobileNetV2 stem {ckpt.config.encoder.stem}, {len(ckpt.config.encoder.blocks)} blocks, skips from "
-        f"features.{list(ckpt.config.encoder.skip_taps)}",
+        f"MobileNetV2 stem {enc.stem}, {len(enc.blocks)} blocks, skips from features.{list(enc.skip_taps)}",
     )
+    if fused:
+        table.add_row("fused blocks", f"features.{fused} (full 3x3 conv in place of expand + depthwise)")
     for i, s in enumerate(ckpt.config.decoder.stages, 1):
         aux = "  + aux head" if i in ckpt.config.decoder.aux_after else ""
-        table.add_row(
-            f"decoder stage {i}", f"hidden {s.hidden}, out {s.out}, k{s.kernel}{', x2 up' if s.upsample else ''}{aux}"
-        )
+        up = (", x2 up" + (" after project" if s.upsample_at == "output" else "")) if s.upsample else ""
+        table.add_row(f"decoder stage {i}", f"hidden {s.hidden}, out {s.out}, k{s.kernel}{up}{aux}")
     table.add_row("trained", str(meta.get("trained")))
     for key in ("trained_on", "metrics", "seed", "created"):
         if meta.get(key) not in (None, {}, ""):

@@ -87,3 +87,15 @@ def test_cli_init_info_and_error_exit(tmp_path):
     assert result.exit_code == 1
     assert "unknown variant 'mobiledepth-huge'" in result.output
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_cli_info_names_fused_blocks_and_late_upsampling(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "fused.pt"
+    assert runner.invoke(app, ["init", "mobiledepth-fused", "-o", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["info", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "│ fused blocks " in result.output
+    assert "features.[2, 3, 4, 5, 6] (full 3x3 conv in place of expand + depthwise)" in result.output
+    assert "hidden 64, out 32, k3, x2 up after project" in result.output
+    assert "hidden 48, out 24, k3 " in result.output  # stage 5 does not upsample

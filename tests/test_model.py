@@ -96,3 +96,68 @@ def test_model_zoo_configs_match_registry_and_init_from_file(tmp_path):
         assert ModelConfig.from_dict(json.loads((zoo / f"{name}.json").read_text())) == get_config(name), name
     path = init_checkpoint(str(zoo / "mobiledepth-small.json"), tmp_path / "s.pt", seed=2)
     assert load_checkpoint(path).config == get_config("mobiledepth-small")
+
+
+def test_fused_block_layout_roundtrip_and_validation():
+    """A fused block is (full 3x3 conv cin -> hidden, strided; 1x1 project; BN): no depthwise, no expansion."""
+    config = get_config("mobiledepth-small")
+    blocks = list(config.encoder.blocks)
+    blocks[1] = dataclasses.replace(blocks[1], fused=True)  # features.2: 8 -> 16 channels, stride 2, hidden 48
+    fused = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, blocks=tuple(blocks)))
+    model = MobileDepth(fused).eval()
+    conv = model.encoder.features[2].conv
+    assert [type(m).__name__ for m in conv] == ["ConvBNAct", "Conv2d", "BatchNorm2d"]
+    spatial = conv[0][0]
+    assert (spatial.in_channels, spatial.out_channels, spatial.kernel_size, spatial.stride, spatial.groups) == (
+        8, 48, (3, 3), (2, 2), 1
+    )  # fmt: skip
+    assert conv[1].in_channels == 48 and conv[1].out_channels == blocks[1].out
+    assert model(torch.rand(1, 3, 64, 64)).shape == (1, 1, 64, 64)
+    assert ModelConfig.from_dict(json.loads(fused.to_json())) == fused
+    # a 64x64 input reaches features.2 at 32x32: the full 3x3 conv's 16x16x48 outputs take 8*9 MACs each, in
+    # place of the 1x1 expansion at 32x32 (1024 * 48 outputs, 8 MACs each) and the depthwise (256 * 48, 9 each)
+    plain = count_macs(MobileDepth(config), 64, 64)
+    assert count_macs(model, 64, 64) - plain == 256 * 48 * 72 - (1024 * 48 * 8 + 256 * 48 * 9)
+    blocks[1] = dataclasses.replace(blocks[1], expand=False)
+    with pytest.raises(ValueError, match=r"^encoder block 2: a fused block has its own width \(expand must be true\)$"):
+        dataclasses.replace(fused, encoder=dataclasses.replace(fused.encoder, blocks=tuple(blocks))).validate()
+
+
+def test_decoder_upsampling_after_the_project_conv():
+    """upsample_at="output": the stage computes at its input's resolution and copies each pixel 2x2 at the end,
+    so it equals the same stage without upsampling, nearest-upsampled; "depthwise" (the paper's) does not."""
+    from mobiledepth.model.blocks import FBNetBlock
+
+    torch.manual_seed(0)
+    late = FBNetBlock(12, 24, 8, kernel=3, upsample=True, upsample_at="output").eval()
+    flat = FBNetBlock(12, 24, 8, kernel=3, upsample=False).eval()
+    flat.load_state_dict(late.state_dict())
+    early = FBNetBlock(12, 24, 8, kernel=3, upsample=True).eval()
+    early.load_state_dict(late.state_dict())
+    x = torch.rand(1, 12, 6, 10)
+    with torch.no_grad():
+        expected = flat(x).repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+        assert torch.equal(late(x), expected)
+        assert early(x).shape == expected.shape and not torch.allclose(early(x), expected)
+    config = get_config("mobiledepth-small")
+    stages = tuple(dataclasses.replace(s, upsample_at="output") for s in config.decoder.stages)
+    config = dataclasses.replace(config, decoder=dataclasses.replace(config.decoder, stages=stages))
+    assert ModelConfig.from_dict(json.loads(config.to_json())) == config
+    assert MobileDepth(config).eval()(torch.rand(1, 3, 64, 96)).shape == (1, 1, 64, 96)
+    bad = (dataclasses.replace(stages[0], upsample_at="input"), *stages[1:])
+    with pytest.raises(
+        ValueError, match=r"^decoder upsample_at must be one of \('depthwise', 'output'\), got 'input'$"
+    ):
+        dataclasses.replace(config, decoder=dataclasses.replace(config.decoder, stages=bad)).validate()
+
+
+def test_fused_variant_layout():
+    """mobiledepth-fused: features.2-6 fused, every decoder stage upsampling last, the base's widths."""
+    base, fused = get_config("mobiledepth-base"), get_config("mobiledepth-fused")
+    assert [b.fused for b in fused.encoder.blocks] == [i in range(1, 6) for i in range(len(base.encoder.blocks))]
+    assert {s.upsample_at for s in fused.decoder.stages} == {"output"}
+    assert [(b.hidden, b.out) for b in fused.encoder.blocks] == [(b.hidden, b.out) for b in base.encoder.blocks]
+    # per fused block, a 3x3 conv (9*cin*hidden) replaces the 1x1 expansion (cin*hidden) and the depthwise
+    # (9*hidden) with one BN less (2*hidden): hidden*(8*cin - 11) more; features.2-6 (cin, hidden): (16, 96),
+    # (24, 144) x2, (32, 192) x2 -> 11,232 + 2*26,064 + 2*47,040 = 157,440 over the base's 2,604,681
+    assert count_parameters(MobileDepth(fused)) == 2_604_681 + 157_440

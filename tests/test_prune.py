@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -24,10 +25,7 @@ from mobiledepth.prune.latency import LatencyModel, cost_features
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    m = MobileDepth(get_config("mobiledepth-small")).strip_heads().eval()
+def _with_stats(m: MobileDepth) -> MobileDepth:
     with torch.no_grad():  # non-trivial BN statistics so that zeroed channels really change things
         for mod in m.modules():
             if isinstance(mod, torch.nn.BatchNorm2d):
@@ -38,14 +36,43 @@ def model():
     return m
 
 
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return _with_stats(MobileDepth(get_config("mobiledepth-small")).strip_heads().eval())
+
+
+@pytest.fixture(scope="module")
+def fused_model():
+    """The small model with blocks 1-3 fused (full 3x3 conv in place of expand + depthwise)."""
+    config = get_config("mobiledepth-small")
+    blocks = [
+        dataclasses.replace(b, fused=True, expand=True) if i < 3 else b for i, b in enumerate(config.encoder.blocks)
+    ]
+    config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, blocks=tuple(blocks)))
+    torch.manual_seed(0)
+    return _with_stats(MobileDepth(config).strip_heads().eval())
+
+
 @pytest.mark.parametrize(
     "name", ["enc_out[4-6]", "enc_out[11-13]", "dec_out[2]", "dec_out[4]", "enc_hidden[5]", "dec_hidden[1]", "stem"]
 )
 def test_pruned_equals_original_with_channels_zeroed(model, name):
     """enc_out[4-6] / [11-13]: residual adds share indices AND feed a decoder concat (skip taps 6 and 13);
     dec_out: concat offsets into the next stage; stem: the t=1 block's depthwise follows its producer."""
+    _check_pruned_equals_zeroed(model, name)
+
+
+@pytest.mark.parametrize("name", ["stem", "enc_hidden[1]", "enc_hidden[3]", "enc_out[2-3]", "enc_out[1-1]"])
+def test_fused_blocks_prune_like_the_others(fused_model, name):
+    """Fused blocks: the full 3x3 conv is the hidden group's root (no depthwise follows the stem any more),
+    the project conv sits one index earlier, and the config read back from the layers keeps ``fused``."""
+    _check_pruned_equals_zeroed(fused_model, name, cut=4)  # enc_out[1-1] has 8 channels
+
+
+def _check_pruned_equals_zeroed(model: MobileDepth, name: str, cut: int = 8) -> None:
     g = next(x for x in list_groups(model.config) if x.name == name)
-    keep = g.width - 8
+    keep = g.width - cut
     idxs = removal_indices(model, g, keep)
     pruned = prune_group(model, g, keep, idxs=idxs)
     zeroed = zero_group_channels(model, g, idxs)

@@ -246,3 +246,16 @@ def test_torchscript_and_onnx_teachers(tmp_path):
         assert torch.allclose(flipped.depth, -ref_depth, atol=1e-5) and flipped.features.shape[-2:] == (8, 12)
     with pytest.raises(MobileDepthError, match=r"nope\.onnx: no such teacher file"):
         Teacher(tmp_path / "nope.onnx")
+
+
+def test_every_shipped_config_loads_and_the_fused_one_is_the_demo_recipe():
+    """configs/synth_fused.toml must train mobiledepth-fused by exactly the base model's recipe (only the
+    variant and the output folder differ), or the layout comparison in the README compares recipes too."""
+    root = Path(__file__).resolve().parent.parent / "configs"
+    configs = {p.stem: load_config(p) for p in sorted(root.glob("*.toml"))}
+    assert {"synth_demo", "synth_fused"} <= set(configs)
+    demo, fused = configs["synth_demo"].to_dict(), configs["synth_fused"].to_dict()
+    assert (demo["model"].pop("variant"), fused["model"].pop("variant")) == ("mobiledepth-base", "mobiledepth-fused")
+    fused_text = json.dumps({k: fused[k] for k in ("model", "run", "stages")})
+    demo_text = json.dumps({k: demo[k] for k in ("model", "run", "stages")})
+    assert fused_text.replace("build/train/synth_fused", "build/train/synth_demo") == demo_text

@@ -22,19 +22,32 @@ class ConvBNAct(nn.Sequential):
 
 
 class InvertedResidual(nn.Module):
-    """MobileNetV2 block; ``self.conv`` indices match torchvision (expand?, depthwise, project conv, BN)."""
+    """MobileNetV2 block; ``self.conv`` indices match torchvision (expand?, depthwise, project conv, BN).
+
+    ``fused``: a full 3x3 conv cin -> hidden replaces expand + depthwise (fused-MBConv; see
+    ``InvertedResidualSpec``), so ``self.conv`` is (3x3 conv, project conv, BN) like the t=1 block's.
+    """
 
     def __init__(
-        self, cin: int, hidden: int, cout: int, stride: int, expand: bool, residual: bool | None = None
+        self,
+        cin: int,
+        hidden: int,
+        cout: int,
+        stride: int,
+        expand: bool,
+        residual: bool | None = None,
+        fused: bool = False,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        if expand:
-            layers.append(ConvBNAct(cin, hidden, 1))
+        if fused:
+            layers.append(ConvBNAct(cin, hidden, 3, stride))
+        elif expand:
+            layers += [ConvBNAct(cin, hidden, 1), ConvBNAct(hidden, hidden, 3, stride, groups=hidden)]
         else:
             hidden = cin  # torchvision's t=1 block: depthwise runs on the input channels
+            layers.append(ConvBNAct(hidden, hidden, 3, stride, groups=hidden))
         layers += [
-            ConvBNAct(hidden, hidden, 3, stride, groups=hidden),
             nn.Conv2d(hidden, cout, 1, bias=False),
             nn.BatchNorm2d(cout),
         ]
@@ -50,7 +63,8 @@ class FBNetBlock(nn.Module):
     """FBNet block: 1x1 expand + BN + ReLU -> optional nearest x2 -> kxk depthwise + BN + ReLU -> 1x1 + BN.
 
     Upsampling sits after the cheap 1x1 expansion and before the depthwise conv (as in the FBNet
-    decoder of the method notes) so the spatial work at the higher resolution is depthwise only.
+    decoder of the method notes) so the spatial work at the higher resolution is depthwise only;
+    ``upsample_at="output"`` moves it after the project conv (see ``DecoderStageSpec.upsample_at``).
     A residual add is used where the config says so (only possible when input and output shapes match).
     """
 
@@ -63,6 +77,7 @@ class FBNetBlock(nn.Module):
         upsample: bool = False,
         residual: bool | None = None,
         relu6: bool = False,
+        upsample_at: str = "depthwise",
     ) -> None:
         super().__init__()
         act = nn.ReLU6 if relu6 else nn.ReLU  # ReLU6: a fixed [0, 6] range that int8 calibration can rely on
@@ -75,9 +90,13 @@ class FBNetBlock(nn.Module):
         )
         self.project = nn.Sequential(nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout))
         self.use_res_connect = (not upsample and cin == cout) if residual is None else residual
+        self.upsample_last = upsample_at == "output"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.project(self.depthwise(self.upsample(self.expand(x))))
+        if self.upsample_last:
+            y = self.upsample(self.project(self.depthwise(self.expand(x))))
+        else:
+            y = self.project(self.depthwise(self.upsample(self.expand(x))))
         return x + y if self.use_res_connect else y
 
 

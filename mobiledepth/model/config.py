@@ -25,7 +25,13 @@ _MNV2_SETTINGS = (
 
 @dataclass(frozen=True)
 class InvertedResidualSpec:
-    """One MobileNetV2 block (torchvision ``features.N``). ``expand`` False means no 1x1 expansion conv."""
+    """One MobileNetV2 block (torchvision ``features.N``). ``expand`` False means no 1x1 expansion conv.
+
+    ``fused`` (fused-MBConv, as in EfficientNetV2 and MobileDet): one full 3x3 conv (cin -> hidden) in place
+    of the 1x1 expansion and the 3x3 depthwise. Why: XNNPACK's x86 int8 depthwise kernels run slower than
+    fp32 (benchmarks/int8_op_speed.py) while full convs gain 3-4x, so where channels are few the fused
+    block costs little more in fp32 and much less in int8.
+    """
 
     hidden: int
     out: int
@@ -34,6 +40,17 @@ class InvertedResidualSpec:
     # Explicit, not re-derived from shapes: pruning can make a block's input and output widths equal,
     # and the rebuilt model must not grow a residual add the trained one never had.
     residual: bool = False
+    fused: bool = False
+
+    @property
+    def project_index(self) -> int:
+        """Index of the 1x1 project conv in the block's ``conv`` Sequential (after expand? + spatial conv)."""
+        return 2 if self.expand and not self.fused else 1
+
+    @property
+    def hidden_follows_input(self) -> bool:
+        """torchvision's t=1 block: the depthwise runs on the input's channels, so its width is the input's."""
+        return not self.expand
 
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # the encoder's ImageNet pretraining normalised inputs with these
@@ -41,6 +58,7 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # features.N outputs feeding the decoder: the last block of each resolution of MobileNetV2 (1/2 .. 1/32).
 DEFAULT_SKIP_TAPS = (1, 3, 6, 13, 16)
 DEFAULT_AUX_AFTER = (2, 3)  # decoder stages followed by an intermediate prediction head (paper: two heads)
+UPSAMPLE_PLACES = ("depthwise", "output")  # DecoderStageSpec.upsample_at
 OUTPUT_STRIDE = 32  # MobileNetV2: the stem and four blocks halve the resolution; inputs must divide by this
 
 
@@ -70,6 +88,11 @@ class DecoderStageSpec:
     kernel: int = 3
     upsample: bool = True
     residual: bool = False  # explicit for the same reason as in InvertedResidualSpec
+    # Where the x2 upsampling sits: "depthwise" (before the depthwise, the paper's FBNet decoder) or "output"
+    # (after the project conv: every conv runs at the input's resolution, the upsampled tensor has `out`
+    # channels, not `hidden`). Why "output" exists: int8 depthwise convs and the upsampling's copies are
+    # slow on x86 XNNPACK, and at the higher resolution they cost 4x more (benchmarks/int8_op_speed.py).
+    upsample_at: str = "depthwise"
 
 
 @dataclass(frozen=True)
@@ -146,12 +169,17 @@ class ModelConfig:
         for i in self.decoder.aux_after:
             if not 1 <= i <= len(self.decoder.stages):
                 raise ValueError(f"aux head after stage {i}, but there are {len(self.decoder.stages)} stages")
+        for i, b in enumerate(blocks):
+            if b.fused and not b.expand:
+                raise ValueError(f"encoder block {i + 1}: a fused block has its own width (expand must be true)")
         for spec in (*blocks, *self.decoder.stages):
             if spec.hidden <= 0 or spec.out <= 0:
                 raise ValueError(f"non-positive width in {spec}")
         for spec in self.decoder.stages:
             if spec.kernel not in (3, 5):
                 raise ValueError(f"decoder kernel must be 3 or 5, got {spec.kernel}")
+            if spec.upsample_at not in UPSAMPLE_PLACES:
+                raise ValueError(f"decoder upsample_at must be one of {UPSAMPLE_PLACES}, got {spec.upsample_at!r}")
         cin = self.encoder.stem
         for i, b in enumerate(blocks):
             if b.residual and not (b.stride == 1 and cin == b.out):
@@ -253,10 +281,41 @@ def _wide() -> ModelConfig:
     )
 
 
+# Encoder blocks (0-based) fused in the int8 variant: features.2-6, the 24- and 32-channel blocks, where a
+# full 3x3 conv costs least over expand 1x1 + depthwise 3x3. Not features.1: its depthwise runs at 1/2
+# resolution on the stem's 32 channels, and a full conv there is 16x its MACs.
+FUSED_BLOCKS = range(1, 6)
+
+
+def fused_int8_variant(config: ModelConfig, name: str) -> ModelConfig:
+    """``config`` with the early encoder blocks fused and every decoder stage upsampling after its project
+    conv. Why: on x86 XNNPACK int8 depthwise convs, adds and the upsampling's copies run slower than fp32
+    while full convs gain 3-4x; this moves the early depthwise work into full convs and the decoder's
+    depthwise convs to the lower resolution, so the int8 file gains more than the paper's layout can (the
+    fp32 cost stays about the same). Needs training from scratch: the layers differ."""
+    blocks = tuple(
+        dataclasses.replace(b, fused=True, expand=True) if i in FUSED_BLOCKS else b
+        for i, b in enumerate(config.encoder.blocks)
+    )
+    stages = tuple(dataclasses.replace(s, upsample_at="output") for s in config.decoder.stages)
+    return dataclasses.replace(
+        config,
+        name=name,
+        encoder=dataclasses.replace(config.encoder, blocks=blocks),
+        decoder=dataclasses.replace(config.decoder, stages=stages),
+    )
+
+
+def _fused() -> ModelConfig:
+    """The base model's widths in the int8-friendly layout (:func:`fused_int8_variant`)."""
+    return fused_int8_variant(_base(), "mobiledepth-fused")
+
+
 VARIANTS: dict[str, Callable[[], ModelConfig]] = {
     "mobiledepth-base": _base,
     "mobiledepth-small": _small,
     "mobiledepth-wide": _wide,
+    "mobiledepth-fused": _fused,
 }
 
 

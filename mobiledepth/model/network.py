@@ -31,7 +31,9 @@ class MobileNetV2Encoder(nn.Module):
         cin = enc.stem
         self.channels: list[int] = [enc.stem]
         for spec in enc.blocks:
-            layers.append(InvertedResidual(cin, spec.hidden, spec.out, spec.stride, spec.expand, spec.residual))
+            layers.append(
+                InvertedResidual(cin, spec.hidden, spec.out, spec.stride, spec.expand, spec.residual, spec.fused)
+            )
             cin = spec.out
             self.channels.append(cin)
         self.features = nn.Sequential(*layers)
@@ -58,7 +60,16 @@ class FBNetDecoder(nn.Module):
         bounded = dec.act_limit > 0
         for spec, skip in zip(dec.stages, skip_channels):
             stages.append(
-                FBNetBlock(cin + skip, spec.hidden, spec.out, spec.kernel, spec.upsample, spec.residual, relu6=bounded)
+                FBNetBlock(
+                    cin + skip,
+                    spec.hidden,
+                    spec.out,
+                    spec.kernel,
+                    spec.upsample,
+                    spec.residual,
+                    relu6=bounded,
+                    upsample_at=spec.upsample_at,
+                )
             )
             cin = spec.out
         self.stages = nn.ModuleList(stages)

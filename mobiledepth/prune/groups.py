@@ -52,7 +52,7 @@ def list_groups(config: ModelConfig) -> list[GroupSpec]:
     for run in _stage_runs(config):
         last = run[-1]
         b = enc.blocks[last]
-        project = f"encoder.features.{last + 1}.conv.{2 if b.expand else 1}"
+        project = f"encoder.features.{last + 1}.conv.{b.project_index}"
         groups.append(GroupSpec(f"enc_out[{run[0] + 1}-{last + 1}]", "enc_out", project, tuple(run), b.out))
     for i, b in enumerate(enc.blocks):
         if b.expand:
@@ -73,13 +73,13 @@ def with_width(config: ModelConfig, group: GroupSpec, width: int) -> ModelConfig
     stem = enc.stem
     if group.kind == "stem":
         stem = width
-        if not blocks[0].expand:  # torchvision's t=1 block runs its depthwise on the stem's channels
+        if blocks[0].hidden_follows_input:  # torchvision's t=1 block runs its depthwise on the stem's channels
             blocks[0] = dataclasses.replace(blocks[0], hidden=width)
     elif group.kind == "enc_out":
         for i in group.blocks:
             blocks[i] = dataclasses.replace(blocks[i], out=width)
         nxt = group.blocks[-1] + 1
-        if nxt < len(blocks) and not blocks[nxt].expand:
+        if nxt < len(blocks) and blocks[nxt].hidden_follows_input:
             blocks[nxt] = dataclasses.replace(blocks[nxt], hidden=width)
     elif group.kind == "enc_hidden":
         blocks[group.blocks[0]] = dataclasses.replace(blocks[group.blocks[0]], hidden=width)
@@ -102,15 +102,15 @@ def config_from_model(model: MobileDepth, name: str | None = None) -> ModelConfi
     blocks = []
     for i, spec in enumerate(cfg.encoder.blocks):
         conv = feats[i + 1].conv
-        dw = conv[1][0] if spec.expand else conv[0][0]
-        project = conv[2] if spec.expand else conv[1]
+        spatial = conv[spec.project_index - 1][0]  # the 3x3 conv (depthwise, or full in a fused block)
         blocks.append(
             InvertedResidualSpec(
-                hidden=dw.out_channels,
-                out=project.out_channels,
+                hidden=spatial.out_channels,
+                out=conv[spec.project_index].out_channels,
                 stride=spec.stride,
                 expand=spec.expand,
                 residual=feats[i + 1].use_res_connect,
+                fused=spec.fused,
             )
         )
     stages = [
@@ -120,6 +120,7 @@ def config_from_model(model: MobileDepth, name: str | None = None) -> ModelConfi
             kernel=spec.kernel,
             upsample=spec.upsample,
             residual=st.use_res_connect,
+            upsample_at=spec.upsample_at,
         )
         for st, spec in zip(model.decoder.stages, cfg.decoder.stages)
     ]
