@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mobiledepth.bench.host import bench_host_paired
-from mobiledepth.bench.paired import PairedOptions
+from mobiledepth.bench.paired import PairedOptions, speedup_of
 from mobiledepth.convert import ConvertOptions, convert_checkpoint
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.model import count_macs, init_checkpoint, load_model
@@ -65,11 +65,12 @@ def size_entry(ckpt: Path, work: Path, size: str, options: PairedOptions, peak: 
     for (runtime, precision, path), record in zip(files, records):
         med = record.latency_ms["median"]
         ratio = record.paired["ratio_to_baseline"] or {"median": 1.0, "low": 1.0, "high": 1.0}
+        speedup, low, high = speedup_of(ratio["median"], ratio["low"], ratio["high"])
         gflops = 2 * macs / (med / 1e3) / 1e9
         runs.append({
             "runtime": runtime, "precision": precision, "path": path, "median_ms": med,
-            "speedup_vs_pytorch": 1 / ratio["median"], "speedup_low": 1 / ratio["high"],
-            "speedup_high": 1 / ratio["low"], "fps": 1000 / med, "achieved_gflops": gflops,
+            "speedup_vs_pytorch": speedup, "speedup_low": low, "speedup_high": high, "fps": 1000 / med,
+            "achieved_gflops": gflops,
             "share_of_matmul_peak": gflops / peak, "round_medians_ms": record.paired["round_medians_ms"],
         })  # fmt: skip
     return {"size": [h, w], "macs": macs, "flops": 2 * macs, "runs": runs}

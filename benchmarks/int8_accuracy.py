@@ -31,7 +31,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from mobiledepth.bench.paired import PairedOptions, paired_host
+from mobiledepth.bench.paired import PairedOptions, Ratio, paired_host, speedup_of
 from mobiledepth.convert import ConvertOptions, convert_checkpoint
 from mobiledepth.convert.view import drop_text
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
@@ -42,19 +42,19 @@ from mobiledepth.records import host_device
 HELDOUT = SynthOptions(n=2800, height=192, width=256, pairs_per_image=100, seed=777)  # test split: 420 scenes
 
 
+def speedup_fields(ratio: Ratio | None, key: str) -> dict:
+    """speedup / speedup_low / speedup_high (+ ``key``) of a paired latency ratio; None is the baseline."""
+    speed = (1.0, 1.0, 1.0) if ratio is None else speedup_of(ratio.median, ratio.low, ratio.high)
+    return dict(zip((f"speedup{key}", f"speedup_low{key}", f"speedup_high{key}"), speed))
+
+
 def speedups(fp32: str, int8: str, paired: PairedOptions) -> dict:
     """Paired int8-vs-fp32 timing at the benchmark's threads and at 1 thread (see the module docstring)."""
     out = {}
     for key, options in (("", paired), ("_1t", replace(paired, threads=1))):
         timing = paired_host([fp32, int8], options)
-        ratio = timing.ratios[0]
-        out |= {
-            f"fp32_ms{key}": timing.median_ms[fp32],
-            f"int8_ms{key}": timing.median_ms[int8],
-            f"speedup{key}": 1.0 / ratio.median,
-            f"speedup_low{key}": 1.0 / ratio.high,
-            f"speedup_high{key}": 1.0 / ratio.low,
-        }
+        out |= {f"fp32_ms{key}": timing.median_ms[fp32], f"int8_ms{key}": timing.median_ms[int8]}
+        out |= speedup_fields(timing.ratios[0], key)
     return out | {"rounds": paired.rounds, "runs_per_round": paired.runs_per_round, "threads": paired.threads}
 
 
@@ -172,9 +172,7 @@ def cross_model_speed(rows: list[dict], paired: PairedOptions) -> list[dict]:
         timing = paired_host(files, options)
         ratios = [None, *timing.ratios]  # file / baseline latency; the baseline is files[0]
         for cell, f, ratio in zip(out, files, ratios):
-            cell[f"ms{key}"] = timing.median_ms[f]
-            speed = (1.0, 1.0, 1.0) if ratio is None else (1 / ratio.median, 1 / ratio.high, 1 / ratio.low)
-            cell |= dict(zip((f"speedup{key}", f"speedup_low{key}", f"speedup_high{key}"), speed))
+            cell |= {f"ms{key}": timing.median_ms[f], **speedup_fields(ratio, key)}
     return out
 
 

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mobiledepth.bench.host import bench_host_paired
-from mobiledepth.bench.paired import PairedOptions, bootstrap_ratio
+from mobiledepth.bench.paired import PairedOptions, bootstrap_ratio, speedup_of
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.records import host_device
 from mobiledepth.runtime.predictors import load_predictor
@@ -91,11 +91,11 @@ def measure(
     rows = []
     for name, (fp32, int8) in pairs.items():
         a, b = (records[p].paired["round_medians_ms"] for p in (fp32, int8))
-        ratio, low, high = bootstrap_ratio(a, b)  # int8 / fp32 per round
+        speedup, low, high = speedup_of(*bootstrap_ratio(a, b))  # of the int8 / fp32 round ratios
         rows.append({
             "operator": name, "shape": list(shapes[name]),
             "fp32_ms": records[fp32].latency_ms["median"], "int8_ms": records[int8].latency_ms["median"],
-            "speedup": 1 / ratio, "speedup_low": 1 / high, "speedup_high": 1 / low,
+            "speedup": speedup, "speedup_low": low, "speedup_high": high,
         })  # fmt: skip
     return rows
 

@@ -257,10 +257,7 @@ def data_synth(
     """Render procedural scenes with exact depth: images, DIW CSVs (train/val/test) and dense depth maps."""
     from .data.synth import SynthOptions, write_synth_dataset
 
-    given = given_flags(n=n, pairs_per_image=pairs_per_image, seed=seed)
-    if size is not None:
-        given["height"], given["width"] = parse_size(size)
-    options = SynthOptions(**given)
+    options = SynthOptions(**given_flags(n=n, pairs_per_image=pairs_per_image, seed=seed), **size_flags(size))
     out = write_synth_dataset(output, options)
     console.print(f"wrote {options.n} scenes to {out} (DIW_train/val/test.csv, images/, depth/)")
 
@@ -301,9 +298,7 @@ def convert(
              "parity_data": parity_data, "n_calib": n_calib, "n_parity": n_parity,
              "max_int8_whdr_drop": max_int8_whdr_drop,
              "preprocess": preprocess_flags(mean, std, pixel_scale)}  # fmt: skip
-    if size is not None:
-        given["height"], given["width"] = parse_size(size)
-    options = ConvertOptions(**given_flags(**given))
+    options = ConvertOptions(**given_flags(**given), **size_flags(size))
     with err_console.status("converting") as status:
         report = convert_checkpoint(checkpoint, output, options, progress=lambda m: status.update(m))
     for table in convert_tables(report):
@@ -319,6 +314,14 @@ def given_flags(**flags: Any) -> dict[str, Any]:
     """The flags the user gave (not None): the library's option dataclasses fill in the rest, so no default is
     restated in the CLI."""
     return {name: value for name, value in flags.items() if value is not None}
+
+
+def size_flags(size: str | None) -> dict[str, int]:
+    """--size HEIGHTxWIDTH as the ``height`` and ``width`` of an options dataclass; nothing when not given."""
+    if size is None:
+        return {}
+    height, width = parse_size(size)
+    return {"height": height, "width": width}
 
 
 def preprocess_flags(mean: str | None, std: str | None, pixel_scale: float | None):
@@ -458,10 +461,8 @@ def eval_command(
     from .data.sample import default_sample_dir
     from .evaluate import EvalOptions, evaluate
 
-    given = given_flags(split=split)
-    if size is not None:
-        given["height"], given["width"] = parse_size(size)
-    options = EvalOptions(disparity=disparity, preprocess=preprocess_flags(mean, std, pixel_scale), **given)
+    options = EvalOptions(disparity=disparity, preprocess=preprocess_flags(mean, std, pixel_scale),
+                          **given_flags(split=split), **size_flags(size))  # fmt: skip
     if resize is not None:
         from .data.images import RESIZE_METHODS
 

@@ -156,3 +156,10 @@ def test_host_paired_table_names_its_threads(small_converted):
         "Paired benchmark: 3 interleaved rounds x 2 runs, 1 thread(s); ratio = file / small_64x96_fp32.tflite, "
         "per-round, 95% bootstrap interval"
     )
+
+
+def test_speedup_of_inverts_a_latency_ratio_and_swaps_its_interval():
+    from mobiledepth.bench.paired import speedup_of
+
+    # int8 / fp32 latency 0.5 with interval 0.4-0.625: int8 is 2x as fast, 1.6x at worst (0.625), 2.5x at best
+    assert speedup_of(0.5, 0.4, 0.625) == (2.0, 1.6, 2.5)

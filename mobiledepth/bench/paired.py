@@ -63,6 +63,12 @@ def bootstrap_ratio(
     return float(np.median(ratios)), low, high
 
 
+def speedup_of(median: float, low: float, high: float) -> tuple[float, float, float]:
+    """A latency ratio b/a with its interval as the speed-up a/b: each value inverted, the interval's ends
+    swapped (the ratio's high end is the speed-up's low end)."""
+    return 1.0 / median, 1.0 / high, 1.0 / low
+
+
 def run_paired(
     names: Sequence[str],
     runners: Sequence[Callable[[], None]],
