@@ -249,13 +249,17 @@ def test_torchscript_and_onnx_teachers(tmp_path):
 
 
 def test_every_shipped_config_loads_and_the_fused_one_is_the_demo_recipe():
-    """configs/synth_fused.toml must train mobiledepth-fused by exactly the base model's recipe (only the
-    variant and the output folder differ), or the layout comparison in the README compares recipes too."""
+    """configs/synth_fused.toml must train mobiledepth-fused by the base model's recipe (only the variant,
+    the output folder and the QAT stage's consistency weight differ), or the layout comparison in the README
+    compares recipes too."""
     root = Path(__file__).resolve().parent.parent / "configs"
     configs = {p.stem: load_config(p) for p in sorted(root.glob("*.toml"))}
     assert {"synth_demo", "synth_fused"} <= set(configs)
     demo, fused = configs["synth_demo"].to_dict(), configs["synth_fused"].to_dict()
     assert (demo["model"].pop("variant"), fused["model"].pop("variant")) == ("mobiledepth-base", "mobiledepth-fused")
+    pops = zip(demo["stages"], fused["stages"])
+    consistency = [(d.pop("qat_consistency"), f.pop("qat_consistency")) for d, f in pops]
+    assert consistency == [(0.0, 0.0), (0.0, 0.0), (0.0, 4.0)]
     fused_text = json.dumps({k: fused[k] for k in ("model", "run", "stages")})
     demo_text = json.dumps({k: demo[k] for k in ("model", "run", "stages")})
     assert fused_text.replace("build/train/synth_fused", "build/train/synth_demo") == demo_text
