@@ -257,8 +257,8 @@ def test_every_shipped_config_loads_and_the_fused_one_is_the_demo_recipe():
     assert {"synth_demo", "synth_fused"} <= set(configs)
     demo, fused = configs["synth_demo"].to_dict(), configs["synth_fused"].to_dict()
     assert (demo["model"].pop("variant"), fused["model"].pop("variant")) == ("mobiledepth-base", "mobiledepth-fused")
-    pops = zip(demo["stages"], fused["stages"])
-    consistency = [(d.pop("qat_consistency"), f.pop("qat_consistency")) for d, f in pops]
+    stage_pairs = zip(demo["stages"], fused["stages"])
+    consistency = [(d.pop("qat_consistency"), f.pop("qat_consistency")) for d, f in stage_pairs]
     assert consistency == [(0.0, 0.0), (0.0, 0.0), (0.0, 4.0)]
     fused_text = json.dumps({k: fused[k] for k in ("model", "run", "stages")})
     demo_text = json.dumps({k: demo[k] for k in ("model", "run", "stages")})
