@@ -282,6 +282,7 @@ def convert(
     n_calib: o.NCalib = None,
     n_parity: o.NParity = None,
     max_int8_whdr_drop: o.MaxInt8Drop = None,
+    int8_output: o.Int8Output = None,
     mean: Optional[str] = typer.Option(
         None, help="Foreign models: R,G,B mean subtracted after scaling (kept in the files' input)."
     ),
@@ -296,7 +297,7 @@ def convert(
 
     given = {"precisions": parse_precisions(precision) if precision else None, "calib": calib,
              "parity_data": parity_data, "n_calib": n_calib, "n_parity": n_parity,
-             "max_int8_whdr_drop": max_int8_whdr_drop,
+             "max_int8_whdr_drop": max_int8_whdr_drop, "int8_output": int8_output,
              "preprocess": preprocess_flags(mean, std, pixel_scale)}  # fmt: skip
     options = ConvertOptions(**given_flags(**given), **size_flags(size))
     with err_console.status("converting") as status:

@@ -189,6 +189,14 @@ MaxInt8Drop = Annotated[
     ),
 ]
 
+Int8Output = Annotated[
+    Optional[str],
+    typer.Option(
+        help="int8 file's output: float (its final resize in float: faster on XNNPACK, not rounded) or int8 "
+        f"(all-integer, for int8-only accelerators). {_d(ConvertOptions, 'int8_output')}"
+    ),
+]
+
 # ---- eval, predict, profile ---------------------------------------------------------------------
 EvalSplit = Annotated[
     Optional[str], typer.Option(help=f"Which DIW_<split>.csv in a folder. {_d(EvalOptions, 'split')}")

@@ -121,7 +121,7 @@ def test_int8_file_feeds_pixels_to_the_first_conv(small_converted):
 
 
 def test_quantised_io_and_layouts(small_converted):
-    out, _ = small_converted
+    out, report = small_converted
     int8 = load_predictor(out / "small_64x96_int8.tflite")
     assert int8.input["dtype"] == np.int8 and int8.layout == "NHWC" and int8.input_hw == (64, 96)
     onnx = load_predictor(out / "small_64x96.onnx")
@@ -132,6 +132,9 @@ def test_quantised_io_and_layouts(small_converted):
     # dequantised int8 output tracks the float file's output
     ref = load_predictor(out / "small_64x96_fp32.tflite").predict(image)
     assert np.corrcoef(ref.ravel(), y.ravel())[0, 1] > 0.9
+    # by default the int8 file's final resize runs in float (tflite_float_resize.py): a float32 output
+    assert int8.output["dtype"] == np.float32 and report.graph_rewrites["float_resize_int8"] == ["PartitionedCall:0"]
+    assert "int8: the output's bilinear resize runs in float" in convert_tables(report)[0].caption
 
 
 def test_op_histogram_and_gpu_analysis(small_converted):

@@ -57,12 +57,15 @@ def test_folding_is_exact_and_idempotent():
     assert fold_batchnorm(model) == 0  # already folded: nothing left
 
 
-def test_simulation_rounds_where_the_file_does_with_and_without_the_input_fold():
+def test_simulation_rounds_where_the_file_does_with_and_without_the_input_fold_and_output_resize():
     """Folded (what the converter writes): the stem's weights are rounded as W / std and no normalised tensor is
     rounded; not folded (the fold's check rejected it): the normalised tensor gets a quantiser over its range."""
     model = _bounded_small()
     folded = QuantSimulation(copy.deepcopy(model))
     assert "normalised" not in folded.ranges()
+    # the converter's default int8 file resizes its output in float: that file's final map is not rounded
+    unrounded = QuantSimulation(copy.deepcopy(model), round_output=False)
+    assert "output" in folded.ranges() and "output" not in unrounded.ranges()
     unfolded_model = copy.deepcopy(model)
     unfolded = QuantSimulation(unfolded_model, input_folded=False)
     assert "input_scale" not in unfolded_model.encoder.features[0][0].__dict__

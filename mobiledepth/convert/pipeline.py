@@ -39,6 +39,7 @@ from .parity import Parity, compare
 from .precisions import PRECISIONS, parse_precisions
 from .sources import SourceModel, from_module, load_source
 from .task_gate import GateResult, TaskAccuracy, gate, pair_results, task_accuracy
+from .tflite_float_resize import float_output_resize
 from .tflite_rewrites import drop_saturating_clamps
 
 FP32_REL_L2_LIMIT = 1e-4
@@ -81,7 +82,8 @@ class ConvertReport:
     task: dict[str, Any] = field(default_factory=dict)
     int8_diagnosis: dict[str, Any] = field(default_factory=dict)
     # rewrites of what onnx2tf converted and wrote: {"depth_to_space": [ONNX node, ...] (exact, onnx_rewrites.py),
-    # "saturating_clamps_int8": [tensor, ...] (tflite_rewrites.py), "note": ...}
+    # "saturating_clamps_int8": [tensor, ...] (tflite_rewrites.py), "float_resize_int8": [output tensor, ...]
+    # (tflite_float_resize.py), "note": ...}
     graph_rewrites: dict[str, Any] = field(default_factory=dict)
     tools: dict[str, str] = field(default_factory=dict)
     record: str = "convert"
@@ -154,15 +156,16 @@ def _write_files(
     result,
     out_dir: Path,
     stem: str,
-    precisions: tuple[str, ...],
+    options: ConvertOptions,
     source: Path,
     rewrites: dict[str, Any],
 ) -> list[tuple[Path, str, str]]:
-    """Copy the wanted TFLite files out of onnx2tf's scratch folder, each atomically; integer files lose
-    their saturation-only clamps on the way (tflite_rewrites.py, recorded in ``rewrites``)."""
+    """Copy the wanted TFLite files out of onnx2tf's scratch folder, each atomically; on the way integer files
+    lose their saturation-only clamps and the int8 file's output resize runs in float unless
+    ``options.int8_output`` says int8 (tflite_rewrites.py, tflite_float_resize.py; recorded in ``rewrites``)."""
     written: list[tuple[Path, str, str]] = [(onnx_path, "onnx", "fp32")]
     for precision in PRECISIONS:
-        if precision not in precisions:
+        if precision not in options.precisions:
             continue
         if precision not in result.files:
             raise MobileDepthError(f"{source}: onnx2tf wrote no {precision} file (see {out_dir / 'onnx2tf.log'})")
@@ -173,6 +176,11 @@ def _write_files(
             data = removal.data
             if removal.removed:
                 rewrites[f"saturating_clamps_{precision}"] = list(removal.removed)
+        if precision == "int8" and options.int8_output == "float":
+            moved = float_output_resize(data)
+            data = moved.data
+            if moved.moved:
+                rewrites["float_resize_int8"] = list(moved.moved)
         with atomic_path(target) as tmp:
             tmp.write_bytes(data)
         written.append((target, "tflite", precision))
@@ -199,17 +207,20 @@ def _diagnose_int8(result, inputs: _Inputs, options: ConvertOptions) -> dict[str
 
 
 def _float_parts(
-    model: MobileDepth, calibration: np.ndarray, inputs: _Inputs, options: ConvertOptions, input_folded: bool
+    model: MobileDepth, calibration: np.ndarray, inputs: _Inputs, options: ConvertOptions, rewrites: dict[str, Any]
 ) -> dict[str, Any]:
-    """Task WHDR of the simulated int8 model with each part of the network kept in float. ``input_folded``
-    comes from the report's rewrites, so the simulation rounds where this file rounds."""
+    """Task WHDR of the simulated int8 model with each part of the network kept in float. The report's
+    rewrites say whether the file folded the input and resizes its output in float, so the simulation rounds
+    where this file rounds."""
     from ..quant.float_groups import float_group_effects, whdr_scorer
 
+    input_folded, round_output = bool(rewrites.get("input_fold")), not rewrites.get("float_resize_int8")
     score = whdr_scorer(inputs.task_entries, options.height, options.width)
-    float_whdr, int8_whdr, effects = float_group_effects(model, calibration, score, input_folded)
+    float_whdr, int8_whdr, effects = float_group_effects(model, calibration, score, input_folded, round_output)
     return {
         "method": "PyTorch simulation of the int8 file (quant/qat.py), one part at a time in float",
         "input_folded": input_folded,
+        "output_rounded": round_output,
         "float_whdr": float_whdr,
         "simulated_int8_whdr": int8_whdr,
         "parts": [asdict(e) for e in effects],
@@ -320,7 +331,7 @@ def _onnx2tf_files(
             result,
             out_dir,
             stem,
-            options.precisions,
+            options,
             Path(source.block.get("path") or stem),
             report.graph_rewrites,
         )
@@ -376,7 +387,7 @@ def convert(
         )
     if calibration is not None and report.int8_diagnosis and inputs.task_entries and source.module is not None:
         progress("int8 cost of each part (simulated, kept in float)")
-        folded = bool(report.graph_rewrites.get("input_fold"))
-        report.int8_diagnosis["float_parts"] = _float_parts(source.module, calibration, inputs, options, folded)
+        rewrites = report.graph_rewrites
+        report.int8_diagnosis["float_parts"] = _float_parts(source.module, calibration, inputs, options, rewrites)
     write_json(out_dir / "convert_report.json", report.to_dict())
     return report

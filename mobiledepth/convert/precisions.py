@@ -31,7 +31,8 @@ PRECISIONS: dict[str, Precision] = {
             "_full_integer_quant.tflite",
             True,
             True,
-            "full integer: int8 weights, activations, input and output (CPU/XNNPACK, NNAPI DSP/NPU)",
+            "full integer: int8 weights, activations and input; a final resize runs in float unless --int8-output int8 "
+            "(CPU/XNNPACK, NNAPI DSP/NPU)",
         ),
         Precision(
             "int8-dynamic",

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .tflite_flatbuffer import builtin_code, read_model, schema, single_quant, write_model
+
 SLACK_STEPS = 1  # how far inside the int8 range a bound may sit and still count as the range's own end
 
 
@@ -27,28 +29,11 @@ class ClampRemoval:
     removed: tuple[str, ...]  # output tensor names of the ops removed
 
 
-def _schema():
-    from ai_edge_litert import schema_py_generated
-
-    return schema_py_generated
-
-
-def _builtin(code) -> int:
-    return max(code.builtinCode, code.deprecatedBuiltinCode)
-
-
-def _single_quant(tensor) -> tuple[float, int] | None:
-    q = tensor.quantization
-    if q is None or q.scale is None or len(q.scale) != 1 or q.zeroPoint is None or len(q.zeroPoint) != 1:
-        return None
-    return float(q.scale[0]), int(q.zeroPoint[0])
-
-
 def _bound_on_grid(model, subgraph, index: int, grid: tuple[float, int]) -> int | None:
     """The constant operand's value as a code on ``grid`` (the clamped tensor's scale and zero point)."""
     tensor = subgraph.tensors[index]
     data = model.buffers[tensor.buffer].data if tensor.buffer < len(model.buffers) else None
-    quant = _single_quant(tensor)
+    quant = single_quant(tensor)
     if data is None or len(data) != 1 or quant is None:
         return None
     real = (int(np.asarray(data, np.uint8).view(np.int8)[0]) - quant[1]) * quant[0]
@@ -57,37 +42,37 @@ def _bound_on_grid(model, subgraph, index: int, grid: tuple[float, int]) -> int 
 
 def _saturating(model, subgraph, op, kind: int) -> int | None:
     """Index of the clamped input when this MINIMUM/MAXIMUM is the int8 range's own saturation."""
-    schema = _schema()
+    s = schema()
     if len(op.inputs) != 2 or len(op.outputs) != 1:
         return None
     out = subgraph.tensors[op.outputs[0]]
-    grid = _single_quant(out)
-    if out.type != schema.TensorType.INT8 or grid is None:
+    grid = single_quant(out)
+    if out.type != s.TensorType.INT8 or grid is None:
         return None
     for x, c in ((0, 1), (1, 0)):
         src = subgraph.tensors[op.inputs[x]]
-        if src.type != schema.TensorType.INT8:
+        if src.type != s.TensorType.INT8:
             continue
-        if _single_quant(src) != grid or list(src.shape) != list(out.shape):
+        if single_quant(src) != grid or list(src.shape) != list(out.shape):
             continue
         bound = _bound_on_grid(model, subgraph, op.inputs[c], grid)
         if bound is None:
             continue
-        if (kind == schema.BuiltinOperator.MINIMUM and bound >= 127 - SLACK_STEPS) or (
-            kind == schema.BuiltinOperator.MAXIMUM and bound <= -128 + SLACK_STEPS
+        if (kind == s.BuiltinOperator.MINIMUM and bound >= 127 - SLACK_STEPS) or (
+            kind == s.BuiltinOperator.MAXIMUM and bound <= -128 + SLACK_STEPS
         ):
             return x
     return None
 
 
 def _drop_from_subgraph(model, subgraph) -> list[str]:
-    schema = _schema()
-    kinds = (schema.BuiltinOperator.MINIMUM, schema.BuiltinOperator.MAXIMUM)
+    s = schema()
+    kinds = (s.BuiltinOperator.MINIMUM, s.BuiltinOperator.MAXIMUM)
     outputs = set(subgraph.outputs)
     replaced: dict[int, int] = {}
     kept, removed = [], []
     for op in subgraph.operators:
-        kind = _builtin(model.operatorCodes[op.opcodeIndex])
+        kind = builtin_code(model.operatorCodes[op.opcodeIndex])
         x = _saturating(model, subgraph, op, kind) if kind in kinds and op.outputs[0] not in outputs else None
         if x is None:
             kept.append(op)
@@ -103,15 +88,10 @@ def _drop_from_subgraph(model, subgraph) -> list[str]:
 
 def drop_saturating_clamps(data: bytes) -> ClampRemoval:
     """Return the model without its saturation-only int8 MINIMUM/MAXIMUM ops (see the module note)."""
-    import flatbuffers
-
-    schema = _schema()
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAs(data, 0))
-    if any(getattr(b, "offset", 0) for b in model.buffers or []):
+    model = read_model(data)
+    if model is None:
         return ClampRemoval(data, ())  # buffers stored outside the flatbuffer: not rewritten here
     removed = [name for subgraph in model.subgraphs for name in _drop_from_subgraph(model, subgraph)]
     if not removed:
         return ClampRemoval(data, ())
-    builder = flatbuffers.Builder(len(data) + 1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return ClampRemoval(bytes(builder.Output()), tuple(removed))
+    return ClampRemoval(write_model(model, len(data)), tuple(removed))

@@ -41,12 +41,13 @@ def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
 
 
 def float_group_effects(
-    model: MobileDepth, calibration: np.ndarray, score, input_folded: bool = True
+    model: MobileDepth, calibration: np.ndarray, score, input_folded: bool = True, round_output: bool = True
 ) -> tuple[float, float, list[FloatGroupEffect]]:
     """``score(predict) -> WHDR`` on held-out pairs. Returns (float WHDR, all-int8 WHDR, per-group effects).
-    ``input_folded``: whether the file being explained has the normalisation folded into its first conv."""
+    ``input_folded`` / ``round_output``: whether the file being explained has the normalisation folded into
+    its first conv / rounds its final map (see :class:`QuantSimulation`)."""
     sim_model = copy.deepcopy(model).eval()
-    sim = QuantSimulation(sim_model, input_folded=input_folded)
+    sim = QuantSimulation(sim_model, input_folded=input_folded, round_output=round_output)
     sim.calibrate(
         [
             torch.from_numpy(np.ascontiguousarray(calibration[i : i + 1].transpose(0, 3, 1, 2)))

@@ -8,7 +8,10 @@ first and frozen (the converter folds it too, so the weights QAT rounds are the 
 converter also folds the input normalisation into the first conv (``convert/input_fold.py``), so there
 is no normalised tensor to round and that conv's weights are rounded as ``W / std`` per input channel;
 where the fold was not applied (``input_folded=False``, e.g. its check rejected it) the normalised
-tensor is rounded instead, as that file does.
+tensor is rounded instead, as that file does. The converter's default int8 file resizes its output in float
+(``convert/tflite_float_resize.py``), so its final map is not rounded (``round_output=False`` simulates that
+file); the QAT stage keeps rounding it, as the shipped weights were trained: stricter than the file by at most
+half an output step.
 
 Nothing here changes the state dict: after :meth:`QuantSimulation.remove` the model is an ordinary
 MobileDepth whose BatchNorms are identities carrying the folded bias, saved and converted as usual.
@@ -81,9 +84,10 @@ class QuantSimulation:
     """Attach fake quantisation to ``model`` (in place). ``quantizers`` maps a point's name to its
     observer; :meth:`ranges` reports what was observed."""
 
-    def __init__(self, model: MobileDepth, input_folded: bool = True) -> None:
+    def __init__(self, model: MobileDepth, input_folded: bool = True, round_output: bool = True) -> None:
         self.model = model
         self.input_folded = input_folded
+        self.round_output = round_output
         self.folded = fold_batchnorm(model)
         self.quantizers: dict[str, ActivationQuantizer] = {}
         self._handles: list = []
@@ -118,7 +122,8 @@ class QuantSimulation:
             q_norm = self._quantizer("normalised")
             first = model.encoder.features[0]
             self._handles.append(first.register_forward_pre_hook(lambda mod, args: (q_norm(args[0]), *args[1:])))
-        self._on_output(model, "output")
+        if self.round_output:
+            self._on_output(model, "output")
 
     def _attach(self, name: str, module: nn.Module) -> None:
         if isinstance(module, ConvBNAct):
