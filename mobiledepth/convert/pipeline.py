@@ -172,19 +172,25 @@ def _write_files(
         target = out_dir / f"{stem}_{precision.replace('-', '_')}.tflite"
         data = result.files[precision].read_bytes()
         if PRECISIONS[precision].calibrated:
-            removal = drop_saturating_clamps(data)
-            data = removal.data
-            if removal.removed:
-                rewrites[f"saturating_clamps_{precision}"] = list(removal.removed)
-        if precision == "int8" and options.int8_output == "float":
-            moved = float_output_resize(data)
-            data = moved.data
-            if moved.moved:
-                rewrites["float_resize_int8"] = list(moved.moved)
+            data = _integer_file_passes(data, precision, options, rewrites)
         with atomic_path(target) as tmp:
             tmp.write_bytes(data)
         written.append((target, "tflite", precision))
     return written
+
+
+def _integer_file_passes(data: bytes, precision: str, options: ConvertOptions, rewrites: dict[str, Any]) -> bytes:
+    """The edits a calibrated file gets before it is written, each recorded as ``<pass>_<precision>``. Each pass
+    checks tensor types itself, so a file with float activations (int8-dynamic) comes back unchanged."""
+    removal = drop_saturating_clamps(data)
+    if removal.removed:
+        rewrites[f"saturating_clamps_{precision}"] = list(removal.removed)
+    if options.int8_output != "float":
+        return removal.data
+    moved = float_output_resize(removal.data)
+    if moved.moved:
+        rewrites[f"float_resize_{precision}"] = list(moved.moved)
+    return moved.data
 
 
 def _diagnose_int8(result, inputs: _Inputs, options: ConvertOptions) -> dict[str, Any]:

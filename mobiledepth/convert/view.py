@@ -85,8 +85,9 @@ def _rewrites_caption(rewrites: dict) -> str | None:
         if key.startswith("saturating_clamps_") and names:
             precision = key.removeprefix("saturating_clamps_")
             parts.append(f"{precision}: {len(names)} saturation-only MINIMUM/MAXIMUM removed")
-    if rewrites.get("float_resize_int8"):
-        parts.append("int8: the output's bilinear resize runs in float (DEQUANTIZE before it; fp32 output)")
+        if key.startswith("float_resize_") and names:
+            precision = key.removeprefix("float_resize_")
+            parts.append(f"{precision}: the output's bilinear resize runs in float (DEQUANTIZE before it; fp32 output)")
     if rewrites.get("note"):
         parts.append(rewrites["note"])
     return "TFLite files: " + "; ".join(parts) if parts else None
