@@ -536,6 +536,11 @@ def train(
     console.print(f"wrote {final}")
 
 
+def _names(text: str | None) -> tuple[str, ...]:
+    """A comma-separated flag ('1.9M,1.5M', 'stem, dec_hidden') as its non-empty items."""
+    return tuple(k.strip() for k in (text or "").split(",") if k.strip())
+
+
 @app.command()
 @user_errors
 def prune(
@@ -557,6 +562,7 @@ def prune(
     short_steps: o.ShortSteps = None,
     long_steps: o.LongSteps = None,
     keep: o.Keep = None,
+    freeze: o.Freeze = None,
     margin: o.Margin = None,
     resume: o.Resume = False,
     seed: o.Seed = None,
@@ -572,12 +578,12 @@ def prune(
     if (target_ms is None) == (target_ratio is None):
         raise MobileDepthError("give exactly one of --target-ms or --target-ratio")
     h, w = parse_size(size)
-    keeps = tuple(k.strip() for k in keep.split(",")) if keep else ()
+    keeps, frozen = _names(keep), _names(freeze)
     parse_keep(list(keeps))
     given = {"data_kind": data_kind, "initial_ratio": initial_ratio, "decay": decay, "max_iterations": max_iterations,
              "max_proposals": max_proposals, "short_steps": short_steps, "long_steps": long_steps, "margin": margin,
              "seed": seed, "rounds": rounds}  # fmt: skip
-    options = PruneOptions(target_ms=target_ms, target_ratio=target_ratio, data=data, keep=keeps,
+    options = PruneOptions(target_ms=target_ms, target_ratio=target_ratio, data=data, keep=keeps, freeze=frozen,
                            **given_flags(**given))  # fmt: skip
     measurer = Measurer(device=device, delegate=delegate, precision=precision, height=h, width=w, adb_host=adb_host,
                         adb_port=adb_port, benchmark_binary=benchmark_binary, calib=data,
@@ -589,10 +595,8 @@ def prune(
     from .report.prune_plot import plot_prune
 
     plot_prune(history.to_dict(), output / "prune.png")
-    console.print(
-        f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}; "
-        f"plot: {output / 'prune.png'}"
-    )
+    console.print(f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}; "
+                  f"plot: {output / 'prune.png'}")  # fmt: skip
     if history.status != "reached":
         raise MobileDepthError(
             f"target {history.target_ms:.3f} ms {history.status}: {history.reason}; best model kept in "

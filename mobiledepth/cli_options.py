@@ -156,6 +156,10 @@ ShortSteps = Annotated[
 ]
 LongSteps = Annotated[Optional[int], typer.Option(help=f"Long-term fine-tune steps. {_d(_PRUNE, 'long_steps')}")]
 Keep = Annotated[Optional[str], typer.Option(help="Milestones to save, e.g. 1.9M,1.5M,1M or 30ms,25ms.")]
+Freeze = Annotated[
+    Optional[str],
+    typer.Option(help="Channel groups never cut, by name or kind, e.g. stem,enc_out[4-6],enc_hidden."),
+]
 Margin = Annotated[
     Optional[float],
     typer.Option(help=f"Stop only this share below the target (timing noise). {_d(_PRUNE, 'margin')}"),

@@ -11,16 +11,19 @@ import torch
 from typer.testing import CliRunner
 
 from mobiledepth.cli import app
+from mobiledepth.errors import MobileDepthError
 from mobiledepth.model import MobileDepth, get_config, init_checkpoint, load_checkpoint, save_checkpoint
 from mobiledepth.prune.groups import (
     config_from_model,
+    frozen_groups,
     list_groups,
     prune_group,
     removal_indices,
     with_width,
     zero_group_channels,
 )
-from mobiledepth.prune.latency import LatencyModel, cost_features
+from mobiledepth.prune.latency import LatencyModel, Measurer, cost_features
+from mobiledepth.prune.netadapt import NetAdapt, PruneOptions, untried
 
 runner = CliRunner()
 
@@ -124,6 +127,56 @@ def test_latency_model_fit_and_cost_features():
         feats = [float(rng.uniform(0.5, 3)), float(rng.uniform(0, 1)), float(rng.uniform(2, 20)), 1.0]
         lat.add(f"s{k}", feats, 2.0 * feats[0] + 4.0 * feats[1] + 0.1 * feats[2] + 1.0)
     assert lat.predict([3.0, 1.0, 8.0, 1.0]) == pytest.approx(2 * 3 + 4 + 0.8 + 1, rel=0.05)
+
+
+def test_frozen_groups_by_name_and_kind():
+    small = get_config("mobiledepth-small")
+    hidden = {g.name for g in list_groups(small) if g.kind == "enc_hidden"}
+    assert len(hidden) == 16 and "enc_hidden[12]" in hidden
+    assert frozen_groups(small, ("stem", "enc_hidden", "dec_out[5]"), "s.pt") == hidden | {"stem", "dec_out[5]"}
+    assert frozen_groups(small, (), "s.pt") == set()
+    with pytest.raises(MobileDepthError) as err:
+        frozen_groups(small, ("enc_out[4-5]",), "s.pt")
+    names = ", ".join(g.name for g in list_groups(small))
+    assert str(err.value) == f"--freeze 'enc_out[4-5]': no such channel group in s.pt; groups: {names}"
+
+
+def test_netadapt_never_proposes_a_frozen_group(tmp_path, synth_dir):
+    """With latency proportional to MACs (one calibration sample), a 1% cut can come from almost any group:
+    freezing some removes exactly those from the proposals and nothing else."""
+    ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
+    model = load_checkpoint(ckpt).build(with_heads=False).eval()
+    lat = LatencyModel({"device": "t"})
+    lat.add("base", cost_features(model.config, 256, 256), 10.0)
+
+    def proposed(freeze: tuple[str, ...]) -> set[str]:
+        options = PruneOptions(data=synth_dir, max_proposals=100, freeze=freeze)
+        return {p["group"] for p in NetAdapt(ckpt, tmp_path / "p", options, Measurer())._propose(lat, model, 10, 9.9)}
+
+    free = proposed(())
+    assert {"stem", "enc_hidden[12]", "enc_out[11-13]", "dec_hidden[2]"} <= free
+    frozen = {g.name for g in list_groups(model.config) if g.kind == "enc_hidden"} | {"enc_out[11-13]"}
+    assert proposed(("enc_hidden", "enc_out[11-13]")) == free - frozen
+
+
+def test_a_rejected_candidate_is_not_measured_again():
+    """An escalated cut that no group can deliver is halved back to the same proposals: the one already
+    measured not faster is dropped (a second measurement could pass by chance), a narrower width is new."""
+    proposals = [{"group": "stem", "to": 8}, {"group": "enc_hidden[7]", "to": 32}, {"group": "enc_hidden[7]", "to": 24}]
+    rejected = [{"group": "enc_hidden[7]", "to": 32, "verification": {}}]
+    assert untried(proposals, rejected) == [proposals[0], proposals[2]]
+    assert untried(proposals, []) == proposals
+
+
+def test_prune_cli_unknown_frozen_group_is_one_line(tmp_path, small_ckpt, synth_dir):
+    out = tmp_path / "never"
+    result = runner.invoke(app, ["prune", str(small_ckpt), "-o", str(out), "--data", str(synth_dir),
+                                 "--target-ratio", "0.9", "--freeze", "stem, enc_out[4-5]"])  # fmt: skip
+    assert result.exit_code == 1
+    line = result.output.strip()
+    assert "\n" not in line and "Traceback" not in line, result.output
+    assert line.startswith(f"error: --freeze 'enc_out[4-5]': no such channel group in {small_ckpt}; groups: stem,")
+    assert not out.exists()  # checked before the output folder is made
 
 
 # 256x256 keeps the small model's latency (~5 ms) well above this VM's timing noise; steps of 20% of the

@@ -20,6 +20,7 @@ import torch
 import torch_pruning as tp
 from torch import nn
 
+from ..errors import MobileDepthError
 from ..model.config import DecoderStageSpec, InvertedResidualSpec, ModelConfig
 from ..model.network import MobileDepth
 
@@ -63,6 +64,21 @@ def list_groups(config: ModelConfig) -> list[GroupSpec]:
         groups.append(GroupSpec(f"dec_hidden[{j + 1}]", "dec_hidden", f"decoder.stages.{j}.expand.0", (j,), s.hidden))
         groups.append(GroupSpec(f"dec_out[{j + 1}]", "dec_out", f"decoder.stages.{j}.project.0", (j,), s.out))
     return groups
+
+
+def frozen_groups(config: ModelConfig, items: tuple[str, ...], source: str) -> set[str]:
+    """The names of the groups ``items`` freeze (each item a group's name or kind). An item matching no
+    group is a typo that would silently prune what the user meant to keep: one error line listing the
+    model's groups."""
+    groups = list_groups(config)
+    out: set[str] = set()
+    for item in items:
+        hit = {g.name for g in groups if item in (g.name, g.kind)}
+        if not hit:
+            names = ", ".join(g.name for g in groups)
+            raise MobileDepthError(f"--freeze {item!r}: no such channel group in {source}; groups: {names}")
+        out |= hit
+    return out
 
 
 def with_width(config: ModelConfig, group: GroupSpec, width: int) -> ModelConfig:

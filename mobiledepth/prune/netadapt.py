@@ -40,7 +40,7 @@ from ..seeds import final_finetune_seed, finetune_epoch, proposal_seed
 from ..train.datasets import AugmentConfig, build_dataset, collate
 from ..train.losses import improved_ranking_loss
 from ..train.trainer import optimizer_step
-from .groups import list_groups, prune_group, with_width
+from .groups import frozen_groups, list_groups, prune_group, with_width
 from .latency import LatencyModel, Measurer, cost_features
 from .options import PruneOptions  # noqa: F401  (re-exported)
 
@@ -61,6 +61,14 @@ def parse_keep(items: list[str]) -> list[tuple[str, float]]:
             raise MobileDepthError(f"--keep {item!r}: use parameter counts like 1.9M or latencies like 25ms")
         out.append(("params" if m.group(2) == "M" else "ms", float(m.group(1)) * (1e6 if m.group(2) == "M" else 1.0)))
     return out
+
+
+def untried(proposals: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The proposals not already measured and rejected in this iteration. Why: when no group can deliver
+    an escalated cut, the cut is halved back and the same candidates return; measuring a rejected one
+    again until the timing noise lets it pass would accept a step that is not faster."""
+    tried = {(r["group"], r["to"]) for r in rejected}
+    return [p for p in proposals if (p["group"], p["to"]) not in tried]
 
 
 # Short fine-tunes see few images, so each gives many ranking pairs (dense depth allows it); pairs whose
@@ -106,10 +114,14 @@ class NetAdapt:
             measurer,
             resume,
         )
-        self.out.mkdir(parents=True, exist_ok=True)
-        self._echo = echo
         if options.data is None:
             raise MobileDepthError("prune: give the fine-tuning data folder (--data; PruneOptions.data)")
+        # group names are stable across iterations, so the starting model's decide; a typo fails before any work
+        self.frozen: set[str] = set()
+        if options.freeze:
+            self.frozen = frozen_groups(load_checkpoint(self.checkpoint).config, options.freeze, str(self.checkpoint))
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._echo = echo
         h, w = options.train_size
         self.train_set = build_dataset(
             options.data_kind,
@@ -193,6 +205,8 @@ class NetAdapt:
     ) -> list[dict[str, Any]]:
         proposals = []
         for g in list_groups(current.config):
+            if g.name in self.frozen:
+                continue
             widths = list(range(8, g.width, 8))  # strictly smaller multiples of 8
             if not widths:
                 continue
@@ -467,7 +481,10 @@ class NetAdapt:
         step_target = state.current_ms
         for level in range(self.options.escalations + 1):
             proposals, step_target = self._proposals_for(state, i, scale=2.0**level)
+            proposals = untried(proposals, rejected)
             if not proposals:
+                if rejected:
+                    self.log(f"iteration {i}: a larger cut proposes only candidates already measured not faster")
                 break
             self.log(f"iteration {i}: target {step_target:.3f} ms, {len(proposals)} proposals")
             scored = self._score(state, proposals, i)

@@ -27,6 +27,10 @@ class PruneOptions:
     calibration_scales: tuple[float, ...] = (0.75,)
     margin: float = 0.03  # stop only once measured <= target * (1 - margin): the budget must hold when re-measured
     keep: tuple[str, ...] = ()
+    # channel groups never proposed, by name ('enc_out[4-6]') or kind ('enc_hidden'): Torch-Pruning's
+    # ignored_layers. Why: a latency target on one precision cuts where that precision is slow; freezing
+    # the layers another precision needs keeps the files' speed ratio (see README, pruning for int8)
+    freeze: tuple[str, ...] = ()
     seed: int = 0
     rounds: int = 20  # paired verification rounds (host and phones); the final confirmation uses twice as many
     max_verifications: int = 3  # candidates tried per iteration before giving up on a step that is not faster
