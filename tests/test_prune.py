@@ -168,6 +168,19 @@ def test_a_rejected_candidate_is_not_measured_again():
     assert untried(proposals, []) == proposals
 
 
+def test_resume_without_freeze_keeps_the_run_frozen(tmp_path, synth_dir):
+    """The groups a run started with stay frozen when it is resumed without --freeze; given ones win."""
+    ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
+    hidden = {g.name for g in list_groups(get_config("mobiledepth-small")) if g.kind == "enc_hidden"}
+    bare = NetAdapt(ckpt, tmp_path / "p", PruneOptions(data=synth_dir), Measurer(), resume=True)
+    bare._resume_freeze(("enc_hidden",))
+    assert bare.frozen == hidden and bare.options.freeze == ("enc_hidden",)
+    assert "frozen as when the run started: enc_hidden" in (tmp_path / "p" / "log.txt").read_text()
+    given = NetAdapt(ckpt, tmp_path / "q", PruneOptions(data=synth_dir, freeze=("stem",)), Measurer(), resume=True)
+    given._resume_freeze(("enc_hidden",))
+    assert given.frozen == {"stem"} and given.options.freeze == ("stem",)
+
+
 def test_prune_cli_unknown_frozen_group_is_one_line(tmp_path, small_ckpt, synth_dir):
     out = tmp_path / "never"
     result = runner.invoke(app, ["prune", str(small_ckpt), "-o", str(out), "--data", str(synth_dir),

@@ -21,7 +21,7 @@ import datetime as _dt
 import json
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -401,7 +401,17 @@ class NetAdapt:
         ]
         latency.fit()
         self.log(f"resuming after iteration {len(history.iterations)} at {last.measured_ms:.3f} ms")
+        self._resume_freeze(tuple(history.options.get("freeze") or ()))
         return self._state(history, current, latency, cache, last.measured_ms, last.whdr)
+
+    def _resume_freeze(self, stored: tuple[str, ...]) -> None:
+        """A resumed run without --freeze keeps the groups the run started with frozen: re-typing a long list
+        should not be the only thing between a resume and cutting what the user kept."""
+        if self.options.freeze or not stored:
+            return
+        self.options = replace(self.options, freeze=stored)
+        self.frozen = frozen_groups(load_checkpoint(self.checkpoint).config, stored, str(self.checkpoint))
+        self.log(f"frozen as when the run started: {', '.join(stored)}")
 
     def _start(self) -> "_RunState":
         cache = self.out / self.measurer.cache_name()
