@@ -71,6 +71,13 @@ def drop_text(drop: float | None, interval: tuple[float, float] | list[float] | 
     return f"{drop:+.4f}" + ("" if interval is None else f" ({interval[0]:+.4f} to {interval[1]:+.4f})")
 
 
+# the integer-file passes' record keys (``<prefix><precision>``, pipeline.py) and what the caption says of each
+PER_PRECISION_REWRITES = {
+    "saturating_clamps_": "{n} saturation-only MINIMUM/MAXIMUM removed",
+    "float_resize_": "the output's bilinear resize runs in float (DEQUANTIZE before it; fp32 output)",
+}
+
+
 def _rewrites_caption(rewrites: dict) -> str | None:
     """Say when the TFLite files come from a rewritten graph, so their op list is not a surprise."""
     parts = []
@@ -82,12 +89,9 @@ def _rewrites_caption(rewrites: dict) -> str | None:
     if rewrites.get("input_fold"):
         parts.append("input normalisation folded into the first conv (no normalised tensor to round in int8)")
     for key, names in rewrites.items():
-        if key.startswith("saturating_clamps_") and names:
-            precision = key.removeprefix("saturating_clamps_")
-            parts.append(f"{precision}: {len(names)} saturation-only MINIMUM/MAXIMUM removed")
-        if key.startswith("float_resize_") and names:
-            precision = key.removeprefix("float_resize_")
-            parts.append(f"{precision}: the output's bilinear resize runs in float (DEQUANTIZE before it; fp32 output)")
+        for prefix, says in PER_PRECISION_REWRITES.items():
+            if key.startswith(prefix) and names:
+                parts.append(f"{key.removeprefix(prefix)}: {says.format(n=len(names))}")
     if rewrites.get("note"):
         parts.append(rewrites["note"])
     return "TFLite files: " + "; ".join(parts) if parts else None

@@ -116,10 +116,8 @@ class NetAdapt:
         )
         if options.data is None:
             raise MobileDepthError("prune: give the fine-tuning data folder (--data; PruneOptions.data)")
-        # group names are stable across iterations, so the starting model's decide; a typo fails before any work
         self.frozen: set[str] = set()
-        if options.freeze:
-            self.frozen = frozen_groups(load_checkpoint(self.checkpoint).config, options.freeze, str(self.checkpoint))
+        self._freeze(options.freeze)  # a typo fails before any work, the output folder included
         self.out.mkdir(parents=True, exist_ok=True)
         self._echo = echo
         h, w = options.train_size
@@ -404,13 +402,19 @@ class NetAdapt:
         self._resume_freeze(tuple(history.options.get("freeze") or ()))
         return self._state(history, current, latency, cache, last.measured_ms, last.whdr)
 
+    def _freeze(self, items: tuple[str, ...]) -> None:
+        """Freeze ``items`` (group names or kinds) for this run. Group names are stable across iterations, so
+        the starting checkpoint's groups decide; its weights are read only when something is frozen."""
+        if items:
+            self.frozen = frozen_groups(load_checkpoint(self.checkpoint).config, items, str(self.checkpoint))
+            self.options = replace(self.options, freeze=items)
+
     def _resume_freeze(self, stored: tuple[str, ...]) -> None:
         """A resumed run without --freeze keeps the groups the run started with frozen: re-typing a long list
         should not be the only thing between a resume and cutting what the user kept."""
         if self.options.freeze or not stored:
             return
-        self.options = replace(self.options, freeze=stored)
-        self.frozen = frozen_groups(load_checkpoint(self.checkpoint).config, stored, str(self.checkpoint))
+        self._freeze(stored)
         self.log(f"frozen as when the run started: {', '.join(stored)}")
 
     def _start(self) -> "_RunState":

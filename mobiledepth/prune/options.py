@@ -28,8 +28,8 @@ class PruneOptions:
     margin: float = 0.03  # stop only once measured <= target * (1 - margin): the budget must hold when re-measured
     keep: tuple[str, ...] = ()
     # channel groups never proposed, by name ('enc_out[4-6]') or kind ('enc_hidden'): Torch-Pruning's
-    # ignored_layers. Why: a latency target on one precision cuts where that precision is slow; freezing
-    # the layers another precision needs keeps the files' speed ratio (see README, pruning for int8)
+    # ignored_layers. Why: a latency target on one precision cuts where that precision is slow, which can be
+    # a layer the user needs kept (README, pruning for int8: frozen or not, pruning lowered int8's gain there)
     freeze: tuple[str, ...] = ()
     seed: int = 0
     rounds: int = 20  # paired verification rounds (host and phones); the final confirmation uses twice as many
