@@ -6,12 +6,40 @@ import os
 import shutil
 import socket
 import subprocess
+from dataclasses import dataclass
 
 from .errors import BenchError
 
 # adb's own defaults (``adb -H``/``-P``): the one place the library and the CLI read them from.
 SERVER_HOST = "127.0.0.1"
 SERVER_PORT = 5037
+
+
+@dataclass(frozen=True)
+class AdbEndpoint:
+    """An adb server: this computer's (the default) or a device-lab host's shared one."""
+
+    host: str = SERVER_HOST
+    port: int = SERVER_PORT
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise BenchError(f"adb server port {self.port}: must be between 1 and 65535")
+
+    @classmethod
+    def parse(cls, text: str) -> "AdbEndpoint":
+        """'HOST:PORT' (a fleet file's ``adb = "127.0.0.1:5037"``), or a bare port on this computer."""
+        host, sep, port = text.strip().rpartition(":")
+        try:
+            return cls(host or SERVER_HOST, int(port)) if sep or port.isdigit() else cls(text.strip())
+        except ValueError:
+            raise BenchError(f"adb server {text!r}: expected HOST:PORT, e.g. 127.0.0.1:5037") from None
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def client(self, start: bool = True):
+        return client(self.host, self.port, start)
 
 
 def adb_path() -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import shell
@@ -106,8 +106,10 @@ def remote_md5(device, remote: str) -> str | None:
     return result.stdout.split()[0] if result.stdout.split() else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Pushed:
+    """The benchmark binary (or a model) on the phone: where, its md5, whether this session pushed it."""
+
     remote: str
     md5: str
     pushed: bool
@@ -137,7 +139,7 @@ def ensure_binary(device, local: Path) -> Pushed:
     pinned = sidecar.read_text().strip() if sidecar.is_file() else None
     digest = check_pin(local, pinned)
     pushed = push_if_changed(device, local, REMOTE_BINARY, mode=0o755)
-    pushed.sha256 = digest
+    pushed = replace(pushed, sha256=digest)
     result = shell.run(device, f"chmod 755 {shlex.quote(REMOTE_BINARY)}", timeout=30)
     if result.returncode != 0:
         raise BenchError(f"{device.serial}: cannot make {REMOTE_BINARY} executable: {result.stderr.strip()}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,7 @@ class DeviceInfo:
     battery_c: float | None = None
     alias: str = ""
     problem: str = ""  # connected, but its properties could not be read (the reason)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    emulated: bool = False  # ro.kernel.qemu=1, as Android's emulator and the test doubles say of themselves
 
 
 def load_registry(extra: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
@@ -90,6 +88,7 @@ def describe(device, state: str = "device", registry: dict | None = None) -> Dev
             "ro.build.version.release",
             "ro.build.version.sdk",
             "ro.product.cpu.abi",
+            "ro.kernel.qemu",
         ],
     )
     info.model = p.get("ro.product.model", "")
@@ -98,6 +97,7 @@ def describe(device, state: str = "device", registry: dict | None = None) -> Dev
     info.android = p.get("ro.build.version.release", "")
     info.sdk = p.get("ro.build.version.sdk", "")
     info.abi = p.get("ro.product.cpu.abi", "")
+    info.emulated = p.get("ro.kernel.qemu", "") == "1"
     from .thermal import battery_celsius
 
     info.battery_c = battery_celsius(device)

@@ -1,4 +1,4 @@
-"""A saved ``benchmark_model`` output (CLI binary, or the benchmark APK's ``adb logcat``) -> a bench record.
+"""A saved ``benchmark_model`` output (CLI binary, or the benchmark APK's ``adb logcat``) -> a phone result.
 
 Results from a device lab, a colleague's phone or the APK then enter ``mobiledepth report`` beside
 ours. What the log does not say (the phone, the local model file) is given by the caller or left
@@ -7,17 +7,16 @@ out; nothing is guessed. The parse is the same one live runs use.
 
 from __future__ import annotations
 
-import datetime as _dt
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from . import RECORD_SCHEMA
+from .devices import DeviceInfo
 from .errors import BenchError
 from .hashing import sha256_file
 from .parse import normalize_lines, parse_benchmark_output
-from .runner import TOOL_VERSION, _us_to_ms, central_ms, delegation_status, latency_block, output_fields
+from .runner import PhoneModel, PhoneResult, RunPlan, repeat_of, result_of
+from .timing import Timing
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ def log_facts(text: str) -> LogFacts:
     return LogFacts(params.get("graph"), delegate, int(threads) if threads and threads.isdigit() else None)
 
 
-def record_from_log(log: Path, device: str = "log", model: Path | None = None) -> dict[str, Any]:
+def result_from_log(log: Path, device: str = "log", model: Path | None = None) -> PhoneResult:
     """Parse ``log``; ``model`` (the local .tflite it ran) lets the report join it on the file's sha256."""
     text = log.read_text(errors="replace")
     facts = log_facts(text)
@@ -48,37 +47,16 @@ def record_from_log(log: Path, device: str = "log", model: Path | None = None) -
     if parsed.failed:
         detail = "; ".join(parsed.errors) or "no timed runs in it"
         raise BenchError(f"{log}: not a finished benchmark_model run ({detail})")
-    stats = parsed.runs
-    repeat = {
-        "median_ms": _us_to_ms(stats.median),
-        "avg_ms": _us_to_ms(stats.avg),
-        "min_ms": _us_to_ms(stats.min),
-        "max_ms": _us_to_ms(stats.max),
-        "count": stats.count,
-    }
-    latency = latency_block([repeat], stats, 1)
-    model_block: dict[str, Any] = {
-        "path": str(model or facts.graph or log),
-        "format": "tflite",
-        "name": Path(model.name if model else (facts.graph or log.name)).stem,
-    }
+    try:
+        repeat = repeat_of(parsed.runs)
+    except BenchError as exc:
+        raise BenchError(f"{log}: {exc}") from None
+    name = Path(model.name if model else (facts.graph or log.name)).stem
     if model is not None:
-        model_block.update(sha256=sha256_file(model), size_bytes=model.stat().st_size)
-    else:
-        model_block["sha256"] = f"log:{log.name}"  # no file to hash: the row stands alone in the report
-    return {
-        "record": "bench",
-        "schema": RECORD_SCHEMA,
-        "tool": {"name": "mobiledepth", "harness": TOOL_VERSION},
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "source": {"log": str(log), "format": "logcat" if "I tflite" in text else "benchmark_model"},
-        "model": model_block,
-        "device": {"name": device},
-        "delegate": facts.delegate,
-        "delegation": asdict(parsed.delegation) | {"coverage": parsed.delegation.coverage},
-        "status": delegation_status(parsed, facts.delegate),
-        "threads": facts.threads,
-        "latency_ms": latency,
-        "fps": 1000.0 / central_ms(latency),
-        **output_fields(parsed),
-    }
+        phone_model = PhoneModel(str(model), name, sha256_file(model), model.stat().st_size)
+    else:  # no file to hash: the row stands alone in the report
+        phone_model = PhoneModel(str(facts.graph or log), name, f"log:{log.name}")
+    plan = RunPlan(facts.delegate, Timing(threads=facts.threads))
+    result = result_of(phone_model, DeviceInfo(serial="", state="log"), device, plan, [repeat], parsed)
+    log_format = "logcat" if "I tflite" in text else "benchmark_model"
+    return replace(result, details=replace(result.details, log=str(log), log_format=log_format))

@@ -11,7 +11,7 @@ with exit status 0 — the case that must never be reported as GPU numbers).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 _PREFIX = re.compile(r"^(?:(?:INFO|WARN|WARNING|ERROR|VERBOSE): )")
@@ -47,6 +47,10 @@ class Delegation:
     reason: str = ""
     accelerator: str | None = None  # NNAPI: the device named with --nnapi_accelerator_name
     available_accelerators: list[str] = field(default_factory=list)  # NNAPI: what the phone offers
+    DERIVED = ("coverage",)
+
+    def derived_fields(self) -> dict[str, Any]:
+        return {"coverage": self.coverage}
 
     @property
     def coverage(self) -> float | None:
@@ -91,11 +95,6 @@ class BenchmarkOutput:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     failed: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["delegation"]["coverage"] = self.delegation.coverage
-        return data
 
 
 def parse_stat(text: str) -> Stat:

@@ -7,9 +7,10 @@ read (common on production phones) are simply absent.
 
 from __future__ import annotations
 
+import math
 import shlex
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 from . import shell
@@ -17,25 +18,31 @@ from . import shell
 ZONE_ROOT = "/sys/class/thermal"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Temperatures:
+    """Celsius; readings that are not finite numbers (a sensor printing 'nan') are left out, never kept."""
+
     battery_c: float | None
     zones: dict[str, float] = field(default_factory=dict)
+    DERIVED = ("max_c",)  # written beside the readings for a reader's convenience, recomputed when read
 
     @property
     def max_c(self) -> float | None:
         values = [v for v in [self.battery_c, *self.zones.values()] if v is not None]
         return max(values) if values else None
 
-    def to_dict(self) -> dict:
-        return {**asdict(self), "max_c": self.max_c}
+    def derived_fields(self) -> dict:
+        return {"max_c": self.max_c}
 
 
 def _number(text: str) -> float | None:
+    """A finite reading, or None: 'nan', 'inf' and text are no temperature (a waiting loop on NaN never ends
+    early, and JSON cannot carry it)."""
     try:
-        return float(text.strip())
+        value = float(text.strip())
     except ValueError:
         return None
+    return value if math.isfinite(value) else None
 
 
 def battery_celsius(device) -> float | None:

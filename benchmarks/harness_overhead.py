@@ -21,9 +21,9 @@ from rich.table import Table
 from android_bench import adb
 from android_bench.devices import connected, load_registry, resolve
 from android_bench.runner import PhoneBenchOptions, bench_devices
-from mobiledepth.bench.host import HostBenchOptions, run_timed
-from mobiledepth.bench.paired import bootstrap_ratio
-from mobiledepth.convert import ConvertOptions, convert_checkpoint
+from mobiledepth.benchmark.host import HostBenchOptions, run_timed
+from mobiledepth.benchmark.paired import bootstrap_ratio
+from mobiledepth.conversion import ConvertOptions, convert_checkpoint
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.model import init_checkpoint
 from phone_emulator import EmulatedPhone, galaxy_s21

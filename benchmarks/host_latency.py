@@ -19,9 +19,9 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from mobiledepth.bench.host import bench_host_paired
-from mobiledepth.bench.paired import PairedOptions, speedup_of
-from mobiledepth.convert import ConvertOptions, convert_checkpoint
+from mobiledepth.benchmark.host import bench_host_paired
+from mobiledepth.benchmark.paired import PairedOptions, speedup_of
+from mobiledepth.conversion import ConvertOptions, convert_checkpoint
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.model import count_macs, init_checkpoint, load_model
 from mobiledepth.records import host_device

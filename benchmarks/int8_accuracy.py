@@ -31,9 +31,9 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from mobiledepth.bench.paired import PairedOptions, Ratio, paired_host, speedup_of
-from mobiledepth.convert import ConvertOptions, convert_checkpoint
-from mobiledepth.convert.view import drop_text
+from mobiledepth.benchmark.paired import PairedOptions, Ratio, paired_host, speedup_of
+from mobiledepth.conversion import ConvertOptions, convert_checkpoint
+from mobiledepth.conversion.view import drop_text
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 from mobiledepth.fileio import write_json
 from mobiledepth.model.checkpoint import load_model

@@ -22,8 +22,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from mobiledepth.bench.host import bench_host_paired
-from mobiledepth.bench.paired import PairedOptions, bootstrap_ratio, speedup_of
+from mobiledepth.benchmark.host import bench_host_paired
+from mobiledepth.benchmark.paired import PairedOptions, bootstrap_ratio, speedup_of
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.records import host_device
 from mobiledepth.runtime.predictors import load_predictor

@@ -23,12 +23,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from mobiledepth.bench.paired import bootstrap_ratio
+from mobiledepth.benchmark.paired import bootstrap_ratio
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 from mobiledepth.fileio import write_json
 from mobiledepth.model import count_parameters, load_checkpoint
-from mobiledepth.prune.latency import Measurer
-from mobiledepth.prune.netadapt import NetAdapt, PruneOptions
+from mobiledepth.pruning.latency import Measurer
+from mobiledepth.pruning.netadapt import NetAdapt, PruneOptions
 
 MATCH_ROUNDS = 10  # per bisection candidate
 FINAL_ROUNDS = 40  # the comparison the table reports

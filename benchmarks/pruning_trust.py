@@ -20,8 +20,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from mobiledepth.bench.host import bench_host_paired
-from mobiledepth.bench.paired import PairedOptions
+from mobiledepth.benchmark.host import bench_host_paired
+from mobiledepth.benchmark.paired import PairedOptions
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.records import host_device

@@ -1,4 +1,4 @@
-"""Prune a custom U-Net end to end on the host with ``mobiledepth.prune`` (NetAdapt on any nn.Module).
+"""Prune a custom U-Net end to end on the host with ``mobiledepth.pruning`` (NetAdapt on any nn.Module).
 
     python examples/prune_custom_unet.py [--out build/examples/unet] [--target 0.8]
 
@@ -27,8 +27,8 @@ import mobiledepth as md
 from mobiledepth.data.diw import read_diw_csv
 from mobiledepth.data.images import load_rgb, resize_rgb
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
-from mobiledepth.evaluate import score_entries
-from mobiledepth.prune.any_model import AnyPruneOptions
+from mobiledepth.evaluation import score_entries
+from mobiledepth.pruning.any_model import AnyPruneOptions
 
 H, W = 96, 128
 MEAN, STD = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -171,8 +171,8 @@ def result_latency(base: nn.Module, pruned: nn.Module) -> tuple[float, float]:
     """Each model's median of round medians, from one paired run of the two ONNX files."""
     import tempfile
 
-    from mobiledepth.bench.paired import PairedOptions
-    from mobiledepth.convert.export_onnx import export_onnx
+    from mobiledepth.benchmark.paired import PairedOptions
+    from mobiledepth.conversion.export_onnx import export_onnx
 
     with tempfile.TemporaryDirectory() as scratch:
         files = [export_onnx(m, Path(scratch) / f"{tag}.onnx", H, W) for tag, m in (("base", base), ("pruned", pruned))]

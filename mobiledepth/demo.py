@@ -17,7 +17,9 @@ from pathlib import Path
 from .data.synth import SynthOptions, write_synth_dataset
 from .fileio import write_json
 
-DEMO_PAIRED_ROUNDS = 20  # fp32 vs int8 interleaved: about 4 s on the host, intervals within a few percent
+# What the demo's depth maps are, written beside them (predict.json, the HTML report): never evidence of accuracy.
+DEMO_MAPS_NOTE = ("the demo model is trained on procedural scenes only; these maps show what each precision changes "
+                  "against PyTorch, not depth accuracy on real photographs (eval --real measures that)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenes", type=int, default=96)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args(argv)
-    from .cli import console, parse_size
+    from .cli.app import console
+    from .cli.common import parse_size
 
     if args.model is not None and not args.model.is_file():
         console.print(f"error: {args.model}: no such checkpoint", markup=False)
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def choose_model(model: Path | None, out: Path) -> Path:
     """The trained checkpoint given, else a seeded untrained one (labelled so: its WHDR is chance level)."""
-    from .cli import console
+    from .cli.app import console
     from .model.checkpoint import init_checkpoint
 
     console.rule("2/7 model")
@@ -77,26 +80,28 @@ def choose_model(model: Path | None, out: Path) -> Path:
 def convert(checkpoint: Path, data: Path, size: tuple[int, int], conv: Path) -> list[Path]:
     """fp32/fp16/int8 files with their gates; the demo goes on past a failed gate so every number is shown
     (the file's status says it must not ship)."""
-    from .cli import console
-    from .convert.pipeline import ConvertOptions, convert_checkpoint
-    from .convert.view import convert_tables
+    from .api import convert as run_convert
+    from .cli.app import console
+    from .conversion.options import ConvertOptions
+    from .conversion.view import convert_tables, speed_lines
 
     console.rule("3/7 convert")
-    options = ConvertOptions(height=size[0], width=size[1], calib=data, parity_data=data)
-    conv_report = convert_checkpoint(checkpoint, conv, options)
+    conv_report = run_convert(checkpoint, conv, ConvertOptions(size=size, calib=data, parity_data=data))
     for table in convert_tables(conv_report):
         console.print(table)
+    for line in speed_lines(conv_report):
+        console.print(line, markup=False, highlight=False)
     for f in conv_report.failed + conv_report.unverified:
-        console.print(f"gate {f.status.upper()}: {Path(f.path).name}: {f.problem}", markup=False, highlight=False)
+        console.print(f"gate {f.status.upper()}: {f.name}: {f.problem}", markup=False, highlight=False)
     return sorted(conv.glob("*.tflite")) + sorted(conv.glob("*.onnx"))
 
 
 def report(out: Path) -> None:
     """Every record of the run joined: terminal table, JSON/CSV/Markdown, the plot and report.html."""
-    from .cli import console
+    from .cli.app import console
     from .records import load_records
-    from .report.outputs import ReportOutputs, rows_table, write_report
-    from .report.table import build_rows
+    from .reporting.outputs import ReportOutputs, rows_table, write_report
+    from .reporting.table import build_rows
 
     console.rule("7/7 report")
     names = ["bench.json", "eval.json", "converted/convert_report.json", "depth/predict.json", "profile.json"]
@@ -104,23 +109,24 @@ def report(out: Path) -> None:
     rows = build_rows(records)
     console.print(rows_table(rows))
     outputs = ReportOutputs(*(out / f"report.{ext}" for ext in ("json", "csv", "md", "png", "html")))
-    for p in write_report(rows, records, outputs):
+    for p in write_report(rows, records, outputs, tuple(names)):
         console.print(f"wrote {p}", highlight=False)
 
 
 def bench_and_evaluate(models: list[Path], data: Path, size: tuple[int, int], runs: int, out: Path) -> None:
     """Every file timed on this CPU (LiteRT/XNNPACK, ONNX Runtime, PyTorch; 2 threads) and scored on the
     held-out pairs, through the library functions the CLI's bench and eval call."""
-    from .bench.target import BenchSettings, open_bench
-    from .cli import console
-    from .evaluate import EvalOptions, evaluate
-    from .report.terminal import bench_table, eval_table
+    from .api import bench, evaluate
+    from .benchmark.request import BenchRequest
+    from .cli.app import console
+    from .evaluation import EvalOptions
+    from .reporting.terminal import bench_table, eval_table
+    from .timing import Timing
 
-    host = open_bench("host", BenchSettings(threads=2, warmup_runs=5, runs=runs, size=size))
-    timed = [r.to_dict() for r in host.run(models).records]
+    timed = list(bench(BenchRequest(tuple(models), timing=Timing(runs=runs), size=size)).records)
     console.print(bench_table(timed))
     write_json(out / "bench.json", timed)
-    scored = [evaluate(m, data, EvalOptions(split="test", height=size[0], width=size[1])).to_dict() for m in models]
+    scored = [evaluate(m, data, EvalOptions(split="test", size=size)) for m in models]
     console.print(eval_table(scored))
     write_json(out / "eval.json", scored)
 
@@ -130,29 +136,31 @@ def int8_speedup(files: list[Path], size: tuple[int, int], out: Path) -> None:
     the other, which is no comparison; this is the ratio the int8 recipe is judged by. At 2 threads and at 1:
     on a 2-vCPU VM a contended second vCPU slows fp32 more than int8 and inflates the 2-thread ratio; the
     1-thread ratio does not move with it."""
-    from .bench.target import BenchSettings, open_bench
-    from .cli import console
-    from .report.terminal import paired_table
+    from .api import bench
+    from .benchmark.request import BenchRequest
+    from .cli.app import console
+    from .reporting.terminal import paired_table
+    from .timing import HOST_TIMING, Timing
 
-    pair = [next(f for f in files if f.name.endswith(f"_{p}.tflite")) for p in ("fp32", "int8")]
+    pair = tuple(next(f for f in files if f.name.endswith(f"_{p}.tflite")) for p in ("fp32", "int8"))
     records = []
-    for threads in (2, 1):
-        host = open_bench("host", BenchSettings(threads=threads, rounds=DEMO_PAIRED_ROUNDS, size=size))
-        timed = host.paired(pair).records
+    for threads in (HOST_TIMING.threads, 1):
+        timed = list(bench(BenchRequest(pair, paired=True, timing=Timing(threads=threads), size=size)).records)
         console.print(paired_table(timed))
         records += timed
-    write_json(out / "bench_paired.json", [r.to_dict() for r in records])
+    write_json(out / "bench_paired.json", records)
 
 
 def depth_maps(checkpoint: Path, files: list[Path], size: tuple[int, int], out: Path) -> None:
     """The grid a person looks at: each real photograph through PyTorch and every TFLite precision."""
-    from .cli import console
+    from .api import predict
+    from .cli.app import console
     from .data.photos import demo_photos
-    from .visual.predict import PredictOptions, predict
+    from .visual.predict import PredictOptions
 
     console.rule("5/7 depth maps of real photographs (scikit-image's data folder)")
     tflite = [f for f in files if f.suffix == ".tflite"]
-    result = predict([checkpoint, *tflite], demo_photos(), out / "depth", PredictOptions(size=size))
+    result = predict([checkpoint, *tflite], demo_photos(), out / "depth", PredictOptions(size=size, note=DEMO_MAPS_NOTE))
     for d in result.differences:
         console.print(
             f"{d.image}: {d.model} differs from PyTorch by {d.mean_abs_percent:.2f}% of the depth range "
@@ -165,15 +173,15 @@ def depth_maps(checkpoint: Path, files: list[Path], size: tuple[int, int], out: 
 
 def layer_profile(checkpoint: Path, size: tuple[int, int], out: Path) -> None:
     """Where the base model spends its time on this CPU, layer by layer (ONNX Runtime's profiler)."""
-    from .cli import console
-    from .profile.chart import plot_profile
-    from .profile.host import ProfileOptions, profile_host
-    from .profile.view import layer_table
+    from .cli.app import console
+    from .profiling.chart import plot_profile
+    from .profiling.host import ProfileOptions, profile_host
+    from .profiling.view import layer_table
 
     console.rule("6/7 per-layer latency on the host")
     profile = profile_host(checkpoint, ProfileOptions(size=size))
     console.print(layer_table(profile, 10))
-    write_json(out / "profile.json", [profile.to_dict()])
+    write_json(out / "profile.json", [profile])
     plot_profile(profile, out / "profile.png")
     console.print(f"wrote {out / 'profile.json'} and {out / 'profile.png'}", highlight=False)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -47,9 +46,17 @@ def with_filename(exc: OSError, path: str | os.PathLike) -> OSError:
 
 
 def write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
+    """Write ``data`` (plain data or dataclasses, through the record codec) as strict JSON, atomically: a NaN
+    or infinity is an error naming the field, never written (JSON has neither)."""
+    from .codec import RecordError, dumps
+    from .errors import MobileDepthError
+
+    try:
+        text = dumps(data)
+    except RecordError as exc:
+        raise MobileDepthError(f"{path}: not written: {exc}") from None
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+        tmp.write_text(text)
     return Path(path)
 
 

@@ -51,6 +51,7 @@ def galaxy_s21(**overrides) -> PhoneProfile:
         "ro.serialno": "R5CR10EMU21",
         "ro.adb.secure": "0",
         "ro.hardware": "exynos2100",
+        "ro.kernel.qemu": "1",  # what Android's own emulator says of itself: records mark the phone emulated
     }
     return PhoneProfile(name="S21", props=props, **overrides)
 

@@ -36,12 +36,11 @@ def small_ckpt(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def small_convert_options(synth_dir):
     """The shared small conversion's options: mobiledepth-small at a NON-SQUARE 64x96 input, all precisions."""
-    from mobiledepth.convert import ConvertOptions
+    from mobiledepth.conversion.options import ConvertOptions
 
     return ConvertOptions(
         precisions=("fp32", "fp16", "int8", "int8-dynamic"),
-        height=64,
-        width=96,
+        size=(64, 96),
         calib=synth_dir,
         parity_data=synth_dir,
         n_calib=12,
@@ -53,7 +52,7 @@ def small_convert_options(synth_dir):
 def small_converted(small_ckpt, small_convert_options, tmp_path_factory):
     """mobiledepth-small (non-default widths) converted with ``small_convert_options``."""
     out = tmp_path_factory.mktemp("conv_small")
-    from mobiledepth.convert import convert_checkpoint
+    from mobiledepth.api import convert
 
-    report = convert_checkpoint(small_ckpt, out, small_convert_options)
+    report = convert(small_ckpt, out, small_convert_options)
     return out, report

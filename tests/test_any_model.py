@@ -356,7 +356,7 @@ class SkipNet(torch.nn.Module):
 
 
 def test_dependency_graph_groups_and_coupled_pruning():
-    from mobiledepth.prune.any_model import conv_groups, pruned_copy
+    from mobiledepth.pruning.any_model import conv_groups, pruned_copy
 
     net, x = SkipNet().eval(), torch.zeros(1, 3, 32, 48)
     groups = dict(conv_groups(net, x))

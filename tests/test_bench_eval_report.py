@@ -8,15 +8,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from mobiledepth.bench import HostBenchOptions, bench_host
+from mobiledepth.benchmark import HostBenchOptions, bench_host
 from mobiledepth.cli import app
 from mobiledepth.data.diw import read_diw_csv
 from mobiledepth.data.images import load_rgb, resize_rgb
-from mobiledepth.evaluate import EvalOptions, evaluate
+from mobiledepth.evaluation import EvalOptions, evaluate
 from mobiledepth.metrics import WHDRCount, whdr_for_image
 from mobiledepth.records import BenchRecord, EvalRecord, load_records
-from mobiledepth.report.plot import pareto_front
-from mobiledepth.report.table import build_rows, to_csv, to_markdown
+from mobiledepth.reporting.plot import pareto_front
+from mobiledepth.reporting.table import build_rows, to_csv, to_markdown
 from mobiledepth.runtime import load_predictor
 
 pytestmark = pytest.mark.slow
@@ -144,8 +144,8 @@ def test_cli_errors_are_one_line(tmp_path, synth_dir):
 
 def test_host_paired_table_names_its_threads(small_converted):
     """The demo prints the fp32/int8 ratio at 2 threads and at 1; each table must say which it is."""
-    from mobiledepth.bench.target import BenchSettings, open_bench
-    from mobiledepth.report.terminal import paired_table
+    from mobiledepth.benchmark.target import BenchSettings, open_bench
+    from mobiledepth.reporting.terminal import paired_table
 
     out, _ = small_converted
     files = [out / "small_64x96_fp32.tflite", out / "small_64x96_int8.tflite"]
@@ -159,7 +159,7 @@ def test_host_paired_table_names_its_threads(small_converted):
 
 
 def test_speedup_of_inverts_a_latency_ratio_and_swaps_its_interval():
-    from mobiledepth.bench.paired import speedup_of
+    from mobiledepth.benchmark.paired import speedup_of
 
     # int8 / fp32 latency 0.5 with interval 0.4-0.625: int8 is 2x as fast, 1.6x at worst (0.625), 2.5x at best
     assert speedup_of(0.5, 0.4, 0.625) == (2.0, 1.6, 2.5)

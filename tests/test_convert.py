@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mobiledepth.convert import ConvertOptions, convert_checkpoint, parse_precisions
-from mobiledepth.convert.analyze import parse_analyzer_output
-from mobiledepth.convert.view import convert_tables
+from mobiledepth.conversion import ConvertOptions, convert_checkpoint, parse_precisions
+from mobiledepth.conversion.analyze import parse_analyzer_output
+from mobiledepth.conversion.view import convert_tables
 from mobiledepth.errors import MobileDepthError
 from mobiledepth.model import init_checkpoint
 from mobiledepth.runtime import load_predictor
@@ -66,9 +66,9 @@ def test_failed_gate_names_the_calibration_count(small_converted, small_ckpt, sm
     limit every file fails and a pair minimum the 45 pairs meet, on the real file of the shared conversion)."""
     from dataclasses import replace
 
-    from mobiledepth.convert.pipeline import _check_file, _select_inputs
-    from mobiledepth.convert.sources import load_source
-    from mobiledepth.convert.task_gate import pair_results
+    from mobiledepth.conversion.pipeline import _check_file, _select_inputs
+    from mobiledepth.conversion.sources import load_source
+    from mobiledepth.conversion.task_gate import pair_results
 
     _, report = small_converted
     int8 = by_precision(report)["int8"]

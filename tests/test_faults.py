@@ -211,7 +211,7 @@ def test_unexpected_exception_is_one_line_unless_debugging(tmp_path, monkeypatch
     """A bug (not a user error) prints one line naming the exception; MOBILEDEPTH_DEBUG=1 keeps the traceback."""
     from typer.testing import CliRunner
 
-    import mobiledepth.report.table as table
+    import mobiledepth.reporting.table as table
     from mobiledepth.cli import app
 
     rec = tmp_path / "bench.json"

@@ -219,7 +219,7 @@ def test_paired_on_a_phone_alternates_files_and_reports_ratios(adb_port, phones,
     assert [g.endswith("fp32.tflite") for g in graphs] == [True, False, False, True, True, False]
     # the report states the comparison: the baseline row and the other file's ratio with its interval
     from mobiledepth.records import load_records
-    from mobiledepth.report.table import build_rows
+    from mobiledepth.reporting.table import build_rows
 
     base_row, int8_row = build_rows(load_records([tmp_path / "paired.json"]))
     assert base_row.note == "untrained, paired baseline (3 rounds)" and base_row.paired_ratio is None

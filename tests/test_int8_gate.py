@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mobiledepth.convert.task_gate import gate, task_accuracy
+from mobiledepth.conversion.task_gate import gate, task_accuracy
 
 
 def test_paired_drop_counts_lost_and_gained_pairs():
@@ -58,7 +58,7 @@ def test_drop_interval_needs_matching_image_counts():
 
 
 def test_drop_text():
-    from mobiledepth.convert.view import drop_text
+    from mobiledepth.conversion.view import drop_text
 
     assert drop_text(0.0027, (-0.0004, 0.0059)) == "+0.0027 (-0.0004 to +0.0059)"
     assert drop_text(-0.001, None) == "-0.0010"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mobiledepth.bench.stats import latency_stats
+from mobiledepth.benchmark.stats import latency_stats
 from mobiledepth.data.diw import PointPair
 from mobiledepth.metrics import dense_metrics, ordering_disagreement, pair_errors, whdr_for_image
 

@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from onnx import TensorProto, helper
 
-from mobiledepth.convert.export_onnx import export_onnx
-from mobiledepth.convert.input_fold import fold_input_affine
-from mobiledepth.convert.onnx_rewrites import (
+from mobiledepth.conversion.export_onnx import export_onnx
+from mobiledepth.conversion.input_fold import fold_input_affine
+from mobiledepth.conversion.onnx_rewrites import (
     _close,
     _outputs,
     _random_feeds,
@@ -170,7 +170,7 @@ def test_fold_leaves_a_normalised_tensor_read_twice(tmp_path):
 
 
 def test_only_per_channel_constants_count_as_normalisation():
-    from mobiledepth.convert.input_fold import _per_channel
+    from mobiledepth.conversion.input_fold import _per_channel
 
     np.testing.assert_array_equal(_per_channel(np.array([1.0, 2.0, 3.0]).reshape(1, 3, 1, 1), 3), [1, 2, 3])
     np.testing.assert_array_equal(_per_channel(np.array([1.0, 2.0, 3.0]).reshape(3, 1, 1), 3), [1, 2, 3])

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from mobiledepth.cli import app
 from mobiledepth.errors import MobileDepthError
 from mobiledepth.model import MobileDepth, get_config, init_checkpoint, load_checkpoint, save_checkpoint
-from mobiledepth.prune.groups import (
+from mobiledepth.pruning.groups import (
     config_from_model,
     frozen_groups,
     list_groups,
@@ -22,8 +22,8 @@ from mobiledepth.prune.groups import (
     with_width,
     zero_group_channels,
 )
-from mobiledepth.prune.latency import LatencyModel, Measurer, cost_features
-from mobiledepth.prune.netadapt import NetAdapt, PruneOptions, untried
+from mobiledepth.pruning.latency import LatencyModel, Measurer, cost_features
+from mobiledepth.pruning.netadapt import NetAdapt, PruneOptions, untried
 
 runner = CliRunner()
 

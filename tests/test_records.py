@@ -29,8 +29,10 @@ def test_every_written_record_reads_back(small_converted, synth_dir, tmp_path):
         assert result.exit_code == 0, result.output
     files = [out / "convert_report.json", tmp_path / "b.json", tmp_path / "e.json", tmp_path / "p.json"]
     records = load_records(files)
-    assert [r["record"] for r in records] == ["convert", "bench", "eval", "profile"]
-    assert {r["schema"] for r in records} == {SCHEMA} and all(r["tool"]["name"] == "mobiledepth" for r in records)
+    assert [r.record for r in records] == ["convert", "bench", "eval", "profile"]
+    assert {r.schema for r in records} == {SCHEMA} and all(r.tool.name == "mobiledepth" for r in records)
+    for path in files:  # strict JSON: no NaN or Infinity anywhere (Python's json writes them by default)
+        json.loads(path.read_text(), parse_constant=lambda name: pytest.fail(f"{path}: {name} in JSON"))
 
 
 def test_old_convert_report_is_migrated(tmp_path):
@@ -39,9 +41,9 @@ def test_old_convert_report_is_migrated(tmp_path):
     path = tmp_path / "convert_report.json"
     path.write_text(json.dumps(old))
     [rec] = load_records([path])
-    assert rec["schema"] == SCHEMA and rec["tool"] == {"name": "mobiledepth", "version": "0.0.9"}
-    assert rec["source"]["kind"] == "checkpoint"
-    assert rec["input"]["preprocess"] == {"mean": [0.0] * 3, "std": [1.0] * 3, "pixel_scale": 1.0}
+    assert rec.schema == SCHEMA and (rec.tool.name, rec.tool.version) == ("mobiledepth", "0.0.9")
+    assert rec.source.kind == "checkpoint" and (rec.input.height, rec.input.width) == (64, 96)
+    assert rec.input.preprocess.identity
 
 
 @pytest.mark.parametrize("schema, message", [
@@ -89,11 +91,29 @@ def test_prune_history_round_trip_and_legacy_files():
     assert "final" not in written and PruneHistory.from_dict(json.loads(json.dumps(written))) == history
 
 
-def test_bench_record_must_match_the_typed_schema(tmp_path):
-    """A bench record with every field `report` reads but no delegate does not build a BenchRecord."""
-    path = tmp_path / "b.json"
-    path.write_text(json.dumps({"record": "bench", "schema": SCHEMA, "model": {"sha256": "a"},
-                                "latency_ms": {"median": 2.0}, "device": {"name": "host"}}))  # fmt: skip
+def test_bench_record_must_match_the_typed_schema(small_converted, tmp_path):
+    """A record is decoded field by field against its dataclass: a missing field, a mistyped one, a key the
+    schema does not know and a NaN each fail with the dotted field named."""
+    out, _ = small_converted
+    result = runner.invoke(app, ["bench", str(out / "small_64x96_fp32.tflite"), "--runs", "3", "--json",
+                                 str(tmp_path / "b.json")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    good = json.loads((tmp_path / "b.json").read_text())
+    path = tmp_path / "bad.json"
+    cases = [
+        (lambda r: r.pop("delegate"), "bench record: delegate: missing"),
+        (lambda r: r["latency_ms"].update(median="2 ms"), "bench record: latency_ms.median: expected float, got a string"),
+        (lambda r: r["device"].update(colour="red"), "bench record: device.colour: not a field of Device"),
+        (lambda r: r["model"].update(params=True), "bench record: model.params: expected int, got true/false"),
+    ]  # fmt: skip
+    for damage, message in cases:
+        record = json.loads(json.dumps(good))
+        damage(record)
+        path.write_text(json.dumps(record))
+        with pytest.raises(MobileDepthError) as err:
+            load_records([path])
+        assert str(err.value) == f"{path}: {message}"
+    path.write_text(json.dumps(good).replace('"median": ', '"median": NaN, "x": ', 1))
     with pytest.raises(MobileDepthError) as err:
         load_records([path])
-    assert str(err.value) == f"{path}: bench record without 'delegate'"
+    assert str(err.value).startswith(f"{path}: not a JSON result file (ValueError: NaN is not JSON")

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from android_bench.parse import parse_run_order
 from mobiledepth.cli import app
 from mobiledepth.data.photos import demo_photos
-from mobiledepth.profile.layers import LayerProfile, module_of
-from mobiledepth.report.table import ReportRow
+from mobiledepth.profiling.layers import LayerProfile, module_of
+from mobiledepth.reporting.table import ReportRow
 from mobiledepth.visual.labels import box_of
 
 FIX = Path(__file__).parent / "fixtures" / "benchmark_model"
@@ -73,7 +73,7 @@ REPORT_ROWS = [
 
 
 def test_report_figure_labels_never_overlap_and_nothing_vanishes():
-    from mobiledepth.report.plot import build_report_figure
+    from mobiledepth.reporting.plot import build_report_figure
 
     result = build_report_figure(REPORT_ROWS, paper=True)
     fig = result.figure
@@ -104,7 +104,7 @@ def test_report_figure_labels_never_overlap_and_nothing_vanishes():
 
 
 def test_report_figure_without_paper_has_two_panels(tmp_path):
-    from mobiledepth.report.plot import build_report_figure, plot_report
+    from mobiledepth.reporting.plot import build_report_figure, plot_report
 
     assert len(build_report_figure(REPORT_ROWS[:4], paper=False).figure.axes) == 2
     path = plot_report(REPORT_ROWS[:4], tmp_path / "r.png", paper=False)
@@ -132,7 +132,7 @@ def history():
 
 
 def test_prune_plot_shows_path_target_and_prediction(tmp_path):
-    from mobiledepth.report.prune_plot import build_prune_figure, plot_prune
+    from mobiledepth.reporting.prune_plot import build_prune_figure, plot_prune
 
     fig, labels = build_prune_figure(history())
     ax_path, ax_pred, ax_par = fig.axes
@@ -252,7 +252,7 @@ def test_run_order_parser_skips_the_initialisation_table():
 
 
 def test_host_profile_layers_add_up_and_name_modules(small_ckpt, tmp_path):
-    from mobiledepth.profile.host import ProfileOptions, profile_host
+    from mobiledepth.profiling.host import ProfileOptions, profile_host
 
     prof = profile_host(small_ckpt, ProfileOptions(runs=12, warmup_runs=3, size=(64, 96)))
     assert prof.runtime.startswith("onnxruntime") and len(prof.layers) > 40
@@ -308,7 +308,7 @@ def test_profile_of_tflite_on_host_says_why_not(tmp_path):
 
 
 def test_report_html_is_self_contained_and_renders_in_chromium(small_ckpt, tmp_path):
-    from mobiledepth.report.html import write_html
+    from mobiledepth.reporting.html import write_html
     from mobiledepth.visual.predict import PredictOptions, predict
 
     predict([small_ckpt, small_ckpt], [demo_photos()[1]], tmp_path / "pred", PredictOptions(size=(64, 96)))
@@ -352,8 +352,8 @@ def test_report_html_wrong_suffix_is_one_line(tmp_path):
 
 
 def test_report_html_shows_two_profiles_side_by_side(tmp_path):
-    from mobiledepth.profile.layers import LayerProfile, LayerTime
-    from mobiledepth.report.html import profile_section
+    from mobiledepth.profiling.layers import LayerProfile, LayerTime
+    from mobiledepth.reporting.html import profile_section
 
     a = LayerProfile(
         "a.onnx",

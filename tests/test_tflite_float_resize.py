@@ -11,8 +11,8 @@ import torch
 from typer.testing import CliRunner
 
 from mobiledepth.cli import app
-from mobiledepth.convert import ConvertOptions, convert_checkpoint
-from mobiledepth.convert.tflite_float_resize import float_output_resize
+from mobiledepth.conversion import ConvertOptions, convert_checkpoint
+from mobiledepth.conversion.tflite_float_resize import float_output_resize
 from mobiledepth.errors import MobileDepthError
 
 

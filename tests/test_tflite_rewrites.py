@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from mobiledepth.convert import ConvertOptions, convert_checkpoint
-from mobiledepth.convert.tflite_rewrites import drop_saturating_clamps
+from mobiledepth.conversion import ConvertOptions, convert_checkpoint
+from mobiledepth.conversion.tflite_rewrites import drop_saturating_clamps
 from mobiledepth.runtime.predictors import load_predictor
 
 

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..inputs import DEFAULT_INPUT, MAX_INPUT_SIDE, InputSpec, Preprocess
+
 # torchvision's MobileNetV2 inverted-residual settings: expansion t, out channels c, repeats n, stride s.
 _MNV2_SETTINGS = (
     (1, 16, 1, 1),
@@ -59,6 +61,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_SKIP_TAPS = (1, 3, 6, 13, 16)
 DEFAULT_AUX_AFTER = (2, 3)  # decoder stages followed by an intermediate prediction head (paper: two heads)
 UPSAMPLE_PLACES = ("depthwise", "output")  # DecoderStageSpec.upsample_at
+MAX_WIDTH = 8192  # channels of one layer: a damaged or crafted config must not allocate tens of GB
+MAX_BLOCKS = 64
 OUTPUT_STRIDE = 32  # MobileNetV2: the stem and four blocks halve the resolution; inputs must divide by this
 
 
@@ -110,6 +114,16 @@ class DecoderConfig:
     act_limit: float = 0.0
 
 
+def input_spec_from_dict(data: Any) -> InputSpec:
+    """A config's ``input`` block; configs written before it existed take the house default."""
+    if data is None:
+        return DEFAULT_INPUT
+    data = dict(data)
+    pre = dict(data.pop("preprocess", {}))
+    pre = {k: tuple(v) if isinstance(v, list) else v for k, v in pre.items()}
+    return InputSpec(**data, preprocess=Preprocess(**pre))
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     name: str
@@ -118,6 +132,9 @@ class ModelConfig:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     output: str = "depth"  # larger value = farther, the DIW '>' convention
+    # What the network takes, carried in every checkpoint: its [0, 1] RGB input needs no preprocessing (mean
+    # and std above are applied inside the graph), and its size is the one convert, eval and bench default to.
+    input: InputSpec = DEFAULT_INPUT
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -150,6 +167,7 @@ class ModelConfig:
             mean=tuple(data.get("mean", IMAGENET_MEAN)),
             std=tuple(data.get("std", IMAGENET_STD)),
             output=str(data.get("output", "depth")),
+            input=input_spec_from_dict(data.get("input")),
         )
         config.validate()
         return config
@@ -172,9 +190,21 @@ class ModelConfig:
         for i, b in enumerate(blocks):
             if b.fused and not b.expand:
                 raise ValueError(f"encoder block {i + 1}: a fused block has its own width (expand must be true)")
+        widths = [self.encoder.stem, self.decoder.head_hidden, self.decoder.head_out]
         for spec in (*blocks, *self.decoder.stages):
             if spec.hidden <= 0 or spec.out <= 0:
                 raise ValueError(f"non-positive width in {spec}")
+            widths += [spec.hidden, spec.out]
+        if max(widths) > MAX_WIDTH or min(widths) < 1 or len(blocks) > MAX_BLOCKS:
+            raise ValueError(
+                f"widths {min(widths)}..{max(widths)} over {len(blocks)} blocks: a config allows 1.."
+                f"{MAX_WIDTH} channels and {MAX_BLOCKS} blocks (checked before any weight is allocated)"
+            )
+        if any(b.stride not in (1, 2) for b in blocks):
+            raise ValueError("encoder strides must be 1 or 2")
+        spec_in = self.input
+        if not (0 < spec_in.height <= MAX_INPUT_SIDE and 0 < spec_in.width <= MAX_INPUT_SIDE):
+            raise ValueError(f"input size {spec_in.height}x{spec_in.width}: sides must be 1..{MAX_INPUT_SIDE}")
         for spec in self.decoder.stages:
             if spec.kernel not in (3, 5):
                 raise ValueError(f"decoder kernel must be 3 or 5, got {spec.kernel}")

@@ -8,13 +8,14 @@ so one re-conversion per part is replaced by one evaluation with that part's qua
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ..data.diw import DIWImage
+from ..metrics.protocol import pair_results
 from ..model.network import MobileDepth
+from ..records.conversion import FloatGroupEffect
 from .qat import QuantSimulation
 
 # (label, quantiser-name prefixes). Encoder blocks follow MobileNetV2's resolution stages.
@@ -26,14 +27,6 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     *((f"decoder stage {i + 1}", (f"decoder.stages.{i}.", f"decoder.joins.{i}")) for i in range(5)),
     ("prediction + output", ("pred", "output")),
 )
-
-
-@dataclass
-class FloatGroupEffect:
-    group: str
-    points: int  # activation quantisers and weight-quantised convs switched to float
-    whdr: float  # simulated int8 task WHDR with this group in float
-    gain: float  # all-int8 WHDR minus this: how much WHDR keeping the group in float buys back
 
 
 def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
@@ -77,7 +70,6 @@ def float_group_effects(
 
 def whdr_scorer(entries: list[DIWImage], height: int, width: int):
     """A ``score(predict)`` over DIW entries with the reference protocol."""
-    from ..convert.task_gate import pair_results
 
     def score(predict) -> float:
         results = pair_results(predict, entries, height, width)

@@ -10,27 +10,11 @@ coarse against what arrives, and ``clipped`` where the calibrated range cuts val
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-
-@dataclass
-class TensorError:
-    tensor: str  # the op name shared by both files
-    shape: list[int]
-    scale: float
-    zero_point: int
-    quant_min: float  # the int8 grid's range in real units
-    quant_max: float
-    float_min: float  # what the float file produced on the held-out images
-    float_max: float
-    rmse: float
-    rmse_over_range: float  # RMSE / (float_max - float_min)
-    relative: float  # RMSE / RMS of the float tensor: the share of the signal that is error
-    steps: float  # RMSE in units of the int8 step
-    clipped: float  # share of float values outside the int8 grid's range
+from ..records.conversion import TensorError
 
 
 def _interpreter(path: Path):
@@ -102,7 +86,7 @@ def tensor_errors(float_file: Path, int8_file: Path, images: list[np.ndarray]) -
         rows.append(
             TensorError(
                 tensor=n,
-                shape=[int(d) for d in q_t[n]["shape"]],
+                shape=tuple(int(d) for d in q_t[n]["shape"]),
                 scale=float(scale),
                 zero_point=int(zero),
                 quant_min=float((-128 - zero) * scale),

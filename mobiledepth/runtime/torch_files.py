@@ -3,7 +3,9 @@ foreign kinds as an inference-only ``nn.Module``; used by convert, bench, eval a
 
 from __future__ import annotations
 
+import io
 import types
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -44,8 +46,35 @@ def inference_only(module: nn.Module) -> nn.Module:
     return module
 
 
+def check_pickles(path: Path) -> None:
+    """Refuse an archive any of whose pickled members safe loading (``weights_only=True``) rejects.
+
+    Why: ``torch.export.load`` unpickles a program's sample inputs and constants with ``weights_only=True``
+    and, when that fails, tries again with ``weights_only=False``, which runs whatever code the pickle
+    names. Every member that is a pickle (a ``torch.save`` zip or a bare pickle stream) is tried here with
+    safe loading first; one that fails ends the load before torch sees the file."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            with archive.open(info) as member:
+                head = member.read(4)
+            if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    torch.load(io.BytesIO(archive.read(info)), map_location="cpu", weights_only=True)
+            except Exception:
+                raise MobileDepthError(
+                    f"{path}: {info.filename} holds objects that safe loading refuses (code or arbitrary Python "
+                    "objects, not tensors); nothing from the file was run"
+                ) from None
+
+
 def load_foreign_module(path: Path, kind: str) -> nn.Module:
-    """A TorchScript archive or a torch.export program as a module in inference mode."""
+    """A TorchScript archive or a torch.export program as a module in inference mode, loaded safely:
+    TorchScript through its own restricted unpickler, a program only after :func:`check_pickles`."""
+    if kind == "export":
+        check_pickles(path)
     try:
         if kind == "torchscript":
             return torch.jit.load(str(path), map_location="cpu").eval()
@@ -54,8 +83,17 @@ def load_foreign_module(path: Path, kind: str) -> nn.Module:
         raise MobileDepthError(f"{path}: not a readable {kind} file ({str(exc).splitlines()[0][:120]})") from None
 
 
-def first_output(y) -> torch.Tensor:
-    """The depth map of a foreign network's output: the first tensor of a tuple, list or dict."""
+def output_list(y) -> list[torch.Tensor]:
+    """A foreign network's outputs in order: the tensors of a tuple, list or dict, or the one tensor."""
     if isinstance(y, dict):
-        y = next(iter(y.values()))
-    return y[0] if isinstance(y, (tuple, list)) else y
+        y = list(y.values())
+    items = list(y) if isinstance(y, (tuple, list)) else [y]
+    tensors = [t for t in items if isinstance(t, torch.Tensor)]
+    if not tensors:
+        raise MobileDepthError(f"the model returned {type(y).__name__}, not tensors")
+    return tensors
+
+
+def first_output(y) -> torch.Tensor:
+    """The first tensor of a foreign network's outputs."""
+    return output_list(y)[0]

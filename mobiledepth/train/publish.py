@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..evaluate import EvalOptions, evaluate
+from ..evaluation import EvalOptions, evaluate
 from ..model.checkpoint import load_checkpoint, save_checkpoint
 
 

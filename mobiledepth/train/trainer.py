@@ -28,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from ..data.diw import find_csv, read_diw_csv
 from ..errors import MobileDepthError
-from ..evaluate import score_entries
+from ..evaluation import score_entries
 from ..fileio import atomic_path
 from ..model.checkpoint import config_from_name_or_file, load_checkpoint, save_checkpoint
 from ..model.network import MobileDepth, MobileDepthOutput

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data.images import resize_map
 from ..fileio import atomic_path
+from ..records.prediction import MapDifference
 from .colormap import COLORMAP, DepthRange, align_to
 
 DIFF_COLORMAP = "viridis"
@@ -28,17 +29,6 @@ class Panel:
     label: str
     depth: np.ndarray
     ms: float
-
-
-@dataclass(frozen=True)
-class MapDifference:
-    """How far one model's map strays from the reference's on one image (after alignment)."""
-
-    image: str
-    model: str
-    reference: str
-    mean_abs_percent: float  # mean |aligned - reference| as a percentage of the reference's robust range
-    p95_abs_percent: float
 
 
 def display_size(hw: tuple[int, int]) -> tuple[int, int]:

@@ -7,49 +7,34 @@ measured inference time and FPS drawn on it. Every output is written atomically.
 
 from __future__ import annotations
 
-import json
 import os
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from android_bench.timing import HOST_TIMING
 
 from ..data.images import IMAGE_SUFFIXES, load_rgb, resize_rgb
 from ..errors import MobileDepthError
-from ..fileio import write_json
-from ..runtime.predictors import Predictor, Preprocess, load_predictor
-from .grid import MapDifference, Panel, display_size, draw_grid, to_display
+from ..inputs import Preprocess
+from ..records.prediction import MapDifference, PredictRecord
+from ..records.store import write_record
+from ..runtime.predictors import Predictor, load_predictor
+from .grid import Panel, display_size, draw_grid, to_display
+from .run import run_model
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".gif")
 
 
 @dataclass(frozen=True)
 class PredictOptions:
-    """``size`` is the input size for checkpoints (files carry their own); ``max_frames`` caps a video."""
+    """``size`` sizes models whose input size is free (None: the model's); ``max_frames`` caps a video."""
 
-    size: tuple[int, int] = (256, 256)
-    threads: int = 2
-    preprocess: Preprocess = Preprocess()
+    size: tuple[int, int] | None = None
+    threads: int | None = None  # None: the host's default (HOST_TIMING)
+    preprocess: Preprocess | None = None  # None: what the model declares
     max_frames: int | None = None
-
-
-@dataclass
-class PredictResult:
-    pictures: list[str] = field(default_factory=list)
-    videos: list[str] = field(default_factory=list)
-    differences: list[MapDifference] = field(default_factory=list)
-    summary: str = ""
-
-    def to_dict(self) -> dict:
-        from ..records import record_header
-
-        return {
-            **record_header("predict"),
-            "pictures": self.pictures,
-            "videos": self.videos,
-            "differences": [asdict(d) for d in self.differences],
-        }
+    output: str | int | None = None  # which output is the map (default the first)
+    note: str = ""  # what the maps are, written into predict.json (the demo: a synthetic-trained model)
 
 
 def model_label(path: Path) -> str:
@@ -60,18 +45,11 @@ def model_label(path: Path) -> str:
 def open_models(models: list[Path], options: PredictOptions) -> list[Predictor]:
     if not models:
         raise MobileDepthError("predict: give at least one model file")
-    predictors = [load_predictor(m, options.size, options.preprocess, options.threads) for m in models]
+    threads = options.threads or HOST_TIMING.threads
+    predictors = [load_predictor(m, options.size, options.preprocess, threads, output=options.output) for m in models]
     for p in predictors:  # one warm-up run each: the first call allocates and packs weights (not the model's speed)
         p.run(p.feed())
     return predictors
-
-
-def run_model(predictor: Predictor, photo: np.ndarray) -> tuple[np.ndarray, float]:
-    """The model's map for ``photo`` (any size) and the milliseconds the model itself took."""
-    x = resize_rgb(photo, *predictor.input_hw)
-    start = time.perf_counter()
-    depth = predictor.predict(x)
-    return depth, (time.perf_counter() - start) * 1000.0
 
 
 def collect_inputs(inputs: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -112,27 +90,32 @@ def predict_images(
     return written, diffs
 
 
-def predict(
+def predict_files(
     models: list[Path], inputs: list[Path], out_dir: Path, options: PredictOptions = PredictOptions()
-) -> PredictResult:
+) -> PredictRecord:
     """Depth pictures (and videos) for ``inputs`` from every model in ``models`` into ``out_dir``."""
     images, videos = collect_inputs(inputs)
     predictors = open_models(models, options)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = PredictResult()
+    pictures, diffs, written_videos = [], [], []
     if images:
-        result.pictures, result.differences = predict_images(predictors, images, out_dir)
+        pictures, diffs = predict_images(predictors, images, out_dir)
     if videos:
         from .video import depth_video
 
         if len(predictors) > 1:
             raise MobileDepthError("predict: a video takes one model (its depth is drawn beside each frame)")
-        result.videos = [
+        written_videos = [
             str(depth_video(predictors[0], v, out_dir / f"{v.stem}_depth.mp4", options.max_frames)) for v in videos
         ]
-    write_json(out_dir / "predict.json", result.to_dict())
-    return result
+    record = PredictRecord(
+        pictures=tuple(pictures), videos=tuple(written_videos), differences=tuple(diffs), note=options.note
+    )
+    write_record(out_dir / "predict.json", record)
+    return record
 
 
 def load_differences(path: str | os.PathLike) -> list[MapDifference]:
-    return [MapDifference(**d) for d in json.loads(Path(path).read_text())["differences"]]
+    from ..records import load_records
+
+    return [d for rec in load_records([path]) if isinstance(rec, PredictRecord) for d in rec.differences]

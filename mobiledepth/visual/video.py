@@ -17,6 +17,7 @@ from ..errors import MobileDepthError
 from ..runtime.predictors import Predictor
 from .colormap import DepthRange, colorize
 from .grid import to_display
+from .run import run_model
 
 
 def _overlay(frame: np.ndarray, text: str) -> np.ndarray:
@@ -43,8 +44,6 @@ def _reader(video: Path):
 def depth_video(predictor: Predictor, video: Path, out: Path, max_frames: int | None = None) -> Path:
     """Write ``out`` (mp4): frame | depth, with this frame's model time and the running median FPS."""
     import imageio.v2 as imageio
-
-    from .predict import run_model
 
     reader, fps = _reader(video)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".mp4", dir=out.parent)

@@ -1,0 +1,143 @@
+"""The Python API: one function per CLI command, with the same names and the same options.
+
+``mobiledepth convert`` is :func:`convert`, ``mobiledepth bench`` is :func:`bench` (host or phones,
+single or paired), and so on. Each function takes the option dataclass the command builds from its
+flags, so a script and the command line cannot drift apart. Heavy packages (torch, TensorFlow, ONNX
+Runtime) load inside the functions: importing the API stays cheap.
+
+Every expected failure is one :class:`~mobiledepth.errors.MobileDepthError` whose message names the
+file and the cause; a conversion that fails leaves no files of its own behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+if TYPE_CHECKING:  # names for signatures and help(); imported lazily at call time
+    import torch
+
+    from .benchmark.request import BenchOutcome, BenchRequest
+    from .conversion.options import ConvertOptions
+    from .evaluation import EvalOptions
+    from .profiling.host import ProfileOptions
+    from .records.profiling import LayerProfile
+    from .pruning.any_model import AnyPruneOptions, AnyPruneResult
+    from .records import ConvertReport, EvalRecord
+    from .reporting.outputs import ReportOutputs
+    from .reporting.table import ReportRow
+    from .runtime.predictors import Predictor, Preprocess
+    from .records import PredictRecord
+    from .visual.predict import PredictOptions
+
+PathLike = str | os.PathLike
+
+
+def _quiet(message: str) -> None:
+    """The default progress callback: say nothing."""
+
+
+def convert(
+    model: PathLike | torch.nn.Module,
+    out_dir: PathLike,
+    options: ConvertOptions | None = None,
+    progress: Callable[[str], None] = _quiet,
+) -> ConvertReport:
+    """Convert a model to ONNX and TFLite files and check every file against the source.
+
+    ``model`` is a mobiledepth checkpoint, an ONNX file, a TorchScript archive, a ``torch.export``
+    program (``.pt2``) or an ``nn.Module``. Returns the report also written to
+    ``out_dir/convert_report.json``; files whose gate failed are listed in ``report.failed``.
+    """
+    from .conversion.options import ConvertOptions
+    from .conversion.pipeline import convert_model
+
+    return convert_model(model, Path(out_dir), options or ConvertOptions(), progress)
+
+
+def bench(request: BenchRequest, progress: Callable[[str], None] = _quiet) -> BenchOutcome:
+    """Time model files on this computer or on phones, alone or paired (interleaved), as ``mobiledepth bench``.
+
+    ``request`` names the files, the target (``"host"``, a phone serial or alias, a list, ``"all"``), the
+    timing, the phone options and the adb endpoint; it is validated when built. The outcome holds one
+    :class:`~mobiledepth.records.BenchRecord` per timed file, the problems that fail a command and the
+    warnings that do not.
+    """
+    from .benchmark.request import run_bench
+
+    return run_bench(request, progress)
+
+
+def evaluate(
+    model: PathLike,
+    data: PathLike | None = None,
+    options: EvalOptions | None = None,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> EvalRecord:
+    """WHDR (and dense metrics where ground truth exists) of one model file on DIW-format pairs; ``data``
+    defaults to the bundled sample set."""
+    from .data.sample import default_sample_dir
+    from .evaluation import EvalOptions, evaluate_file
+
+    return evaluate_file(model, data or default_sample_dir(), options or EvalOptions(), progress)
+
+
+def prune(
+    module: torch.nn.Module,
+    example_inputs: torch.Tensor,
+    train_step: Callable[[torch.nn.Module], Any],
+    score: Callable[[torch.nn.Module], float],
+    target: float = 0.8,
+    options: AnyPruneOptions | None = None,
+    log: Callable[[str], None] = print,
+) -> AnyPruneResult:
+    """NetAdapt on any ``nn.Module``: prune channel groups (Torch-Pruning's dependency graph) until the
+    paired, measured latency is at most ``target`` x the starting model's. Layers that produce a model
+    output are never pruned (``options.ignored`` adds more)."""
+    from .pruning.any_model import AnyPruneOptions, prune_module
+
+    return prune_module(module, example_inputs, train_step, score, target, options or AnyPruneOptions(), log)
+
+
+def predict(
+    models: Sequence[PathLike], inputs: Sequence[PathLike], out_dir: PathLike, options: PredictOptions | None = None
+) -> PredictRecord:
+    """Colourised depth maps of images, folders or videos from one or more models (the first is the
+    reference of the difference panels)."""
+    from .visual.predict import PredictOptions, predict_files
+
+    paths = [Path(m) for m in models]
+    return predict_files(paths, [Path(i) for i in inputs], Path(out_dir), options or PredictOptions())
+
+
+def profile(model: PathLike, options: ProfileOptions | None = None) -> LayerProfile:
+    """Per-layer latency of a checkpoint or ONNX file on this computer (ONNX Runtime's profiler)."""
+    from .profiling.host import ProfileOptions, profile_host
+
+    return profile_host(Path(model), options or ProfileOptions())
+
+
+def report(records: Sequence[Any], outputs: ReportOutputs | None = None) -> list[ReportRow]:
+    """Join bench, eval and convert records into one row per timed file (and per file only evaluated);
+    with ``outputs``, also write the tables, plots and the HTML page."""
+    from .reporting.outputs import write_report
+    from .reporting.table import build_rows
+
+    rows = build_rows(list(records))
+    if outputs is not None:
+        write_report(rows, list(records), outputs)
+    return rows
+
+
+def load(
+    path: PathLike,
+    input_hw: tuple[int, int] | None = None,
+    preprocess: Preprocess | None = None,
+    threads: int | None = None,
+) -> Predictor:
+    """Open any model file for inference: ``load("x.onnx").predict(image)`` maps an H x W x 3 image in
+    [0, 1] to one H x W map."""
+    from .runtime.predictors import Preprocess, load_predictor
+
+    return load_predictor(path, input_hw, preprocess or Preprocess(), threads, dynamic_hw=input_hw)

@@ -1,0 +1,23 @@
+"""The entry point: every command module registered on the one app, then run with SIGTERM unwinding."""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from . import bench, convert, devices, evaluate, model, see, train  # noqa: F401  (each registers its commands)
+from .app import app
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM: unwind like Ctrl-C, so ``finally`` blocks remove scratch folders and temporary files."""
+    raise SystemExit(128 + signum)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
+    app()
+
+
+if __name__ == "__main__":
+    main()

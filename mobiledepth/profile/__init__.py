@@ -1,6 +1,0 @@
-"""Per-layer latency: where a model spends its time, on the host (ONNX Runtime's profiler) or a phone
-(benchmark_model's op profiler), as one table shape for both."""
-
-from .._api import make_callable  # noqa: E402
-
-make_callable(__name__)  # mobiledepth.profile(...) is the API function too

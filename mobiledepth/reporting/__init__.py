@@ -1,0 +1,1 @@
+"""FPS + WHDR report: join records, render tables (terminal, Markdown, CSV, JSON) and plots."""
