@@ -46,7 +46,7 @@ class Timing:
             if value is None:
                 continue
             if not least <= value or (most is not None and not value <= most):  # NaN fails both
-                span = f"{least}..{most}" if most is not None else f"at least {least}"
+                span = f"between {least} and {most}" if most is not None else f"at least {least}"
                 raise BenchError(f"{flag} {value}: must be {span}")
         return self
 

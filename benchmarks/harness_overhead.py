@@ -20,10 +20,12 @@ from rich.table import Table
 
 from android_bench import adb
 from android_bench.devices import connected, load_registry, resolve
-from android_bench.runner import PhoneBenchOptions, bench_devices
-from mobiledepth.benchmark.host import HostBenchOptions, run_timed
+from android_bench.runner import PhoneOptions, RunPlan, bench_devices
+from android_bench.timing import Timing
+from mobiledepth.api import convert
+from mobiledepth.benchmark.host import HostJob, run_timed
 from mobiledepth.benchmark.paired import bootstrap_ratio
-from mobiledepth.conversion import ConvertOptions, convert_checkpoint
+from mobiledepth.conversion.options import ConvertOptions
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.model import init_checkpoint
 from phone_emulator import EmulatedPhone, galaxy_s21
@@ -47,7 +49,7 @@ def parse_args() -> argparse.Namespace:
 def default_model(work: Path) -> Path:
     """The seeded base model's int8 file at 256x256: the file a phone user most often times."""
     ckpt = init_checkpoint("mobiledepth-base", work / "base.pt", seed=0)
-    conv = convert_checkpoint(ckpt, work / "conv", ConvertOptions(precisions=("fp32", "int8"), n_parity=2))
+    conv = convert(ckpt, work / "conv", ConvertOptions(precisions=("fp32", "int8"), n_parity=2, speed=False))
     return Path(next(f.path for f in conv.files if f.precision == "int8"))
 
 
@@ -64,18 +66,18 @@ def interleaved(args: argparse.Namespace, model: Path, binary: Path) -> dict[str
         time.sleep(0.5)
         registry = load_registry()
         chosen = resolve(phone.serial, connected(client, registry), registry)
-        options = PhoneBenchOptions(threads=args.threads, warmup_runs=5, warmup_seconds=0.0, runs=args.runs,
-                                    min_seconds=0.0, max_temp_c=90.0)  # fmt: skip
+        timing = Timing(threads=args.threads, warmup_runs=5, warmup_seconds=0.0, runs=args.runs, min_seconds=0.0)
+        plan = RunPlan("cpu", timing, PhoneOptions(max_temp_c=90.0))
         for _ in range(args.repeats):
-            r = run_timed(str(model), HostBenchOptions(threads=args.threads, warmup_runs=5, runs=args.runs))
-            times["direct"].append(r["latency_ms"]["median"])
-            records: list[dict] = []
+            r = run_timed(HostJob((str(model),), timing))
+            times["direct"].append(r.latency.median)
+            results: list = []
             t0 = time.perf_counter()
-            failures = bench_devices(client, chosen, [model], options, lambda info: binary, records.append)
+            failures = bench_devices(client, chosen, [model], plan, lambda info: binary, results.append)
             times["wall"].append(time.perf_counter() - t0)
             if failures:
                 raise SystemExit(f"harness run failed: {failures[0].message}")
-            times["harness"].append(records[0]["latency_ms"]["median"])
+            times["harness"].append(results[0].latency.median)
     finally:
         phone.stop()
         adb.kill_server(port)
@@ -85,7 +87,8 @@ def interleaved(args: argparse.Namespace, model: Path, binary: Path) -> dict[str
 def summary(args: argparse.Namespace, model: Path, times: dict[str, list[float]]) -> dict:
     direct, harness, wall = times["direct"], times["harness"], times["wall"]
     d_med, h_med = statistics.median(direct), statistics.median(harness)
-    ratio, low, high = bootstrap_ratio(direct, harness)  # per repeat harness / direct, repeats resampled
+    r = bootstrap_ratio(direct, harness)  # per repeat harness / direct, repeats resampled
+    ratio, low, high = r.median, r.low, r.high
     return {
         "model": str(model), "repeats": args.repeats, "runs_per_repeat": args.runs, "threads": args.threads,
         "direct_median_ms": direct, "harness_median_ms": harness, "harness_wall_s": wall,

@@ -19,12 +19,13 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from android_bench.timing import HOST_TIMING, PAIRED_RUNS_PER_ROUND, Timing
+from mobiledepth.api import convert
 from mobiledepth.benchmark.host import bench_host_paired
-from mobiledepth.benchmark.paired import PairedOptions, speedup_of
-from mobiledepth.conversion import ConvertOptions, convert_checkpoint
+from mobiledepth.conversion.options import ConvertOptions
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.model import count_macs, init_checkpoint, load_model
-from mobiledepth.records import host_device
+from mobiledepth.records import Interval, host_device
 
 COLUMNS = ("Size", "Runtime", "Precision", "Median ms", "Speed-up vs PyTorch (95% CI)", "FPS", "GFLOP/s", "% of peak")
 
@@ -47,7 +48,7 @@ def matmul_peak_gflops(threads: int, n: int = 2048, repeats: int = 10) -> float:
 def runtime_files(ckpt: Path, work: Path, h: int, w: int) -> list[tuple[str, str, str]]:
     """(runtime, precision, path) for PyTorch first (the baseline every ratio is taken against), then each
     converted file but the dynamic-range one (written only when asked, and slow on XNNPACK)."""
-    conv = convert_checkpoint(ckpt, work / f"{h}x{w}", ConvertOptions(height=h, width=w, n_parity=2))
+    conv = convert(ckpt, work / f"{h}x{w}", ConvertOptions(size=(h, w), n_parity=2, speed=False))
     files = [("pytorch", "fp32", str(ckpt))]
     for f in conv.files:
         if f.precision != "int8-dynamic":
@@ -55,23 +56,24 @@ def runtime_files(ckpt: Path, work: Path, h: int, w: int) -> list[tuple[str, str
     return files
 
 
-def size_entry(ckpt: Path, work: Path, size: str, options: PairedOptions, peak: float) -> dict:
+def size_entry(ckpt: Path, work: Path, size: str, options: Timing, peak: float) -> dict:
     """Every runtime at one input size, timed interleaved; speed-up = PyTorch / runtime per round."""
     h, w = (int(v) for v in size.split("x"))
     macs = count_macs(load_model(ckpt), h, w)
     files = runtime_files(ckpt, work, h, w)
-    records = bench_host_paired([path for _, _, path in files], options, input_hw=(h, w))
+    records = bench_host_paired([Path(path) for _, _, path in files], options, PAIRED_RUNS_PER_ROUND, size=(h, w))
     runs = []
     for (runtime, precision, path), record in zip(files, records):
-        med = record.latency_ms["median"]
-        ratio = record.paired["ratio_to_baseline"] or {"median": 1.0, "low": 1.0, "high": 1.0}
-        speedup, low, high = speedup_of(ratio["median"], ratio["low"], ratio["high"])
+        med = record.latency_ms.median
+        ratio = record.paired.ratio_to_baseline or Interval(1.0, 1.0, 1.0)
+        s = ratio.speedup()
+        speedup, low, high = s.median, s.low, s.high
         gflops = 2 * macs / (med / 1e3) / 1e9
         runs.append({
             "runtime": runtime, "precision": precision, "path": path, "median_ms": med,
             "speedup_vs_pytorch": speedup, "speedup_low": low, "speedup_high": high, "fps": 1000 / med,
             "achieved_gflops": gflops,
-            "share_of_matmul_peak": gflops / peak, "round_medians_ms": record.paired["round_medians_ms"],
+            "share_of_matmul_peak": gflops / peak, "round_medians_ms": record.paired.round_medians_ms,
         })  # fmt: skip
     return {"size": [h, w], "macs": macs, "flops": 2 * macs, "runs": runs}
 
@@ -97,16 +99,16 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks/host_latency.json"))
     parser.add_argument("--checkpoint", type=Path, default=None, help="default: seeded mobiledepth-base")
     parser.add_argument("--sizes", default="256x256,224x448")
-    parser.add_argument("--threads", type=int, default=PairedOptions.threads)
-    parser.add_argument("--rounds", type=int, default=PairedOptions.rounds)
+    parser.add_argument("--threads", type=int, default=HOST_TIMING.threads)
+    parser.add_argument("--rounds", type=int, default=HOST_TIMING.rounds)
     args = parser.parse_args()
     console = Console(width=160)
     work = scratch_dir("host_latency-")
     ckpt = args.checkpoint or init_checkpoint("mobiledepth-base", work / "mobiledepth-base.pt", seed=0)
-    options = PairedOptions(rounds=args.rounds, threads=args.threads)
+    options = Timing(rounds=args.rounds, threads=args.threads).over(HOST_TIMING)
     peak = matmul_peak_gflops(args.threads)
     results = {"device": host_device(), "threads": args.threads, "rounds": options.rounds,
-               "runs_per_round": options.runs_per_round, "matmul_peak_gflops": peak, "checkpoint": str(ckpt),
+               "runs_per_round": PAIRED_RUNS_PER_ROUND, "matmul_peak_gflops": peak, "checkpoint": str(ckpt),
                "sizes": [size_entry(ckpt, work, size, options, peak) for size in args.sizes.split(",")]}  # fmt: skip
     for entry in results["sizes"]:
         console.print(f"{entry['size'][0]}x{entry['size'][1]}: {entry['macs'] / 1e9:.3f} GMACs "

@@ -31,31 +31,37 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from mobiledepth.benchmark.paired import PairedOptions, Ratio, paired_host, speedup_of
-from mobiledepth.conversion import ConvertOptions, convert_checkpoint
-from mobiledepth.conversion.view import drop_text
+from android_bench.timing import HOST_TIMING, Timing
+from mobiledepth.api import convert
+from mobiledepth.benchmark.host import HostJob, run_paired_job
+from mobiledepth.conversion.options import ConvertOptions
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 from mobiledepth.fileio import write_json
 from mobiledepth.model.checkpoint import load_model
-from mobiledepth.records import host_device
+from mobiledepth.records import Interval, host_device
 
 HELDOUT = SynthOptions(n=2800, height=192, width=256, pairs_per_image=100, seed=777)  # test split: 420 scenes
 
 
-def speedup_fields(ratio: Ratio | None, key: str) -> dict:
+def speedup_fields(ratio: Interval | None, key: str) -> dict:
     """speedup / speedup_low / speedup_high (+ ``key``) of a paired latency ratio; None is the baseline."""
-    speed = (1.0, 1.0, 1.0) if ratio is None else speedup_of(ratio.median, ratio.low, ratio.high)
-    return dict(zip((f"speedup{key}", f"speedup_low{key}", f"speedup_high{key}"), speed))
+    s = Interval(1.0, 1.0, 1.0) if ratio is None else ratio.speedup()
+    return {f"speedup{key}": s.median, f"speedup_low{key}": s.low, f"speedup_high{key}": s.high}
 
 
-def speedups(fp32: str, int8: str, paired: PairedOptions) -> dict:
+def paired(files: list[str], timing: Timing):
+    """The files timed interleaved in this process (one worker's job, run here)."""
+    return run_paired_job(HostJob(tuple(files), timing, paired=True))
+
+
+def speedups(fp32: str, int8: str, timing: Timing) -> dict:
     """Paired int8-vs-fp32 timing at the benchmark's threads and at 1 thread (see the module docstring)."""
     out = {}
-    for key, options in (("", paired), ("_1t", replace(paired, threads=1))):
-        timing = paired_host([fp32, int8], options)
-        out |= {f"fp32_ms{key}": timing.median_ms[fp32], f"int8_ms{key}": timing.median_ms[int8]}
-        out |= speedup_fields(timing.ratios[0], key)
-    return out | {"rounds": paired.rounds, "runs_per_round": paired.runs_per_round, "threads": paired.threads}
+    for key, options in (("", timing), ("_1t", replace(timing, threads=1))):
+        run = paired([fp32, int8], options)
+        out |= {f"fp32_ms{key}": run.median_ms(0), f"int8_ms{key}": run.median_ms(1)}
+        out |= speedup_fields(run.ratios[1], key)
+    return out | {"rounds": timing.rounds, "runs_per_round": run.runs_per_round, "threads": timing.threads}
 
 
 @dataclass(frozen=True)
@@ -66,14 +72,13 @@ class Setup:
 
     heldout: Path
     work: Path
-    paired: PairedOptions
+    paired: Timing
     calib_images: int | None = None
 
     def convert_options(self, h: int, w: int) -> ConvertOptions:
         calib = {"calib": self.heldout, "n_calib": self.calib_images} if self.calib_images else {}
-        return ConvertOptions(
-            precisions=("fp32", "int8"), height=h, width=w, parity_data=self.heldout, n_parity=8, **calib
-        )
+        return ConvertOptions(precisions=("fp32", "int8"), size=(h, w), parity_data=self.heldout, n_parity=8,
+                              speed=False, **calib)  # fmt: skip
 
     def calibration_label(self) -> str:
         if self.calib_images:
@@ -83,28 +88,28 @@ class Setup:
 
 def measure(name: str, ckpt: Path, size: tuple[int, int], setup: Setup) -> dict:
     h, w = size
-    report = convert_checkpoint(ckpt, setup.work / f"{name}_{h}x{w}", setup.convert_options(h, w))
+    report = convert(ckpt, setup.work / f"{name}_{h}x{w}", setup.convert_options(h, w))
     files = {f.precision: f for f in report.files if f.format == "tflite"}
     fp32, int8 = files["fp32"], files["int8"]
     return {
         "model": name,
         "checkpoint": str(ckpt),
         "size": [h, w],
-        "pairs": int8.task.pairs,
-        "source_whdr": report.task["source_whdr"],
-        "fp32_whdr": fp32.task.whdr,
-        "int8_whdr": int8.task.whdr,
+        "pairs": int8.task.units,
+        "source_whdr": report.task.source_value,
+        "fp32_whdr": fp32.task.value,
+        "int8_whdr": int8.task.value,
         "int8_drop": int8.task.drop,
-        "int8_drop_ci": int8.task.drop_ci,
+        "int8_drop_ci": int8.task.interval,
         "pairs_lost": int8.task.lost,
         "pairs_gained": int8.task.gained,
-        "order_err_vs_torch": int8.parity.whdr_vs_torch,
-        "ties_vs_torch": int8.parity.ties_vs_torch,
+        "order_err_vs_torch": int8.parity.ordering.disagree,
+        "ties_vs_torch": int8.parity.ordering.ties,
         "gate": int8.status,
         # the PyTorch simulation QAT trains against (quant/qat.py), scored on the same pairs: how closely it
         # tracks the real file after a conversion change
-        "simulated_int8_whdr": (report.int8_diagnosis.get("float_parts") or {}).get("simulated_int8_whdr"),
-        "input_fold": bool(report.graph_rewrites.get("input_fold")),
+        "simulated_int8_whdr": getattr(report.int8_diagnosis.float_parts, "simulated_int8_whdr", None),
+        "input_fold": bool(report.rewrites.input_fold),
         "calibration": setup.calibration_label(),
         **speedups(fp32.path, int8.path, setup.paired),
         "files": {"fp32": fp32.path, "int8": int8.path},  # for the cross-model timing; dropped from the JSON
@@ -124,12 +129,11 @@ class EncoderAlone(torch.nn.Module):
         return self.model.encoder(self.model.normalise(x))[0].mean(1, keepdim=True)
 
 
-def measure_backbone(ckpt: Path, size: tuple[int, int], work: Path, paired: PairedOptions) -> dict:
+def measure_backbone(ckpt: Path, size: tuple[int, int], work: Path, paired: Timing) -> dict:
     """Speed only: the encoder's int8 file against its fp32 file, interleaved like the full models."""
     h, w = size
-    report = convert_checkpoint(
-        EncoderAlone(ckpt), work / f"encoder_{h}x{w}", ConvertOptions(precisions=("fp32", "int8"), height=h, width=w)
-    )
+    options = ConvertOptions(precisions=("fp32", "int8"), size=(h, w), speed=False)
+    report = convert(EncoderAlone(ckpt), work / f"encoder_{h}x{w}", options)
     files = {f.precision: f.path for f in report.files if f.format == "tflite"}
     return {
         "model": "MobileNetV2 encoder alone",
@@ -161,23 +165,22 @@ def backbone_table(rows: list[dict], rounds: int) -> Table:
     return table
 
 
-def cross_model_speed(rows: list[dict], paired: PairedOptions) -> list[dict]:
+def cross_model_speed(rows: list[dict], timing: Timing) -> list[dict]:
     """Every model's fp32 and int8 file at one size interleaved in one run, each against the FIRST model's
     fp32 file. Why: a model's own int8/fp32 ratio also rises when its fp32 file gets slower; against one
     baseline file it cannot, so this says whether a new layout's int8 file is really faster."""
     files = [r["files"][p] for r in rows for p in ("fp32", "int8")]
     labels = [(r["model"], p) for r in rows for p in ("fp32", "int8")]
     out = [{"model": m, "precision": p, "size": rows[0]["size"]} for m, p in labels]
-    for key, options in (("", paired), ("_1t", replace(paired, threads=1))):
-        timing = paired_host(files, options)
-        ratios = [None, *timing.ratios]  # file / baseline latency; the baseline is files[0]
-        for cell, f, ratio in zip(out, files, ratios):
-            cell |= {f"ms{key}": timing.median_ms[f], **speedup_fields(ratio, key)}
+    for key, options in (("", timing), ("_1t", replace(timing, threads=1))):
+        run = paired(files, options)  # file / baseline latency; the baseline is files[0]
+        for i, (cell, ratio) in enumerate(zip(out, run.ratios)):
+            cell |= {f"ms{key}": run.median_ms(i), **speedup_fields(ratio, key)}
     return out
 
 
 def measure_all(
-    models: list, sizes: list[str], work: Path, paired: PairedOptions, calib_images: int | None
+    models: list, sizes: list[str], work: Path, paired: Timing, calib_images: int | None
 ) -> tuple[list, list, list]:
     setup = Setup(write_synth_dataset(work / "heldout", HELDOUT), work, paired, calib_images)
     hw = [tuple(int(v) for v in size.split("x")) for size in sizes]
@@ -200,6 +203,13 @@ def cross_table(cells: list[dict], rounds: int) -> Table:
         table.add_row(c["model"], "x".join(map(str, c["size"])), c["precision"], f"{c['ms']:.2f}",
                       speedup_text(c, ""), f"{c['ms_1t']:.2f}", speedup_text(c, "_1t"))  # fmt: skip
     return table
+
+
+def drop_text(drop: float | None, interval) -> str:
+    """'+0.0027 (-0.0004 to +0.0059)'."""
+    if drop is None:
+        return ""
+    return f"{drop:+.4f}" + ("" if interval is None else f" ({interval[0]:+.4f} to {interval[1]:+.4f})")
 
 
 ACCURACY_COLUMNS = ("Model", "Size", "fp32 WHDR", "int8 WHDR", "Drop (95% CI, images resampled)", "Lost/gained",
@@ -227,7 +237,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--model", action="append", default=None,
                         help="NAME=CHECKPOINT (repeatable); default: shipped=models/mobiledepth-base.pt")  # fmt: skip
     parser.add_argument("--sizes", default="256x256,224x448")
-    parser.add_argument("--rounds", type=int, default=PairedOptions.rounds)
+    parser.add_argument("--rounds", type=int, default=HOST_TIMING.rounds)
     parser.add_argument("--calib-images", type=int, default=None,
                         help="calibrate on this many held-out training scenes (disjoint from the scored ones); "
                              "default: as convert")  # fmt: skip
@@ -240,7 +250,11 @@ def main() -> int:
     models = [m.split("=", 1) for m in (args.model or ["shipped=models/mobiledepth-base.pt"])]
     with tempfile.TemporaryDirectory(prefix="int8_accuracy-") as scratch:  # converted files and scenes: removed
         rows, backbone, cross = measure_all(
-            models, args.sizes.split(","), Path(scratch), PairedOptions(rounds=args.rounds), args.calib_images
+            models,
+            args.sizes.split(","),
+            Path(scratch),
+            Timing(rounds=args.rounds).over(HOST_TIMING),
+            args.calib_images,
         )
     console.print(accuracy_table(rows, args.rounds))
     if cross:

@@ -22,8 +22,9 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from android_bench.timing import HOST_TIMING, PAIRED_RUNS_PER_ROUND, Timing
 from mobiledepth.benchmark.host import bench_host_paired
-from mobiledepth.benchmark.paired import PairedOptions, bootstrap_ratio, speedup_of
+from mobiledepth.benchmark.paired import bootstrap_ratio
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.records import host_device
 from mobiledepth.runtime.predictors import load_predictor
@@ -82,27 +83,26 @@ def network_pair(folder: Path) -> tuple[Path, Path] | None:
     return (fp32[0], int8[0]) if fp32 and int8 else None
 
 
-def measure(
-    pairs: dict[str, tuple[Path, Path]], shapes: dict[str, tuple[int, ...]], options: PairedOptions
-) -> list[dict]:
+def measure(pairs: dict[str, tuple[Path, Path]], shapes: dict[str, tuple[int, ...]], options: Timing) -> list[dict]:
     """Every file interleaved in one worker; each row's speed-up = its fp32 / int8 round medians."""
     files = [p for pair in pairs.values() for p in pair]
-    records = dict(zip(files, bench_host_paired(files, options)))
+    records = dict(zip(files, bench_host_paired(files, options, PAIRED_RUNS_PER_ROUND)))
     rows = []
     for name, (fp32, int8) in pairs.items():
-        a, b = (records[p].paired["round_medians_ms"] for p in (fp32, int8))
-        speedup, low, high = speedup_of(*bootstrap_ratio(a, b))  # of the int8 / fp32 round ratios
+        a, b = (records[p].paired.round_medians_ms for p in (fp32, int8))
+        s = bootstrap_ratio(a, b).speedup()  # of the int8 / fp32 round ratios
+        speedup, low, high = s.median, s.low, s.high
         rows.append({
             "operator": name, "shape": list(shapes[name]),
-            "fp32_ms": records[fp32].latency_ms["median"], "int8_ms": records[int8].latency_ms["median"],
+            "fp32_ms": records[fp32].latency_ms.median, "int8_ms": records[int8].latency_ms.median,
             "speedup": speedup, "speedup_low": low, "speedup_high": high,
         })  # fmt: skip
     return rows
 
 
-def table_of(rows: list[dict], options: PairedOptions) -> Table:
+def table_of(rows: list[dict], options: Timing) -> Table:
     table = Table(title=f"int8 vs fp32 per operator (x{CHAIN} chains), LiteRT + XNNPACK, {options.threads} thread(s), "
-                  f"paired: {options.rounds} rounds x {options.runs_per_round} runs")  # fmt: skip
+                  f"paired: {options.rounds} rounds x {PAIRED_RUNS_PER_ROUND} runs")  # fmt: skip
     for col in ("Operator", "Input HxWxC", "fp32 ms", "int8 ms", "int8 speed-up (95% CI)"):
         table.add_column(col)
     for r in rows:
@@ -115,8 +115,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("build/benchmarks/int8_op_speed.json"))
     parser.add_argument("--network-dir", type=Path, default=None, help="a convert folder: its fp32 and int8 files")
-    parser.add_argument("--threads", type=int, default=PairedOptions.threads)
-    parser.add_argument("--rounds", type=int, default=PairedOptions.rounds)
+    parser.add_argument("--threads", type=int, default=HOST_TIMING.threads)
+    parser.add_argument("--rounds", type=int, default=HOST_TIMING.rounds)
     args = parser.parse_args()
     work = scratch_dir("int8_op_speed-")
     with contextlib.redirect_stdout(io.StringIO()):  # the converter prints each traced function's signature
@@ -127,11 +127,11 @@ def main() -> int:
         label = f"network: {network[0].name.removesuffix('_fp32.tflite')}"
         pairs[label] = network
         shapes[label] = (*load_predictor(network[0]).input_hw, 3)
-    options = PairedOptions(rounds=args.rounds, threads=args.threads)
+    options = Timing(rounds=args.rounds, threads=args.threads).over(HOST_TIMING)
     rows = measure(pairs, shapes, options)
     Console(width=160).print(table_of(rows, options))
     write_json(args.out, {"device": host_device(), "threads": options.threads, "rounds": options.rounds,
-                          "runs_per_round": options.runs_per_round, "chain": CHAIN, "rows": rows})  # fmt: skip
+                          "runs_per_round": PAIRED_RUNS_PER_ROUND, "chain": CHAIN, "rows": rows})  # fmt: skip
     print(f"wrote {args.out}")
     return 0
 

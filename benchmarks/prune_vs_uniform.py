@@ -67,7 +67,7 @@ def match_width(netadapt: NetAdapt, measurer: Measurer, base, na_tflite: Path, o
     for _ in range(BISECTION_STEPS):
         s = (lo + hi) / 2
         tflite = measurer.convert(netadapt.uniform(base, s), out, f"uniform_x{s:.3f}")
-        ratio = bootstrap_ratio(*measurer.paired([na_tflite, tflite], rounds=MATCH_ROUNDS))[0]
+        ratio = bootstrap_ratio(*measurer.paired([na_tflite, tflite], rounds=MATCH_ROUNDS)).median
         netadapt.log(f"uniform x{s:.3f}: {ratio:.3f}x NetAdapt's final latency (paired, {MATCH_ROUNDS} rounds)")
         if abs(ratio - 1) < abs(best_ratio - 1):
             best, best_ratio = s, ratio
@@ -77,13 +77,16 @@ def match_width(netadapt: NetAdapt, measurer: Measurer, base, na_tflite: Path, o
 
 def paired_rows(measurer: Measurer, files: list[Path]) -> list[dict]:
     """Each file's median of round medians and its ratio to the first file (95% interval), one paired run."""
-    outcome = measurer.target(FINAL_ROUNDS).paired(files)
+    from mobiledepth.benchmark.request import run_bench
+    from mobiledepth.records import Interval
+
+    outcome = run_bench(measurer.request(files, FINAL_ROUNDS))
     outcome.raise_problems()
     rows = []
     for record in outcome.records:
-        ratio = record.paired["ratio_to_baseline"] or {"median": 1.0, "low": 1.0, "high": 1.0}
-        rows.append({"median_ms": record.latency_ms["median"], "ratio_to_base": ratio["median"],
-                     "ratio_low": ratio["low"], "ratio_high": ratio["high"]})  # fmt: skip
+        ratio = record.paired.ratio_to_baseline or Interval(1.0, 1.0, 1.0)
+        rows.append({"median_ms": record.latency_ms.median, "ratio_to_base": ratio.median,
+                     "ratio_low": ratio.low, "ratio_high": ratio.high})  # fmt: skip
     return rows
 
 

@@ -20,8 +20,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from android_bench.timing import PAIRED_RUNS_PER_ROUND, Timing
 from mobiledepth.benchmark.host import bench_host_paired
-from mobiledepth.benchmark.paired import PairedOptions
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 from mobiledepth.fileio import scratch_dir, write_json
 from mobiledepth.records import host_device
@@ -59,10 +59,10 @@ def one_run(ckpt: Path, data: Path, out: Path, ratio: float, size: str, seed: in
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
     history = json.loads((out / "history.json").read_text())
-    independent = bench_host_paired([history["base"]["tflite"], history["final"]["tflite"]], PairedOptions(rounds=40))[
-        1
-    ]
-    r = independent.paired["ratio_to_baseline"]
+    files = [Path(history["base"]["tflite"]), Path(history["final"]["tflite"])]
+    independent = bench_host_paired(files, Timing(threads=2, warmup_runs=5, rounds=40), PAIRED_RUNS_PER_ROUND)[1]
+    r = {"median": independent.paired.ratio_to_baseline.median, "low": independent.paired.ratio_to_baseline.low,
+         "high": independent.paired.ratio_to_baseline.high}  # fmt: skip
     confirmation = history.get("confirmation", {}).get("ratio") or {}
     return {
         "seed": seed,

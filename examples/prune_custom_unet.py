@@ -171,12 +171,11 @@ def result_latency(base: nn.Module, pruned: nn.Module) -> tuple[float, float]:
     """Each model's median of round medians, from one paired run of the two ONNX files."""
     import tempfile
 
-    from mobiledepth.benchmark.paired import PairedOptions
     from mobiledepth.conversion.export_onnx import export_onnx
 
     with tempfile.TemporaryDirectory() as scratch:
         files = [export_onnx(m, Path(scratch) / f"{tag}.onnx", H, W) for tag, m in (("base", base), ("pruned", pruned))]
-        records = md.bench_paired(files, PairedOptions(rounds=15))
+        records = md.bench(md.BenchRequest(tuple(files), paired=True, timing=md.Timing(rounds=15))).records
     return records[0].central_ms, records[1].central_ms
 
 

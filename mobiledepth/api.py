@@ -22,13 +22,12 @@ if TYPE_CHECKING:  # names for signatures and help(); imported lazily at call ti
     from .conversion.options import ConvertOptions
     from .evaluation import EvalOptions
     from .profiling.host import ProfileOptions
-    from .records.profiling import LayerProfile
     from .pruning.any_model import AnyPruneOptions, AnyPruneResult
-    from .records import ConvertReport, EvalRecord
+    from .records import ConvertReport, EvalRecord, PredictRecord
+    from .records.profiling import LayerProfile
     from .reporting.outputs import ReportOutputs
     from .reporting.table import ReportRow
     from .runtime.predictors import Predictor, Preprocess
-    from .records import PredictRecord
     from .visual.predict import PredictOptions
 
 PathLike = str | os.PathLike
@@ -97,7 +96,9 @@ def prune(
     output are never pruned (``options.ignored`` adds more)."""
     from .pruning.any_model import AnyPruneOptions, prune_module
 
-    return prune_module(module, example_inputs, train_step, score, target, options or AnyPruneOptions(), log)
+    return prune_module(
+        module, example_inputs, train_step, score, target, options=options or AnyPruneOptions(), log=log
+    )
 
 
 def predict(
@@ -138,6 +139,6 @@ def load(
 ) -> Predictor:
     """Open any model file for inference: ``load("x.onnx").predict(image)`` maps an H x W x 3 image in
     [0, 1] to one H x W map."""
-    from .runtime.predictors import Preprocess, load_predictor
+    from .runtime.predictors import load_predictor
 
-    return load_predictor(path, input_hw, preprocess or Preprocess(), threads, dynamic_hw=input_hw)
+    return load_predictor(path, input_hw, preprocess, threads)

@@ -18,8 +18,10 @@ from .data.synth import SynthOptions, write_synth_dataset
 from .fileio import write_json
 
 # What the demo's depth maps are, written beside them (predict.json, the HTML report): never evidence of accuracy.
-DEMO_MAPS_NOTE = ("the demo model is trained on procedural scenes only; these maps show what each precision changes "
-                  "against PyTorch, not depth accuracy on real photographs (eval --real measures that)")
+DEMO_MAPS_NOTE = (
+    "the demo model is trained on procedural scenes only; these maps show what each precision changes "
+    "against PyTorch, not depth accuracy on real photographs (eval --real measures that)"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +162,9 @@ def depth_maps(checkpoint: Path, files: list[Path], size: tuple[int, int], out: 
 
     console.rule("5/7 depth maps of real photographs (scikit-image's data folder)")
     tflite = [f for f in files if f.suffix == ".tflite"]
-    result = predict([checkpoint, *tflite], demo_photos(), out / "depth", PredictOptions(size=size, note=DEMO_MAPS_NOTE))
+    result = predict(
+        [checkpoint, *tflite], demo_photos(), out / "depth", PredictOptions(size=size, note=DEMO_MAPS_NOTE)
+    )
     for d in result.differences:
         console.print(
             f"{d.image}: {d.model} differs from PyTorch by {d.mean_abs_percent:.2f}% of the depth range "

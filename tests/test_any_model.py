@@ -45,10 +45,16 @@ def test_fixed_shape(shape, hw, expected):
     assert fixed_shape(Path("m.onnx"), shape, hw) == expected
 
 
-def test_fixed_shape_needs_a_size():
-    with pytest.raises(MobileDepthError) as err:
-        fixed_shape(Path("m.onnx"), [1, 3, "H", "W"], None)
-    assert str(err.value) == "m.onnx: input shape [1, 3, 'H', 'W'] is dynamic; give its size with --size HEIGHTxWIDTH"
+def test_fixed_shape_without_a_size_takes_the_house_default_and_bounds_every_side():
+    from mobiledepth.inputs import DEFAULT_INPUT
+
+    assert fixed_shape(Path("m.onnx"), [1, 3, "H", "W"], None) == [1, 3, *DEFAULT_INPUT.size]
+    with pytest.raises(MobileDepthError) as err:  # a declared 100000-pixel side is refused before any allocation
+        fixed_shape(Path("m.onnx"), [1, 3, 100000, 100000], None)
+    assert str(err.value) == (
+        "m.onnx: input shape [1, 3, 100000, 100000] is not one RGB image of at most 4096x4096 pixels (batch 1, 3 "
+        "channels)"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +120,7 @@ def _built_wheel(out: Path) -> Path:
     subprocess.run(command, check=True, capture_output=True, timeout=600)
     [wheel] = out.glob("mobiledepth-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "android_bench/data/devices.json" in names and "mobiledepth/_api.py" in names
+    assert "android_bench/data/devices.json" in names and "mobiledepth/api.py" in names
     assert not any(n.startswith(("phone_emulator/", "tests/")) for n in names)
     return wheel
 
@@ -187,17 +193,35 @@ def test_public_api_is_lazy_and_complete():
     assert done.stdout.strip() == "[]"
 
 
+def test_api_names_are_the_cli_names_with_real_signatures():
+    """help(md.convert) shows the function, not a module: real parameters, a docstring, the CLI's names."""
+    import inspect
+
+    import mobiledepth as md
+    from mobiledepth.cli import app
+
+    commands = {c.name or c.callback.__name__ for c in app.registered_commands}
+    for name in ("convert", "bench", "predict", "profile", "report", "prune"):
+        assert name in commands and inspect.isfunction(getattr(md, name)), name
+    assert "eval" in commands and inspect.isfunction(md.evaluate)
+    assert list(inspect.signature(md.convert).parameters) == ["model", "out_dir", "options", "progress"]
+    assert md.convert.__doc__.startswith("Convert a model to ONNX and TFLite files")
+    for name in ("ConvertOptions", "BenchRequest", "Timing", "PhoneOptions", "EvalOptions", "Preprocess", "TaskMetric",
+                 "BenchRecord", "ConvertReport", "InputSpec"):  # fmt: skip
+        assert inspect.isclass(getattr(md, name)), name
+
+
 def test_api_calls_reach_the_library(dynamic_nhwc, tmp_path):
     import numpy as np
 
     import mobiledepth as md
     from mobiledepth.runtime.predictors import Preprocess
 
-    model = md.load(dynamic_nhwc, dynamic_hw=(32, 48), preprocess=Preprocess(pixel_scale=255.0))
+    model = md.load(dynamic_nhwc, (32, 48), preprocess=Preprocess(pixel_scale=255.0))
     depth = model.predict(np.full((32, 48, 3), 0.5, np.float32))
     assert depth.shape == (32, 48)
-    record = md.bench(dynamic_nhwc, md.HostBenchOptions(runs=3, height=32, width=48))
-    assert record.header["record"] == "bench" and record.central_ms > 0
+    [record] = md.bench(md.BenchRequest((dynamic_nhwc,), timing=md.Timing(runs=3), size=(32, 48))).records
+    assert record.record == "bench" and record.central_ms > 0
     [row] = md.report([record])
     assert row.model == "tiny_nhwc" and row.median_ms == record.central_ms
 
@@ -258,24 +282,19 @@ def unet_files(tmp_path_factory) -> dict[str, Path]:
 def test_convert_foreign_model_files(kind, unet_files, synth_dir, tmp_path):
     precisions = "fp32,int8" if kind == "onnx" else "fp32"
     out = tmp_path / "out"
-    result = runner.invoke(
-        app,
-        [
-            "convert",
-            str(unet_files[kind]),
-            "--precision",
-            precisions,
-            "--size",
-            "64x96",
-            "-o",
-            str(out),
-            "--calib",
-            str(synth_dir),
-            "--parity-data",
-            str(synth_dir),
-            *IMAGENET,
-        ],
+    args = ["convert", str(unet_files[kind]), "--precision", precisions, "--size", "64x96", "-o", str(out), "--calib",
+            str(synth_dir), "--parity-data", str(synth_dir), *IMAGENET]  # fmt: skip
+    # Two outputs, the second 8 feature channels: the depth task judges maps, so it names them before writing
+    refused = runner.invoke(app, args)
+    names = "0: depth [1, 64, 96], 1: features [8, 64, 96]" if kind == "onnx" else (
+        "0: output_0 [1, 64, 96], 1: output_1 [8, 64, 96]")  # fmt: skip
+    second = "features" if kind == "onnx" else "output_1"
+    assert refused.exit_code == 1 and refused.output.strip() == (
+        f"error: {unet_files[kind]}: output {second} has shape [8, 64, 96], not one map, and the depth task judges "
+        f"maps; choose single-map outputs with --output NAME|INDEX ({names}) or use --task generic"
     )
+    assert not out.exists() or not any(out.iterdir())  # nothing written
+    result = runner.invoke(app, [*args, "--outputs", "0"])
     assert result.exit_code == 0, result.output
     report = json.loads((out / "convert_report.json").read_text())
     assert report["source"]["kind"] == kind
@@ -285,16 +304,16 @@ def test_convert_foreign_model_files(kind, unet_files, synth_dir, tmp_path):
         "pixel_scale": 1.0,
     }
     fp32 = next(f for f in report["files"] if f["precision"] == "fp32" and f["format"] == "tflite")
-    assert (
-        fp32["parity"]["rel_l2"] < 1e-4 and fp32["status"] == "ok"
-    )  # parity against the source, preprocessing applied
+    parity = fp32["parity"]["outputs"][0]  # parity against the source, preprocessing applied
+    assert parity["rel_l2"] < 1e-4 and parity["max_abs_over_range"] < 1e-4 and fp32["status"] == "ok"
+    assert fp32["input"]["mean"] == [0.485, 0.456, 0.406]  # the contract says what the file takes
     if kind == "onnx":
         int8 = next(f for f in report["files"] if f["precision"] == "int8")
-        assert int8["parity"]["rel_l2"] < 0.1
+        assert int8["parity"]["outputs"][0]["rel_l2"] < 0.1
         from mobiledepth.runtime.predictors import load_predictor
 
         tfl = load_predictor(int8["path"])
-        assert tfl.input_hw == (64, 96)  # one input, one output (the depth map: the features output was pruned)
+        assert tfl.input_hw == (64, 96)  # one input, one output (the depth map: the features output was left out)
         assert len(tfl.interpreter.get_output_details()) == 1
 
 
@@ -305,17 +324,15 @@ def test_convert_nn_module_through_the_python_api(synth_dir, tmp_path):
 
     options = md.ConvertOptions(
         precisions=("fp32",),
-        height=64,
-        width=96,
+        size=(64, 96),
         calib=synth_dir,
         parity_data=synth_dir,
         preprocess=Preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
+        outputs=("0",),
     )
     report = md.convert(TinyUNet(), tmp_path / "out", options)
-    assert report.source["kind"] == "module" and report.source["params"] == sum(
-        p.numel() for p in TinyUNet().parameters()
-    )
-    assert [f.parity.rel_l2 < 1e-4 for f in report.files] == [True, True]
+    assert report.source.kind == "module" and report.source.params == sum(p.numel() for p in TinyUNet().parameters())
+    assert [f.parity.outputs[0].rel_l2 < 1e-4 for f in report.files] == [True, True]
     assert (tmp_path / "out" / "tinyunet_64x96_fp32.tflite").is_file()
 
 
@@ -325,7 +342,7 @@ def test_convert_refuses_what_it_cannot_read_in_one_line(unet_files, tmp_path):
     assert result.exit_code == 1 and result.output.strip() == (
         f"error: {state}: a PyTorch file but not a mobiledepth checkpoint (a state dict or pickled module needs its "
         "Python "
-        "class): load it in Python and call mobiledepth.convert(module, out_dir, ConvertOptions(height=H, width=W)), "
+        "class): load it in Python and call mobiledepth.convert(module, out_dir, ConvertOptions(size=(H, W))), "
         "or save "
         "it as TorchScript, torch.export (.pt2) or ONNX"
     )
@@ -432,7 +449,7 @@ def test_tflite_with_dynamic_dims_is_sized_by_size(tmp_path):
     path.write_bytes(converter.convert())
     from mobiledepth.runtime.predictors import load_predictor
 
-    predictor = load_predictor(path, dynamic_hw=(48, 80))
+    predictor = load_predictor(path, (48, 80))
     assert predictor.input_hw == (48, 80) and predictor.predict(np.zeros((48, 80, 3), np.float32)).shape == (48, 80)
     result = runner.invoke(
         app, ["bench", str(path), "--size", "64x96", "--runs", "3", "--json", str(tmp_path / "b.json")]

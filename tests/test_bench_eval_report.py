@@ -8,25 +8,34 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from mobiledepth.benchmark import HostBenchOptions, bench_host
+from mobiledepth.api import bench, evaluate
+from mobiledepth.benchmark.request import BenchRequest
 from mobiledepth.cli import app
+from mobiledepth.codec import decode, encode
 from mobiledepth.data.diw import read_diw_csv
 from mobiledepth.data.images import load_rgb, resize_rgb
-from mobiledepth.evaluation import EvalOptions, evaluate
+from mobiledepth.evaluation import EvalOptions
 from mobiledepth.metrics import WHDRCount, whdr_for_image
 from mobiledepth.records import BenchRecord, EvalRecord, load_records
 from mobiledepth.reporting.plot import pareto_front
 from mobiledepth.reporting.table import build_rows, to_csv, to_markdown
 from mobiledepth.runtime import load_predictor
+from mobiledepth.timing import Timing
+
+
+def bench_one(path, **timing) -> BenchRecord:
+    [record] = bench(BenchRequest((path,), timing=Timing(**timing))).records
+    return record
+
 
 pytestmark = pytest.mark.slow
 
 
 def test_host_bench_record(small_converted):
     out, _ = small_converted
-    typed = bench_host(out / "small_64x96_int8.tflite", HostBenchOptions(threads=1, warmup_runs=2, runs=7))
-    record = typed.to_dict()
-    assert BenchRecord.from_dict(record).to_dict() == record  # the JSON form reads back to the same record
+    typed = bench_one(out / "small_64x96_int8.tflite", threads=1, warmup_runs=2, runs=7)
+    record = encode(typed)
+    assert decode(BenchRecord, json.loads(json.dumps(record))) == typed  # the JSON form reads back to the same record
     assert typed.status == "ok" and typed.central_ms == record["latency_ms"]["median"]
     lat = record["latency_ms"]
     assert record["record"] == "bench" and record["device"]["name"] == "host" and record["delegate"] == "xnnpack"
@@ -35,16 +44,17 @@ def test_host_bench_record(small_converted):
     assert lat["median"] == pytest.approx(float(np.median(lat["samples"])))
     assert lat["p90"] == pytest.approx(float(np.percentile(lat["samples"], 90)))
     assert record["fps"] == pytest.approx(1000 / lat["median"])
-    assert record["warmup_runs"] == 2 and record["threads"] == 1 and record["input_hw"] == [64, 96]
-    assert 0 < record["peak_memory_mb"] < 2000 and record["first_inference_ms"] > 0
+    assert record["host"]["warmup_runs_done"] == 2 and record["timing"]["threads"] == 1
+    assert record["host"]["input_hw"] == [64, 96]
+    assert 0 < record["memory"]["peak_mb"] < 2000 and record["first_inference_ms"] > 0
 
 
 def test_bench_checkpoint_and_onnx_paths(small_converted, small_ckpt):
     out, _ = small_converted
-    onnx = bench_host(out / "small_64x96.onnx", HostBenchOptions(runs=3, warmup_runs=1))
-    torch_rec = bench_host(small_ckpt, HostBenchOptions(runs=3, warmup_runs=1, height=64, width=64))
+    onnx = bench_one(out / "small_64x96.onnx", runs=3, warmup_runs=1)
+    [torch_rec] = bench(BenchRequest((small_ckpt,), timing=Timing(runs=3, warmup_runs=1), size=(64, 64))).records
     assert onnx.delegate == "onnxruntime-cpu" and torch_rec.delegate == "pytorch-cpu"
-    assert torch_rec.details["input_hw"] == [64, 64] and torch_rec.model["format"] == "pytorch"
+    assert torch_rec.host.input_hw == (64, 64) and torch_rec.model.format == "pytorch"
 
 
 def test_eval_whdr_matches_hand_count_and_tflite_matches_torch(small_converted, small_ckpt, synth_dir):
@@ -57,10 +67,10 @@ def test_eval_whdr_matches_hand_count_and_tflite_matches_torch(small_converted, 
     for entry in read_diw_csv(synth_dir / "DIW_test.csv"):
         pred = predictor.predict(resize_rgb(load_rgb(entry.path), 64, 96))
         count.add(whdr_for_image(pred, entry.width, entry.height, entry.pairs))
-    assert record.whdr == pytest.approx(count.whdr) and record.dataset["pairs"] == count.total == 3 * 15
-    assert record.dense["images"] == 3 and 0 <= record.dense["delta1"] <= 1
-    assert EvalRecord.from_dict(record.to_dict()) == record  # the JSON form reads back to the same record
-    torch_record = evaluate(small_ckpt, synth_dir, EvalOptions(height=64, width=96))
+    assert record.whdr == pytest.approx(count.whdr) and record.dataset.pairs == count.total == 3 * 15
+    assert record.dense.images == 3 and 0 <= record.dense.delta1 <= 1
+    assert decode(EvalRecord, json.loads(json.dumps(encode(record)))) == record  # the JSON form reads back the same
+    torch_record = evaluate(small_ckpt, synth_dir, EvalOptions(size=(64, 96)))
     assert torch_record.whdr == record.whdr  # fp32 file orders every annotated pair as PyTorch does
     flipped = evaluate(tfl, synth_dir, EvalOptions(disparity=True))
     assert flipped.whdr == pytest.approx(1 - record.whdr)  # no ties on real-valued outputs
@@ -70,15 +80,17 @@ def test_report_joins_records(small_converted, tmp_path):
     out, report = small_converted
     int8 = out / "small_64x96_int8.tflite"
     fp16 = out / "small_64x96_fp16.tflite"
-    bench = bench_host(int8, HostBenchOptions(runs=3, warmup_runs=1)).to_dict()
-    ev_int8 = {"record": "eval", "model": bench["model"], "whdr": 0.25}
+    bench = encode(bench_one(int8, runs=3, warmup_runs=1))
+    dataset = {"csv": "DIW_test.csv", "images": 1, "pairs": 4}
+    ev_int8 = {"record": "eval", "model": bench["model"], "whdr": 0.25, "dataset": dataset, "wrong_pairs": 1,
+               "input_hw": [64, 96]}  # fmt: skip
     ev_fp16_model = dict(
         bench["model"],
         sha256=next(f.sha256 for f in report.files if f.precision == "fp16"),
         path=str(fp16),
         size_bytes=fp16.stat().st_size,
     )
-    ev_fp16 = {"record": "eval", "model": ev_fp16_model, "whdr": 0.125}
+    ev_fp16 = {**ev_int8, "model": ev_fp16_model, "whdr": 0.125}
     (tmp_path / "b.json").write_text(json.dumps(bench))
     (tmp_path / "e.json").write_text(json.dumps([ev_int8, ev_fp16]))
     records = load_records([tmp_path / "b.json", tmp_path / "e.json", out / "convert_report.json"])
@@ -88,15 +100,14 @@ def test_report_joins_records(small_converted, tmp_path):
     assert (timed.precision, timed.whdr, timed.device, timed.delegate) == ("int8", 0.25, "host", "xnnpack")
     assert timed.median_ms == bench["latency_ms"]["median"] and timed.fps == pytest.approx(1000 / timed.median_ms)
     int8_drop = next(f.task.drop for f in report.files if f.precision == "int8")
-    assert timed.params == report.source["params"]
-    assert (
-        timed.note == f"untrained, convert gate unverified (WHDR drop {int8_drop:+.4f})"
-    )  # 45 held-out pairs: no verdict
+    assert timed.params == report.source.params
+    assert timed.note == f"untrained, convert gate unverified (whdr {int8_drop:+.4f})"  # 45 held-out pairs: no verdict
     assert (untimed.precision, untimed.whdr, untimed.median_ms) == ("fp16", 0.125, None)
     parsed = list(csv.DictReader(io.StringIO(to_csv(rows))))
     assert parsed[0]["whdr"] == "0.25" and parsed[1]["median_ms"] == ""
     md = to_markdown(rows).splitlines()
-    assert md[0].startswith("| Model | Precision | Params | Size MB | WHDR |") and "| 0.2500 |" in md[2]
+    assert md[0].startswith("| Model | File | Precision | Params | Size MB | WHDR |") and "| 0.2500 |" in md[2]
+    assert timed.file == "small_64x96_int8.tflite" and timed.label == "small_64x96_int8.tflite xnnpack"
     runner = CliRunner()
     result = runner.invoke(
         app,
@@ -144,22 +155,22 @@ def test_cli_errors_are_one_line(tmp_path, synth_dir):
 
 def test_host_paired_table_names_its_threads(small_converted):
     """The demo prints the fp32/int8 ratio at 2 threads and at 1; each table must say which it is."""
-    from mobiledepth.benchmark.target import BenchSettings, open_bench
     from mobiledepth.reporting.terminal import paired_table
 
     out, _ = small_converted
-    files = [out / "small_64x96_fp32.tflite", out / "small_64x96_int8.tflite"]
-    records = open_bench("host", BenchSettings(threads=1, rounds=3, runs=2)).paired(files).records
+    files = (out / "small_64x96_fp32.tflite", out / "small_64x96_int8.tflite")
+    records = bench(BenchRequest(files, paired=True, timing=Timing(threads=1, rounds=3, runs=2))).records
     assert [r.threads for r in records] == [1, 1]
-    assert len(records[1].paired["round_medians_ms"]) == 3
+    assert len(records[1].paired.round_medians_ms) == 3
     assert paired_table(records).title == (
         "Paired benchmark: 3 interleaved rounds x 2 runs, 1 thread(s); ratio = file / small_64x96_fp32.tflite, "
         "per-round, 95% bootstrap interval"
     )
 
 
-def test_speedup_of_inverts_a_latency_ratio_and_swaps_its_interval():
-    from mobiledepth.benchmark.paired import speedup_of
+def test_speedup_inverts_a_latency_ratio_and_swaps_its_interval():
+    from mobiledepth.records import Interval
 
     # int8 / fp32 latency 0.5 with interval 0.4-0.625: int8 is 2x as fast, 1.6x at worst (0.625), 2.5x at best
-    assert speedup_of(0.5, 0.4, 0.625) == (2.0, 1.6, 2.5)
+    s = Interval(0.5, 0.4, 0.625).speedup()
+    assert (s.median, s.low, s.high) == (2.0, 1.6, 2.5)

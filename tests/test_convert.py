@@ -6,8 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mobiledepth.conversion import ConvertOptions, convert_checkpoint, parse_precisions
+from mobiledepth.api import convert
 from mobiledepth.conversion.analyze import parse_analyzer_output
+from mobiledepth.conversion.options import ConvertOptions
+from mobiledepth.conversion.precisions import parse_precisions
 from mobiledepth.conversion.view import convert_tables
 from mobiledepth.errors import MobileDepthError
 from mobiledepth.model import init_checkpoint
@@ -34,31 +36,38 @@ def test_every_written_file_is_reported(small_converted):
     ]
     for f in data["files"]:
         assert f["size_bytes"] == (out / Path(f["path"]).name).stat().st_size
-        assert f["parity"]["n_images"] == 3 and f["parity"]["n_pairs"] > 1000
+        assert f["parity"]["images"] == 3 and f["parity"]["ordering"]["pairs"] > 1000
         assert f["params"] == data["source"]["params"]
+        assert f["input"]["height"] == 64 and f["input"]["width"] == 96 and f["outputs"]
+        if f["format"] == "tflite":  # timed paired against the fp32 file on this host
+            assert f["speed"]["baseline"] == "small_64x96_fp32.tflite" and f["speed"]["median_ms"] > 0
+            assert (f["speed"]["ratio"] is None) == (f["precision"] == "fp32")
     assert data["input"]["height"] == 64 and data["input"]["width"] == 96
     assert data["tools"]["onnx2tf"] == "1.28.8"
 
 
 def test_parity_bounds_per_precision(small_converted):
     _, report = small_converted
-    onnx = by_precision(report, "onnx")["fp32"]
-    t = by_precision(report)
-    assert onnx.parity.rel_l2 < 1e-5 and t["fp32"].parity.rel_l2 < 1e-5
-    assert t["fp32"].parity.whdr_vs_torch < 1e-3
-    assert 1e-6 < t["fp16"].parity.rel_l2 < 5e-3  # fp16 weights: small but non-zero error
-    assert t["int8-dynamic"].parity.rel_l2 < 0.05
-    assert t["int8"].parity.rel_l2 < 0.2 and t["int8"].parity.whdr_vs_torch < 0.15
-    assert 0 <= t["int8"].parity.ties_vs_torch < 0.1
+    onnx = by_precision(report, "onnx")["fp32"].parity.outputs[0]
+    t = {k: f.parity.outputs[0] for k, f in by_precision(report).items()}
+    files = by_precision(report)
+    assert onnx.rel_l2 < 1e-5 and t["fp32"].rel_l2 < 1e-5
+    assert onnx.max_abs_over_range < 1e-5 and t["fp32"].max_abs_over_range < 1e-5 and t["fp32"].snr_db > 90
+    assert files["fp32"].parity.ordering.disagree < 1e-3
+    assert 1e-6 < t["fp16"].rel_l2 < 5e-3  # fp16 weights: small but non-zero error
+    assert t["int8-dynamic"].rel_l2 < 0.05
+    assert t["int8"].rel_l2 < 0.2 and files["int8"].parity.ordering.disagree < 0.15
+    assert 0 <= files["int8"].parity.ordering.ties < 0.1 and 0.9 < t["int8"].cosine < 1.0
     assert all(f.status == "ok" for f in report.files if f.precision != "int8")
     # 3 held-out scenes x 15 pairs: far too few pairs to check a 0.005 WHDR drop, so no "ok"
-    assert t["int8"].status == "unverified" and t["int8"].gate.verdict == "unverified"
-    assert t["int8"].problem == "only 45 held-out pairs (need 1000) to check a WHDR drop of 0.005"
-    assert t["int8"].task.pairs == 45 and report.task["pairs"] == 45
-    low, high = t["int8"].task.drop_ci  # over the 3 scenes: it brackets the measured drop
-    assert low <= t["int8"].task.drop <= high
-    saved = json.loads((Path(t["int8"].path).parent / "convert_report.json").read_text())
-    assert [f["task"]["drop_ci"] for f in saved["files"] if f["precision"] == "int8"] == [[low, high]]
+    int8 = files["int8"]
+    assert int8.status == "unverified" and int8.gate.verdict == "unverified"
+    assert int8.problem == "only 45 held-out pairs (need 1000) to check a WHDR drop of 0.005"
+    assert int8.task.units == 45 and report.task.pairs == 45
+    low, high = int8.task.interval  # over the 3 scenes: it brackets the measured drop
+    assert low <= int8.task.drop <= high
+    saved = json.loads((Path(int8.path).parent / "convert_report.json").read_text())
+    assert [f["task"]["interval"] for f in saved["files"] if f["precision"] == "int8"] == [[low, high]]
 
 
 def test_failed_gate_names_the_calibration_count(small_converted, small_ckpt, small_convert_options):
@@ -66,21 +75,24 @@ def test_failed_gate_names_the_calibration_count(small_converted, small_ckpt, sm
     limit every file fails and a pair minimum the 45 pairs meet, on the real file of the shared conversion)."""
     from dataclasses import replace
 
-    from mobiledepth.conversion.pipeline import _check_file, _select_inputs
+    from mobiledepth.conversion.calibration import load_images
+    from mobiledepth.conversion.data import select_data
+    from mobiledepth.conversion.export import Exported
     from mobiledepth.conversion.sources import load_source
-    from mobiledepth.conversion.task_gate import pair_results
+    from mobiledepth.conversion.verify import source_results, verify_file
 
-    _, report = small_converted
+    out, report = small_converted
     int8 = by_precision(report)["int8"]
-    options = replace(small_convert_options, max_int8_whdr_drop=-1.0, min_gate_pairs=10)
-    inputs = _select_inputs(options)
-    size = (options.height, options.width)
-    source = load_source(small_ckpt, size)
-    source_results = pair_results(source.reference, inputs.task_entries, *size)
-    entry = _check_file(Path(int8.path), "tflite", "int8", 0, [], [], inputs, source_results, options)
+    options = replace(small_convert_options, gate_limit=-1.0, min_gate_pairs=10)
+    data, source, metric = select_data(options), load_source(small_ckpt, options.size), options.task_metric
+    exported = Exported(out / "small_64x96.onnx", by_precision(report, "onnx")["fp32"].outputs, (0,), source.spec)
+    src = source_results(source, exported, data, metric, list(load_images(list(data.parity_paths), 64, 96)))
+    entry = verify_file(
+        Path(int8.path), "tflite", "int8", src, exported, data, metric, "depth", 0, None, False, (10, 8)
+    )
     assert entry.status == "failed"
     assert entry.problem == (
-        f"int8 task WHDR {entry.task.whdr:.4f} is {entry.task.drop:+.4f} vs the source model on 45 held-out pairs "
+        f"int8 task WHDR {entry.task.value:.4f} is {entry.task.drop:+.4f} vs the source model on 45 held-out pairs "
         "(limit -1.0); it was calibrated on 12 images: try 128 like the ones it will see (--calib DIR --n-calib 128)"
     )
 
@@ -88,14 +100,11 @@ def test_failed_gate_names_the_calibration_count(small_converted, small_ckpt, sm
 def test_int8_file_is_diagnosed_per_tensor(small_converted):
     _, report = small_converted
     diagnosis = report.int8_diagnosis
-    assert diagnosis["images"] == 3 and len(diagnosis["tensors"]) > 40
-    first = diagnosis["tensors"][0]
-    assert {"tensor", "scale", "zero_point", "quant_min", "quant_max", "rmse", "relative", "steps", "clipped"} <= set(
-        first
-    )
-    for t in diagnosis["tensors"]:
-        assert t["scale"] > 0 and t["quant_min"] <= 0 <= t["quant_max"]
-        assert t["rmse"] >= 0 and t["steps"] == pytest.approx(t["rmse"] / t["scale"])
+    assert diagnosis.images == 3 and len(diagnosis.tensors) > 40
+    for t in diagnosis.tensors:
+        assert t.scale > 0 and t.quant_min <= 0 <= t.quant_max and t.tensor and isinstance(t.zero_point, int)
+        assert t.rmse >= 0 and t.steps == pytest.approx(t.rmse / t.scale) and 0 <= t.clipped <= 1
+        assert t.relative >= 0
     # The input is calibrated to exactly [0, 1]: scale 1/255, zero point -128.
     int8 = load_predictor(Path(by_precision(report)["int8"].path))
     scale, zero = int8.input["quantization"]
@@ -108,7 +117,7 @@ def test_int8_file_feeds_pixels_to_the_first_conv(small_converted):
     from ai_edge_litert.interpreter import Interpreter
 
     _, report = small_converted
-    assert report.graph_rewrites["input_fold"] == ["/Conv"]
+    assert report.rewrites.input_fold == ("/Conv",)
     interpreter = Interpreter(model_path=str(by_precision(report)["int8"].path))
     interpreter.allocate_tensors()  # applies the XNNPACK delegate
     ops, tensors = interpreter._get_ops_details(), interpreter.get_tensor_details()
@@ -133,7 +142,11 @@ def test_quantised_io_and_layouts(small_converted):
     ref = load_predictor(out / "small_64x96_fp32.tflite").predict(image)
     assert np.corrcoef(ref.ravel(), y.ravel())[0, 1] > 0.9
     # by default the int8 file's final resize runs in float (tflite_float_resize.py): a float32 output
-    assert int8.output["dtype"] == np.float32 and report.graph_rewrites["float_resize_int8"] == ["PartitionedCall:0"]
+    assert int8.outputs[0]["dtype"] == np.float32 and report.rewrites.float_resize["int8"] == ("PartitionedCall:0",)
+    contract = by_precision(report)["int8"].input  # the input contract: what an app must feed the file
+    assert (contract.layout, contract.dtype, contract.height, contract.width) == ("NHWC", "int8", 64, 96)
+    assert contract.quantization.scale == pytest.approx(1 / 255) and contract.quantization.zero_point == -128
+    assert contract.describe() == "NHWC int8 1x64x96x3, RGB [0,1] -> round(v / 0.0039216) -128"
     assert "int8: the output's bilinear resize runs in float" in convert_tables(report)[0].caption
 
 
@@ -145,10 +158,10 @@ def test_op_histogram_and_gpu_analysis(small_converted):
     # and the input's two mean-pixel border strips (input_fold.py)
     assert fp32.ops["CONCATENATION"] == 5 + 4 + 2 and fp32.ops["DEPTH_TO_SPACE"] == 4
     assert fp32.ops["RESIZE_BILINEAR"] == 1 and "RESIZE_NEAREST_NEIGHBOR" not in fp32.ops
-    assert report.graph_rewrites["depth_to_space"] == [f"/decoder/stages.{i}/upsample/Resize" for i in range(4)]
+    assert report.rewrites.depth_to_space == tuple(f"/decoder/stages.{i}/upsample/Resize" for i in range(4))
     caption = convert_tables(report)[0].caption  # the printed table says the files come from a rewritten graph
     assert caption.startswith("TFLite files: 4 nearest upsampling(s) written as DepthToSpace")
-    assert fp32.gpu_compatible is True and fp32.gpu_incompatible == []
+    assert fp32.gpu_compatible is True and fp32.gpu_incompatible == ()
     assert by_precision(report)["fp16"].analysis.ops.get("DEQUANTIZE", 0) > 0
 
 
@@ -169,16 +182,14 @@ def test_analyzer_parser_flags_incompatible_ops():
 
 def test_base_model_square_fp32_fp16(tmp_path, synth_dir):
     ckpt = init_checkpoint("mobiledepth-base", tmp_path / "base.pt", seed=0)
-    report = convert_checkpoint(
+    report = convert(
         ckpt,
         tmp_path / "out",
-        ConvertOptions(
-            precisions=("fp32", "fp16"), height=64, width=64, calib=synth_dir, parity_data=synth_dir, n_parity=2
-        ),
+        ConvertOptions(precisions=("fp32", "fp16"), size=(64, 64), calib=synth_dir, parity_data=synth_dir, n_parity=2),
     )
     t = by_precision(report)
     assert set(t) == {"fp32", "fp16"}
-    assert t["fp32"].parity.rel_l2 < 1e-5 and t["fp16"].parity.rel_l2 < 5e-3
+    assert t["fp32"].parity.outputs[0].rel_l2 < 1e-5 and t["fp16"].parity.outputs[0].rel_l2 < 5e-3
     assert not list((tmp_path / "out").glob("*int8*"))
 
 

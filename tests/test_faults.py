@@ -43,8 +43,8 @@ def test_missing_files_and_folders(tmp_path):
 
 
 def test_markup_in_names_is_printed_literally(tmp_path):
-    assert one_error_line(run("info", "x[/]y.pt")) == "error: x[/]y.pt: no such checkpoint file"
-    assert one_error_line(run("info", "x[bold]y.pt")) == "error: x[bold]y.pt: no such checkpoint file"
+    assert one_error_line(run("info", "x[/]y.pt")) == "error: x[/]y.pt: no such model file"
+    assert one_error_line(run("info", "x[bold]y.pt")) == "error: x[bold]y.pt: no such model file"
 
 
 def test_bad_diw_values(tmp_path, synth_dir):
@@ -65,17 +65,30 @@ def test_sizes_and_arguments_are_checked_first():
         "error: --size '8192x8192': sides are capped at 4096 pixels"
     )
     bench = ("bench", "models/mobiledepth-base.pt")
-    assert one_error_line(run(*bench, "--runs", "0")) == "error: --runs 0: must be at least 1"
-    assert one_error_line(run(*bench, "--threads", "-1")) == "error: --threads -1: must be at least 1"
-    assert one_error_line(run(*bench, "--paired", "--rounds", "1")) == "error: --rounds 1: must be at least 2"
+    assert one_error_line(run(*bench, "--runs", "0")) == "error: --runs 0: must be between 1 and 1000000"
+    cores = len(os.sched_getaffinity(0))
+    assert one_error_line(run(*bench, "--threads", "-1")) == f"error: --threads -1: must be between 1 and {cores}"
+    assert one_error_line(run(*bench, "--threads", "10000")) == f"error: --threads 10000: must be between 1 and {cores}"
+    assert one_error_line(run(*bench, "models/mobiledepth-base.pt", "--paired", "--rounds", "1")) == (
+        "error: --rounds 1: must be between 2 and 10000"
+    )
+    assert one_error_line(run(*bench, "models/mobiledepth-base.pt", "--paired", "--rounds", "1000000000")) == (
+        "error: --rounds 1000000000: must be between 2 and 10000"
+    )
+    assert one_error_line(run(*bench, "--rounds", "5")) == (
+        "error: --rounds counts the rounds of a paired run: give --paired too"
+    )
 
 
 def test_report_rejects_incomplete_records_and_bad_plot_names(tmp_path):
     rec = tmp_path / "r.json"
     rec.write_text(json.dumps({"record": "bench"}))
-    assert one_error_line(run("report", str(rec))) == f"error: {rec}: bench record without 'model'"
+    assert one_error_line(run("report", str(rec))) == f"error: {rec}: bench record: model: missing"
     rec.write_text(json.dumps({"record": "eval", "model": {"sha256": "ab"}, "whdr": "low"}))
-    assert one_error_line(run("report", str(rec))) == f"error: {rec}: eval record with a mistyped 'whdr'"
+    assert one_error_line(run("report", str(rec))) == f"error: {rec}: eval record: model.path: missing"
+    model = {"path": "m.tflite", "name": "m", "format": "tflite", "precision": "fp32", "sha256": "ab"}
+    rec.write_text(json.dumps({"record": "eval", "model": model, "whdr": "low"}))
+    assert one_error_line(run("report", str(rec))) == f"error: {rec}: eval record: whdr: expected float, got a string"
     assert one_error_line(run("report", str(rec), "--plot", str(tmp_path / "x.txt"))) == (
         f"error: {tmp_path / 'x.txt'}: --plot writes .png, .svg or .pdf, not .txt"
     )
@@ -215,7 +228,9 @@ def test_unexpected_exception_is_one_line_unless_debugging(tmp_path, monkeypatch
     from mobiledepth.cli import app
 
     rec = tmp_path / "bench.json"
-    rec.write_text('{"record": "eval", "model": {"sha256": "a"}, "whdr": 0.2}')
+    model = {"path": "m.tflite", "name": "m", "format": "tflite", "precision": "fp32", "sha256": "a"}
+    rec.write_text(json.dumps({"record": "eval", "model": model, "whdr": 0.2, "wrong_pairs": 1, "input_hw": [8, 8],
+                               "dataset": {"csv": "DIW_test.csv", "images": 1, "pairs": 5}}))  # fmt: skip
 
     def broken(records):
         raise ZeroDivisionError("float division by zero\nsecond line")

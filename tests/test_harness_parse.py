@@ -193,10 +193,12 @@ def test_from_log_record_and_report(tmp_path):
     import json
 
     apk, synap = json.loads((tmp_path / "logs.json").read_text())
-    assert apk["latency_ms"]["median"] == 141.253 and apk["threads"] == 4 and apk["source"]["format"] == "logcat"
-    assert apk["model"]["path"] == "/data/local/tmp/best_int8.tflite" and apk["device"] == {"name": "lab-phone"}
+    assert apk["latency_ms"]["median"] == 141.253 and apk["timing"]["threads"] == 4
+    assert apk["phone"]["log_format"] == "logcat" and apk["source"] == f"log: {FIX / 'logcat_apk_xnnpack.txt'}"
+    assert apk["model"]["path"] == "/data/local/tmp/best_int8.tflite" and apk["device"]["name"] == "lab-phone"
+    assert apk["device"]["serial"] is None and apk["device"]["emulated"] is False
     assert synap["delegate"] == "nnapi" and synap["status"] == "ok"
-    assert synap["delegation"]["available_accelerators"] == ["synap-npu", "nnapi-reference"]
+    assert synap["phone"]["delegation"]["available_accelerators"] == ["synap-npu", "nnapi-reference"]
     assert synap["latency_ms"]["median"] is None and synap["latency_ms"]["mean"] == 1.88574
     assert synap["latency_ms"]["central"] == "mean (the tool printed no median)"
     assert synap["fps"] == 1000 / 1.88574

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mobiledepth.benchmark.stats import latency_stats
+from android_bench.stats import latency_stats
 from mobiledepth.data.diw import PointPair
 from mobiledepth.metrics import dense_metrics, ordering_disagreement, pair_errors, whdr_for_image
 
@@ -86,6 +86,6 @@ def test_latency_stats_hand_computed():
     assert s.p90 == pytest.approx(4.0 + 0.6 * (10.0 - 4.0))  # rank 3.6 between 4 and 10
     assert s.std == pytest.approx(np.sqrt(((0 + 9 + 1 + 4 + 36) / 5)))
     assert s.fps == pytest.approx(1000 / 3.0)
-    assert s.samples == [4.0, 1.0, 3.0, 2.0, 10.0]
+    assert s.samples == (4.0, 1.0, 3.0, 2.0, 10.0)
     with pytest.raises(ValueError):
         latency_stats([])

@@ -102,7 +102,7 @@ def test_bench_record_must_match_the_typed_schema(small_converted, tmp_path):
     path = tmp_path / "bad.json"
     cases = [
         (lambda r: r.pop("delegate"), "bench record: delegate: missing"),
-        (lambda r: r["latency_ms"].update(median="2 ms"), "bench record: latency_ms.median: expected float, got a string"),
+        (lambda r: r["latency_ms"].update(median="2"), "bench record: latency_ms.median: expected float, got a string"),
         (lambda r: r["device"].update(colour="red"), "bench record: device.colour: not a field of Device"),
         (lambda r: r["model"].update(params=True), "bench record: model.params: expected int, got true/false"),
     ]  # fmt: skip

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 from android_bench.parse import parse_run_order
 from mobiledepth.cli import app
 from mobiledepth.data.photos import demo_photos
-from mobiledepth.profiling.layers import LayerProfile, module_of
+from mobiledepth.profiling.layers import module_of
+from mobiledepth.records import LayerProfile, LayerTime
 from mobiledepth.reporting.table import ReportRow
 from mobiledepth.visual.labels import box_of
 
@@ -159,7 +160,8 @@ def test_demo_photos_are_real_local_photographs():
 
 
 def test_predict_grid_of_identical_models_has_an_all_zero_difference_panel(small_ckpt, tmp_path):
-    from mobiledepth.visual.predict import PredictOptions, predict
+    from mobiledepth.api import predict
+    from mobiledepth.visual.predict import PredictOptions
 
     twin = tmp_path / "twin.pt"
     shutil.copy(small_ckpt, twin)
@@ -192,7 +194,8 @@ def test_predict_cli_errors_are_one_line(small_ckpt, tmp_path):
 def test_predict_video_gives_frame_and_depth_side_by_side(small_ckpt, tmp_path):
     import imageio.v2 as imageio
 
-    from mobiledepth.visual.predict import PredictOptions, predict
+    from mobiledepth.api import predict
+    from mobiledepth.visual.predict import PredictOptions
 
     photo = np.asarray(Image.open(demo_photos()[0]).convert("RGB").resize((96, 64)))
     clip = tmp_path / "clip.mp4"
@@ -261,9 +264,11 @@ def test_host_profile_layers_add_up_and_name_modules(small_ckpt, tmp_path):
     assert sum(r.share for r in ranked) == pytest.approx(1.0)
     assert 0.6 < prof.coverage <= 1.02  # per-node times cannot exceed the run they were measured in
     assert {"encoder", "decoder"} <= {m.split(".")[0] for m in prof.by_module(1)}
-    assert LayerProfile.from_dict(json.loads(json.dumps(prof.to_dict()))).layer_sum_ms == pytest.approx(
-        prof.layer_sum_ms
-    )
+    from mobiledepth.codec import decode, encode
+
+    assert decode(LayerProfile, json.loads(json.dumps(encode(prof)))).layer_sum_ms == pytest.approx(prof.layer_sum_ms)
+    fused = [r for r in prof.layers if r.name.endswith("Clip_output_0_nchwc")]
+    assert fused and all("clamp" not in r.module and r.op.endswith("+Clip") for r in fused)
 
 
 def test_profile_cli_writes_json_and_chart(small_ckpt, tmp_path):
@@ -308,11 +313,14 @@ def test_profile_of_tflite_on_host_says_why_not(tmp_path):
 
 
 def test_report_html_is_self_contained_and_renders_in_chromium(small_ckpt, tmp_path):
+    from mobiledepth.api import predict
     from mobiledepth.reporting.html import write_html
-    from mobiledepth.visual.predict import PredictOptions, predict
+    from mobiledepth.visual.predict import PredictOptions
 
     predict([small_ckpt, small_ckpt], [demo_photos()[1]], tmp_path / "pred", PredictOptions(size=(64, 96)))
-    records = [json.loads((tmp_path / "pred" / "predict.json").read_text())]
+    from mobiledepth.records import load_records
+
+    records = load_records([tmp_path / "pred" / "predict.json"])
     page = write_html(tmp_path / "report.html", REPORT_ROWS, records, paper=False)
     html = page.read_text()
     assert html.count("data:image/png;base64,") == 2  # the plot and the depth grid, inline
@@ -352,31 +360,30 @@ def test_report_html_wrong_suffix_is_one_line(tmp_path):
 
 
 def test_report_html_shows_two_profiles_side_by_side(tmp_path):
-    from mobiledepth.profiling.layers import LayerProfile, LayerTime
     from mobiledepth.reporting.html import profile_section
 
     a = LayerProfile(
-        "a.onnx",
-        "host",
-        "onnxruntime",
-        10,
-        3.0,
-        [
+        model="a.onnx",
+        device="host",
+        runtime="onnxruntime",
+        runs=10,
+        end_to_end_ms=3.0,
+        layers=(
             LayerTime("/encoder/x/Conv", "encoder.x", "Conv", 2.0),
             LayerTime("/decoder/y/Conv", "decoder.y", "Conv", 1.0),
-        ],
+        ),
     )
     b = LayerProfile(
-        "b.onnx",
-        "host",
-        "onnxruntime",
-        10,
-        2.0,
-        [
+        model="b.onnx",
+        device="host",
+        runtime="onnxruntime",
+        runs=10,
+        end_to_end_ms=2.0,
+        layers=(
             LayerTime("/encoder/x/Conv", "encoder.x", "Conv", 1.0),
             LayerTime("/decoder/y/Conv", "decoder.y", "Conv", 1.0),
-        ],
+        ),
     )
-    page = profile_section([a.to_dict(), b.to_dict()])
+    page = profile_section([a, b])
     assert "Per module: a.onnx vs b.onnx" in page
     assert "<td>encoder.x</td><td>2.000</td><td>1.000</td><td>0.50</td>" in page

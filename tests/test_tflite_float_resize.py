@@ -10,8 +10,9 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from mobiledepth.api import convert
 from mobiledepth.cli import app
-from mobiledepth.conversion import ConvertOptions, convert_checkpoint
+from mobiledepth.conversion.options import ConvertOptions
 from mobiledepth.conversion.tflite_float_resize import float_output_resize
 from mobiledepth.errors import MobileDepthError
 
@@ -57,15 +58,15 @@ def _bilinear_x2(x: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def all_integer(tmp_path_factory, synth_dir):
-    options = ConvertOptions(precisions=("fp32", "int8"), height=32, width=32, calib=synth_dir, n_calib=8,
-                             int8_output="int8")  # fmt: skip
-    report = convert_checkpoint(Resized(), tmp_path_factory.mktemp("resized"), options)
+    options = ConvertOptions(precisions=("fp32", "int8"), size=(32, 32), calib=synth_dir, n_calib=8,
+                             int8_output="int8", speed=False)  # fmt: skip
+    report = convert(Resized(), tmp_path_factory.mktemp("resized"), options)
     return report, {f.precision: Path(f.path) for f in report.files if f.format == "tflite"}
 
 
 def test_the_output_resize_moves_to_float_and_computes_the_same_map(all_integer):
     report, files = all_integer
-    assert "float_resize_int8" not in report.graph_rewrites  # --int8-output int8: the file stays all-integer
+    assert report.rewrites.float_resize == {}  # --int8-output int8: the file stays all-integer
     data = files["int8"].read_bytes()
     result = float_output_resize(data)
     assert len(result.moved) == 1

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from mobiledepth.conversion import ConvertOptions, convert_checkpoint
+from mobiledepth.api import convert
+from mobiledepth.conversion.options import ConvertOptions
 from mobiledepth.conversion.tflite_rewrites import drop_saturating_clamps
 from mobiledepth.runtime.predictors import load_predictor
 
@@ -41,13 +42,13 @@ def _ops(path: str) -> Counter:
 
 @pytest.fixture(scope="module")
 def clamped(tmp_path_factory, synth_dir):
-    options = ConvertOptions(precisions=("fp32", "int8"), height=32, width=32, calib=synth_dir, n_calib=8)
-    return convert_checkpoint(Clamped(), tmp_path_factory.mktemp("clamped"), options)
+    options = ConvertOptions(precisions=("fp32", "int8"), size=(32, 32), calib=synth_dir, n_calib=8, speed=False)
+    return convert(Clamped(), tmp_path_factory.mktemp("clamped"), options)
 
 
 def test_int8_file_loses_only_the_bound_at_its_range_end(clamped):
     files = {f.precision: f for f in clamped.files if f.format == "tflite"}
-    assert clamped.graph_rewrites["saturating_clamps_int8"] == ["model/tf.clip_by_value/clip_by_value"]
+    assert clamped.rewrites.saturating_clamps == {"int8": ("model/tf.clip_by_value/clip_by_value",)}
     assert _ops(files["fp32"].path)["MINIMUM"] == 1 and _ops(files["fp32"].path)["MAXIMUM"] == 2
     int8_ops = _ops(files["int8"].path)
     assert int8_ops["MINIMUM"] == 1 and int8_ops["MAXIMUM"] == 1  # the clamp's lower bound is gone

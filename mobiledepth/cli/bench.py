@@ -16,7 +16,7 @@ from ..errors import MobileDepthError
 from ..reporting.terminal import bench_table, paired_table
 from . import options as o
 from .app import app, console, err_console
-from .common import given_flags, parse_size, user_errors, write_records
+from .common import given_flags, size_flag, user_errors, write_records
 
 
 @app.command()
@@ -55,34 +55,20 @@ def bench(
         if paired:
             raise MobileDepthError("--from-log reads saved runs; --paired times files interleaved: give one of them")
         return _bench_from_logs(from_log, models or [], device, json_path)
-    phone = {
-        "gpu_precision_loss": gpu_precision_loss,
-        "nnapi_accelerator": nnapi_accelerator,
-        "require_full_delegation": require_full_delegation,
-        "affinity": affinity,
-        "repeats": repeats,
-        "cooldown_s": cooldown,
-        "max_temp_c": max_temp,
-        "thermal_timeout_s": thermal_timeout,
-        "run_timeout_s": run_timeout,
-        "op_profiling": op_profiling,
-    }
+    phone = PhoneOptions(**given_flags(
+        gpu_precision_loss=gpu_precision_loss, nnapi_accelerator=nnapi_accelerator, affinity=affinity,
+        require_full_delegation=require_full_delegation, repeats=repeats, cooldown_s=cooldown, max_temp_c=max_temp,
+        thermal_timeout_s=thermal_timeout, run_timeout_s=run_timeout, op_profiling=op_profiling))  # fmt: skip
     timing = Timing(threads, warmup, warmup_seconds, runs, min_seconds, rounds)
-    request = BenchRequest(
-        tuple(models or ()),
-        device,
-        delegate,
-        paired,
-        timing,
-        parse_size(size) if size else None,
-        PhoneOptions(**given_flags(**phone)),
-        AdbEndpoint(adb_host, adb_port),
-        benchmark_binary,
-        devices_file,
-        json_path,
-    )
+    request = BenchRequest(tuple(models or ()), device, delegate, paired, timing, size_flag(size), phone,
+                           AdbEndpoint(adb_host, adb_port), benchmark_binary, devices_file, json_path)  # fmt: skip
     with err_console.status(f"benchmarking on {device}") as status:
         outcome = run_bench(request, progress=lambda m: status.update(m))
+    show_outcome(outcome, paired, json_path)
+
+
+def show_outcome(outcome, paired: bool, json_path: Optional[Path]) -> None:
+    """The records' table, where they were written, the warnings; then the problems fail the command."""
     if outcome.records:
         console.print((paired_table if paired else bench_table)(list(outcome.records)))
     if outcome.saved:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from . import options as o
 from .app import console, devices_app
@@ -24,23 +25,20 @@ def devices(
     """List connected phones: model, SoC, Android version, ABI, battery temperature."""
     if ctx.invoked_subcommand is not None:
         return
+    from android_bench.adb import AdbEndpoint
+
     from ..benchmark.phone import list_devices
 
-    found = list_devices(adb_host, adb_port, devices_file)
-    table = Table(title=f"Devices on adb server {adb_host}:{adb_port}")
-    for col in ("Serial", "State", "Alias", "Model", "SoC", "Android", "ABI", "Battery °C"):
+    endpoint = AdbEndpoint(adb_host, adb_port)
+    found = list_devices(endpoint, devices_file)
+    table = Table(title=f"Devices on adb server {endpoint}")
+    for col in ("Serial", "State", "Alias", "Model", "SoC", "Android", "ABI", "Battery °C", "Emulated"):
         table.add_column(col)
-    for d in found:
-        table.add_row(
-            d.serial,
-            d.state,
-            d.alias,
-            d.model,
-            d.soc,
-            f"{d.android} (SDK {d.sdk})" if d.android else "",
-            d.abi,
-            f"{d.battery_c:.1f}" if d.battery_c is not None else "",
-        )
+    for d in found:  # Text cells: a phone's model string is shown as it is, never read as markup
+        table.add_row(*(Text(v) for v in (d.serial, d.state, d.alias, d.model, d.soc,
+                                          f"{d.android} (SDK {d.sdk})" if d.android else "", d.abi,
+                                          f"{d.battery_c:.1f}" if d.battery_c is not None else "",
+                                          "yes" if d.emulated else "")))  # fmt: skip
     console.print(table if found else "no devices connected")
 
 

@@ -41,7 +41,7 @@ def select_outputs(source: SourceModel, requested: tuple[str, ...] | None) -> tu
     if requested is None:
         return tuple(range(len(names)))
     chosen = []
-    for item in requested:
+    for item in map(str, requested):
         if item.isdigit() and int(item) < len(names):
             chosen.append(int(item))
         elif item in names:

@@ -22,6 +22,8 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from android_bench.timing import HOST_TIMING
+
 from ..errors import MobileDepthError
 from ..model.network import count_parameters
 from ..records.parts import Interval
@@ -39,7 +41,7 @@ class AnyPruneOptions:
     candidates: int = 6  # groups tried per iteration, widest first
     tries: int = 3  # best-scoring proposals measured per iteration before giving up
     rounds: int = 12  # paired rounds per latency comparison
-    threads: int = 2
+    threads: int = HOST_TIMING.threads
     higher_is_better: bool = False
     # module names never pruned, beside the layers that produce a model output (always kept: cutting one
     # would change what the model returns, e.g. 4 -> 3 classes of a classification conv)
@@ -132,6 +134,25 @@ def _outputs(y) -> list[torch.Tensor]:
     return output_list(y)
 
 
+def _frozen(base: nn.Module, example: torch.Tensor, options: AnyPruneOptions, log) -> tuple[str, ...]:
+    """The layers never pruned: those that produce a model output, and the ones ``options.ignored`` names."""
+    names = [name for name, _ in conv_groups(base, example)]
+    frozen = tuple(dict.fromkeys([*output_layers(base, example, names), *options.ignored]))
+    log(f"never pruned (they produce an output, or options.ignored names them): {', '.join(frozen) or 'none'}")
+    return frozen
+
+
+def _final_status(final: Interval | None, target: float) -> str:
+    """'reached' only when the final paired ratio's upper end is within the target; else what to try next."""
+    if final is not None and final.high <= target:
+        return "reached"
+    if final is None:
+        return "not confirmed"
+    return (f"not confirmed: the final model measured {final.median:.3f}x the base (95% interval up to "
+            f"{final.high:.3f}) against a target of {target}; try more iterations (max_iterations), a larger step, "
+            "or more rounds (a noisy host widens the interval)")  # fmt: skip
+
+
 def paired_ratio(a: nn.Module, b: nn.Module, example: torch.Tensor, options: AnyPruneOptions) -> Interval:
     """b / a latency, both exported to ONNX and timed interleaved in one ONNX Runtime process."""
     from android_bench.timing import Timing
@@ -211,10 +232,7 @@ def prune_module(
         raise MobileDepthError(f"target {target}: a latency ratio between 0 and 1 (0.8 = 20% faster)")
     start = time.perf_counter()
     base = copy.deepcopy(module).eval()
-    names = [name for name, _ in conv_groups(base, example_inputs)]
-    frozen = tuple(dict.fromkeys([*output_layers(base, example_inputs, names), *options.ignored]))
-    log(f"never pruned (they produce an output, or options.ignored names them): {', '.join(frozen) or 'none'}")
-    options = replace(options, ignored=frozen)
+    options = replace(options, ignored=_frozen(base, example_inputs, options, log))
     with torch.no_grad():
         base_score = float(evaluate(base))
     current, iterations, status = base, [], ""
@@ -235,18 +253,7 @@ def prune_module(
             train_step(current)
         current.eval()
     final = paired_ratio(base, current, example_inputs, options) if iterations else None
-    if not status:
-        status = (
-            "reached"
-            if final is not None and final.high <= target
-            else (
-                f"not confirmed: the final model measured {final.median:.3f}x the base (95% interval up to "
-                f"{final.high:.3f}) against a target of {target}; try more iterations (max_iterations), a larger step, "
-                "or more rounds (a noisy host widens the interval)"
-                if final is not None
-                else "not confirmed"
-            )
-        )
+    status = status or _final_status(final, target)
     with torch.no_grad():
         final_score = float(evaluate(current.eval()))
     return AnyPruneResult(
@@ -259,5 +266,5 @@ def prune_module(
         final,
         iterations,
         time.perf_counter() - start,
-        frozen,
+        options.ignored,
     )

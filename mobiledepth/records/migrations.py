@@ -29,8 +29,9 @@ def _v1_to_v2(item: Json) -> Json:
     return item
 
 
-def _pick(block: Any, keys: tuple[str, ...]) -> Json:
-    return {k: block[k] for k in keys if isinstance(block, dict) and k in block}
+def _pick(block: Any, keys: tuple[str, ...]) -> Any:
+    """The known keys of a block; anything not a block (missing, mistyped) is passed on for the decoder to name."""
+    return {k: block[k] for k in keys if k in block} if isinstance(block, dict) else block
 
 
 def _tool(item: Json) -> Json:
@@ -119,10 +120,10 @@ def _bench_v3(item: Json) -> Json:
         "schema": 3,
         "tool": _tool(item),
         "created": item.get("created", ""),
-        "model": _pick(item.get("model") or {}, MODEL_KEYS),
-        "device": _pick(item.get("device") or {}, DEVICE_KEYS),
+        "model": _pick(item.get("model"), MODEL_KEYS),
+        "device": _pick(item.get("device"), DEVICE_KEYS),
         "delegate": item.get("delegate"),
-        "latency_ms": _latency(item.get("latency_ms") or {}),
+        "latency_ms": _latency(item["latency_ms"]) if isinstance(item.get("latency_ms"), dict) else None,
         "timing": {"threads": item.get("threads"), **timing},
         "status": item.get("status", "ok"),
         "paired": item.get("paired"),
@@ -145,7 +146,7 @@ def _bench_v3(item: Json) -> Json:
     details = item.get("details") or {}
     if isinstance(details, dict) and isinstance(details.get("source"), str):
         out["source"] = details["source"]
-    return {k: v for k, v in out.items() if v is not None or k in ("delegate",)}
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _eval_v3(item: Json) -> Json:
@@ -155,8 +156,8 @@ def _eval_v3(item: Json) -> Json:
         "schema": 3,
         "tool": _tool(item),
         "created": item.get("created", ""),
-        "model": _pick(item.get("model") or {}, MODEL_KEYS),
-        "dataset": _pick(item.get("dataset") or {}, ("csv", "images", "pairs")),
+        "model": _pick(item.get("model"), MODEL_KEYS),
+        "dataset": _pick(item.get("dataset"), ("csv", "images", "pairs")),
         **_pick(item, keys),
     }
 

@@ -381,5 +381,10 @@ def load_predictor(
     if fmt == "pytorch":
         return TorchPredictor(path, size, preprocess, threads, output)
     if fmt == "onnx":
-        return OnnxPredictor(path, size, preprocess, threads, spinning, output)
-    return TFLitePredictor(path, size, preprocess, threads, output)
+        predictor: Predictor = OnnxPredictor(path, size, preprocess, threads, spinning, output)
+    else:
+        predictor = TFLitePredictor(path, size, preprocess, threads, output)
+    if size is not None and tuple(size) != tuple(predictor.input_hw):
+        raise MobileDepthError(f"{path}: file has a fixed input of {predictor.input_hw[0]}x{predictor.input_hw[1]}, "
+                               f"not {size[0]}x{size[1]}")  # fmt: skip
+    return predictor
