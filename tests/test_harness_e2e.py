@@ -105,8 +105,12 @@ def test_cpu_run_end_to_end_and_report_beside_host(adb_port, phones, binary, sma
         "soc": "Exynos 2100",
         "os": "Android 14 (SDK 34)",
         "abi": "arm64-v8a",
+        "cores": None,
+        "emulated": True,  # the emulated phone says so (ro.kernel.qemu=1), as Android's emulator does
     }
-    assert (rec["status"], rec["delegate"], rec["affinity"], rec["threads"]) == ("ok", "cpu", "f0", 4)
+    phone = rec["phone"]
+    assert (rec["status"], rec["delegate"], phone["options"]["affinity"], rec["timing"]["threads"]) == (
+        "ok", "cpu", "f0", 4)  # fmt: skip
     assert rec["model"]["precision"] == "int8" and rec["model"]["params"] > 0  # completed from convert_report.json
     lat = rec["latency_ms"]
     assert (
@@ -114,13 +118,14 @@ def test_cpu_run_end_to_end_and_report_beside_host(adb_port, phones, binary, sma
         and lat["min"] <= lat["median"] <= lat["max"]
         and rec["fps"] == pytest.approx(1000 / lat["median"])
     )
-    assert rec["init_ms"] > 0 and rec["memory_mb"]["overall"] is not None
-    assert {o["node_type"] for o in rec["op_profile"]} >= {"CONV_2D", "DEPTHWISE_CONV_2D"}
-    assert 20 < rec["temperatures"]["before"]["max_c"] < 60 and "battery" in rec["temperatures"]["after"]["zones"]
+    assert rec["init_ms"] > 0 and rec["memory"]["overall_mb"] is not None
+    assert {o["node_type"] for o in phone["op_profile"]} >= {"CONV_2D", "DEPTHWISE_CONV_2D"}
+    before, after = phone["repeats"][0]["temperature_before"], phone["repeats"][-1]["temperature_after"]
+    assert 20 < before["max_c"] < 60 and "battery" in after["zones"]
     # push once: the binary's md5 now matches on the device, so a second run does not push it
     again = bench([model, "--device", "S21"], adb_port, binary, tmp_path / "again.json")
     assert again.exit_code == 0, again.output
-    assert json.loads((tmp_path / "again.json").read_text())[0]["binary"]["pushed_this_session"] is False
+    assert json.loads((tmp_path / "again.json").read_text())[0]["phone"]["binary"]["pushed"] is False
     # phone and host rows side by side
     host = runner.invoke(app, ["bench", str(model), "--runs", "3", "--json", str(tmp_path / "host.json")])
     assert host.exit_code == 0, host.output
@@ -130,7 +135,7 @@ def test_cpu_run_end_to_end_and_report_beside_host(adb_port, phones, binary, sma
     )
     assert rep.exit_code == 0, rep.output
     rows = json.loads((tmp_path / "rows.json").read_text())
-    assert {r["device"] for r in rows} == {"host", "S21 (SM-G991B)"} and {r["delegate"] for r in rows} == {
+    assert {r["device"] for r in rows} == {"host", "S21 (SM-G991B) (emulated)"} and {r["delegate"] for r in rows} == {
         "cpu",
         "xnnpack",
     }
@@ -159,7 +164,8 @@ def test_profile_on_phone_gives_per_layer_table(adb_port, phones, binary, small_
     )
     assert result.exit_code == 0, result.output
     [prof] = json.loads((tmp_path / "p.json").read_text())
-    assert prof["record"] == "profile" and prof["device"] == "S21" and prof["runtime"] == "benchmark_model (cpu)"
+    assert prof["record"] == "profile" and prof["device"] == "S21 (SM-G991B) (emulated)"
+    assert prof["runtime"] == "benchmark_model (cpu)"
     ops = {layer["op"] for layer in prof["layers"]}
     assert {"CONV_2D", "DEPTHWISE_CONV_2D"} <= ops
     total = sum(layer["ms"] for layer in prof["layers"])
@@ -222,10 +228,11 @@ def test_paired_on_a_phone_alternates_files_and_reports_ratios(adb_port, phones,
     from mobiledepth.reporting.table import build_rows
 
     base_row, int8_row = build_rows(load_records([tmp_path / "paired.json"]))
-    assert base_row.note == "untrained, paired baseline (3 rounds)" and base_row.paired_ratio is None
+    assert base_row.note == "untrained, emulated phone, paired baseline (3 rounds)" and base_row.paired_ratio is None
     assert (int8_row.paired_ratio, int8_row.paired_low, int8_row.paired_high) == (r["median"], r["low"], r["high"])
     assert int8_row.note == (  # the test model is untrained: the report says so first
-        f"untrained, paired: {r['median']:.3f}x small_64x96_fp32.tflite [{r['low']:.3f}-{r['high']:.3f}], 3 rounds"
+        f"untrained, emulated phone, paired: {r['median']:.3f}x small_64x96_fp32.tflite [{r['low']:.3f}-{r['high']:.3f}], "
+        "3 rounds"
     )
 
 
@@ -238,7 +245,7 @@ def test_gpu_on_phone_without_gpu_is_a_clear_delegate_failure(adb_port, phones, 
         and "GPU acceleration is unsupported on this platform" in result.output
     )
     [rec] = json.loads((tmp_path / "gpu.json").read_text())
-    assert rec["status"] == "delegate-not-applied" and rec["delegation"]["applied"] is False
+    assert rec["status"] == "delegate-not-applied" and rec["phone"]["delegation"]["applied"] is False
     rep = runner.invoke(app, ["report", str(tmp_path / "gpu.json"), "--json", str(tmp_path / "rows.json")])
     assert rep.exit_code == 0, rep.output
     assert json.loads((tmp_path / "rows.json").read_text())[0]["note"].endswith("delegate NOT applied (CPU timings)")
@@ -251,9 +258,9 @@ def test_gpu_and_nnapi_on_a_phone_that_has_them(adb_port, phones, binary, small_
     )
     assert result.exit_code == 0, result.output
     [rec] = json.loads((tmp_path / "g.json").read_text())
-    d = rec["delegation"]
+    d = rec["phone"]["delegation"]
     assert (rec["status"], d["applied"], d["mode"], d["coverage"]) == ("ok", True, "full", 1.0)
-    assert d["delegated_nodes"] == d["total_nodes"] > 20 and rec["settings"]["gpu_precision_loss"] is False
+    assert d["delegated_nodes"] == d["total_nodes"] > 20 and rec["phone"]["options"]["gpu_precision_loss"] is False
     partial = bench([model, "--device", "S10+", "--delegate", "nnapi"], adb_port, binary, tmp_path / "n.json")
     assert partial.exit_code == 0 and "NNAPI delegate took" in partial.output
     assert json.loads((tmp_path / "n.json").read_text())[0]["status"] == "delegate-partial"
@@ -285,7 +292,7 @@ def test_thermal_guard_waits_for_cool_down(adb_port, phones, binary, small_conve
         tmp_path / "t.json",
     )
     assert result.exit_code == 0, result.output
-    rep = json.loads((tmp_path / "t.json").read_text())[0]["repeats"][0]
+    rep = json.loads((tmp_path / "t.json").read_text())[0]["phone"]["repeats"][0]
     assert rep["waited_to_cool_s"] > 1.0 and rep["temperature_before"]["max_c"] < 40 and rep["thermal_timeout"] is False
 
 

@@ -146,3 +146,56 @@ def test_make_bench_commands_start():
         done = subprocess.run(re.sub(r"--out \S+", "--help", command), shell=True, cwd=ROOT, capture_output=True,
                               text=True, timeout=120)  # fmt: skip
         assert done.returncode == 0, f"{command}: {done.stderr}"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports, module-level and function-local alike (imports under
+    ``if TYPE_CHECKING:`` never run and are left out)."""
+    modules = {}
+    for pkg in ("mobiledepth", "android_bench", "phone_emulator"):
+        for path in (ROOT / pkg).rglob("*.py"):
+            parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text())
+        skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(
+            node.test) for n in ast.walk(node)}  # fmt: skip
+        base = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(tree):
+            if id(node) in skipped or not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                root = ".".join(base.split(".")[: len(base.split(".")) - node.level + 1]) if node.level else ""
+                target = ".".join(p for p in (root, node.module or "") if p)
+                targets = [f"{target}.{a.name}" if f"{target}.{a.name}" in modules else target for a in node.names]
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and target != name:
+                    graph[name].add(target)
+    return graph
+
+
+def test_no_import_circle_anywhere():
+    """No module imports one that (directly or through others) imports it, counting imports inside functions:
+    a circle hidden in a function body still decides what can load first, and reads as tangled code."""
+    graph = _import_graph()
+    assert len(graph) > 100
+    circles, state = [], {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                circles.append(" -> ".join(path[path.index(nxt) :] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert circles == []
