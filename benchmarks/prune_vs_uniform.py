@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -27,12 +26,19 @@ from mobiledepth.benchmark.paired import bootstrap_ratio
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 from mobiledepth.fileio import write_json
 from mobiledepth.model import count_parameters, load_checkpoint
+from mobiledepth.pruning.channels import ConfigChannels
 from mobiledepth.pruning.latency import Measurer
-from mobiledepth.pruning.netadapt import NetAdapt, PruneOptions
+from mobiledepth.pruning.netadapt import width_scaled
+from mobiledepth.pruning.options import PruneOptions
+from mobiledepth.pruning.runs import prune_checkpoint
+from mobiledepth.pruning.store import RunStore
+from mobiledepth.pruning.tuning import RankingTuner
+from mobiledepth.records.pruning import PruneHistory
 
 MATCH_ROUNDS = 10  # per bisection candidate
 FINAL_ROUNDS = 40  # the comparison the table reports
 BISECTION_STEPS = 6
+CHANNEL_STEP = PruneOptions.__dataclass_fields__["channel_step"].default
 
 
 def parse_args() -> argparse.Namespace:
@@ -51,24 +57,28 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def netadapt_history(args: argparse.Namespace, netadapt: NetAdapt, na_dir: Path) -> dict:
-    """A finished run's history.json, reused when given, else NetAdapt run here."""
-    done = na_dir / "history.json"
-    history = json.loads(done.read_text()) if args.netadapt_dir and done.is_file() else netadapt.run().to_dict()
-    if not history.get("final"):
-        raise SystemExit(f"{done}: that NetAdapt run has not finished")
+def netadapt_history(args: argparse.Namespace, options: PruneOptions, measurer: Measurer, na_dir: Path,
+                     console: Console) -> PruneHistory:  # fmt: skip
+    """A finished run's history, reused when given, else NetAdapt run here."""
+    if args.netadapt_dir:
+        history = RunStore(na_dir, console.print).load()
+    else:
+        history = prune_checkpoint(args.checkpoint, na_dir, options, measurer, echo=console.print)
+    if history is None or history.final is None:
+        raise SystemExit(f"{na_dir / 'history.json'}: that NetAdapt run has not finished")
     return history
 
 
-def match_width(netadapt: NetAdapt, measurer: Measurer, base, na_tflite: Path, out: Path) -> float:
+def match_width(source: ConfigChannels, measurer: Measurer, base, na_tflite: Path, out: Path,
+                console: Console) -> float:  # fmt: skip
     """Bisection on the width multiplier s until the uniform file times like NetAdapt's: each candidate's
     median per-round ratio to NetAdapt's file, the two interleaved in one run (``bootstrap_ratio``)."""
     lo, hi, best, best_ratio = 0.3, 1.0, 1.0, float("inf")
     for _ in range(BISECTION_STEPS):
         s = (lo + hi) / 2
-        tflite = measurer.convert(netadapt.uniform(base, s), out, f"uniform_x{s:.3f}")
+        tflite = measurer.file_of(width_scaled(source, base, s, CHANNEL_STEP), out, f"uniform_x{s:.3f}")
         ratio = bootstrap_ratio(*measurer.paired([na_tflite, tflite], rounds=MATCH_ROUNDS)).median
-        netadapt.log(f"uniform x{s:.3f}: {ratio:.3f}x NetAdapt's final latency (paired, {MATCH_ROUNDS} rounds)")
+        console.print(f"uniform x{s:.3f}: {ratio:.3f}x NetAdapt's final latency (paired, {MATCH_ROUNDS} rounds)")
         if abs(ratio - 1) < abs(best_ratio - 1):
             best, best_ratio = s, ratio
         lo, hi = (lo, s) if ratio > 1 else (s, hi)
@@ -77,7 +87,7 @@ def match_width(netadapt: NetAdapt, measurer: Measurer, base, na_tflite: Path, o
 
 def paired_rows(measurer: Measurer, files: list[Path]) -> list[dict]:
     """Each file's median of round medians and its ratio to the first file (95% interval), one paired run."""
-    from mobiledepth.benchmark.request import run_bench
+    from mobiledepth.benchmark.run import run_bench
     from mobiledepth.records import Interval
 
     outcome = run_bench(measurer.request(files, FINAL_ROUNDS))
@@ -113,25 +123,27 @@ def main() -> int:
                            max_proposals=args.max_proposals, short_steps=args.short_steps,
                            long_steps=args.long_steps)  # fmt: skip
     na_dir = args.netadapt_dir or args.out / "netadapt"
-    netadapt = NetAdapt(args.checkpoint, na_dir, options, measurer, echo=console.print)
-    history = netadapt_history(args, netadapt, na_dir)
-    steps = len(history["iterations"]) * history["options"]["short_steps"] + history["options"]["long_steps"]
+    history = netadapt_history(args, options, measurer, na_dir, console)
+    steps = len(history.iterations) * history.options.short_steps + history.options.long_steps
     base = load_checkpoint(args.checkpoint).build(with_heads=False).eval()
-    scale = match_width(netadapt, measurer, base, Path(history["final"]["tflite"]), args.out / "uniform")
-    uniform = netadapt.finetune(netadapt.uniform(base, scale), steps, seed=12345)
-    uni_tflite = measurer.convert(uniform, args.out / "uniform", "uniform_final")
-    files = [Path(history["base"]["tflite"]), Path(history["final"]["tflite"]), uni_tflite]
+    source = ConfigChannels((h, w))
+    tuner = RankingTuner(data, options.data_kind, options.train_size, options.batch, options.lr, options.seed,
+                         options.eval_limit)  # fmt: skip
+    scale = match_width(source, measurer, base, Path(history.final.tflite), args.out / "uniform", console)
+    uniform = tuner.finetune(width_scaled(source, base, scale, CHANNEL_STEP), steps, seed=12345)
+    uni_tflite = measurer.file_of(uniform, args.out / "uniform", "uniform_final")
+    files = [Path(history.base.tflite), Path(history.final.tflite), uni_tflite]
     timed = paired_rows(measurer, files)
     result = {
         "target_ratio": args.target_ratio, "size": args.size, "finetune_steps_each": steps,
-        "test_pairs": sum(len(image.pairs) for image in netadapt.test_entries),
+        "test_pairs": sum(len(image.pairs) for image in tuner.entries["test"]),
         "base": {"label": "base (unpruned)", "params": count_parameters(base),
-                 "test_whdr": netadapt.whdr(base, netadapt.test_entries), **timed[0]},
-        "netadapt": {"label": f"NetAdapt ({len(history['iterations'])} iterations)",
-                     "params": history["final"]["params"], "test_whdr": history["final"]["test_whdr"],
-                     "iterations": len(history["iterations"]), **timed[1]},
+                 "test_whdr": tuner.score(base, "test"), **timed[0]},
+        "netadapt": {"label": f"NetAdapt ({len(history.iterations)} iterations)",
+                     "params": history.final.params, "test_whdr": history.final.test_whdr,
+                     "iterations": len(history.iterations), **timed[1]},
         "uniform": {"label": f"uniform x{scale:.3f}", "scale": scale, "params": count_parameters(uniform),
-                    "test_whdr": netadapt.whdr(uniform, netadapt.test_entries), **timed[2]},
+                    "test_whdr": tuner.score(uniform, "test"), **timed[2]},
     }  # fmt: skip
     result["wall_s"] = time.time() - t0
     print_table(console, result)

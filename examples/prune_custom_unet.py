@@ -28,7 +28,6 @@ from mobiledepth.data.diw import read_diw_csv
 from mobiledepth.data.images import load_rgb, resize_rgb
 from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 from mobiledepth.evaluation import score_entries
-from mobiledepth.pruning.any_model import AnyPruneOptions
 
 H, W = 96, 128
 MEAN, STD = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -111,6 +110,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("build/examples/unet"))
     parser.add_argument("--target", type=float, default=0.8)
     parser.add_argument("--train-steps", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=1, help="score proposals as this many Ray tasks")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
@@ -126,43 +126,37 @@ def main() -> None:
         if (i + 1) % 100 == 0:
             print(f"train step {i + 1}: loss {loss:.4f}")
     model.eval()
-    options = AnyPruneOptions(
-        step=0.25,
+    options = md.PruneOptions(
+        target_ratio=args.target,
+        initial_ratio=0.25,
         max_iterations=6,
-        finetune_steps=15,
-        candidates=5,
+        short_steps=15,
+        max_proposals=5,
         rounds=12,
-        final_finetune_steps=args.train_steps // 2,
+        long_steps=args.train_steps // 2,
+        workers=args.workers,
     )
-    result = md.prune(model, torch.zeros(1, 3, H, W), train_step, evaluate, target=args.target, options=options)
+    result = md.prune(model, options, args.out / "prune", torch.zeros(1, 3, H, W), train_step, evaluate)
+    history = result.history
     test = make_evaluate(data, "test")  # val pairs steered the choices: report the untouched test pairs too
-    print(f"\nstatus: {result.status} after {len(result.iterations)} iteration(s), {result.seconds:.0f} s")
-    for it in result.iterations:
-        r = it.ratio_to_current
-        print(
-            f"  {it.iteration}: {it.group} {it.channels[0]} -> {it.channels[1]} channels, val WHDR {it.score:.4f}, "
-            f"paired vs previous {r.median:.3f} [{r.low:.3f}, {r.high:.3f}], params {it.params:,}"
-        )
-    ratio = result.final_ratio
+    print(f"\nstatus: {history.status} after {len(history.iterations)} iteration(s), {history.wall_s:.0f} s")
+    for it in history.iterations:
+        r = it.verification.step if it.verification else None
+        paired = f"paired vs previous {r.median:.3f} [{r.low:.3f}, {r.high:.3f}], " if r else ""
+        print(f"  {it.iteration}: {it.group} {it.width_from} -> {it.width_to} channels, val WHDR {it.whdr:.4f}, "
+              f"{paired}params {it.params:,}")  # fmt: skip
     base_ms, final_ms = result_latency(model, result.model)
     base_test, final_test = test(model), test(result.model)
-    print(
-        f"base:   {result.base_params:,} params, WHDR val {result.base_score:.4f} / test {base_test:.4f}, "
-        f"{base_ms:.3f} ms (paired median of round medians)"
-    )
-    print(
-        f"pruned: {result.final_params:,} params, WHDR val {result.final_score:.4f} / test {final_test:.4f}, "
-        f"{final_ms:.3f} ms"
-    )
-    if ratio is not None:
+    final = history.final or history.base
+    print(f"base:   {history.base.params:,} params, WHDR val {history.base.whdr:.4f} / test {base_test:.4f}, "
+          f"{base_ms:.3f} ms (paired median of round medians)")  # fmt: skip
+    print(f"pruned: {final.params:,} params, WHDR val {final.whdr:.4f} / test {final_test:.4f}, {final_ms:.3f} ms")
+    if history.confirmation is not None:
+        ratio = history.confirmation.ratio
         print(f"pruned / base latency (paired): {ratio.median:.3f}, 95% interval [{ratio.low:.3f}, {ratio.high:.3f}]")
-    summary = result.to_dict() | {
-        "base_ms": base_ms,
-        "final_ms": final_ms,
-        "base_test_whdr": base_test,
-        "final_test_whdr": final_test,
-        "wall_s": time.perf_counter() - start,
-    }
+    summary = {"status": history.status, "iterations": len(history.iterations), "base_params": history.base.params,
+               "final_params": final.params, "base_ms": base_ms, "final_ms": final_ms, "base_test_whdr": base_test,
+               "final_test_whdr": final_test, "wall_s": time.perf_counter() - start}  # fmt: skip
     (args.out / "result.json").write_text(json.dumps(summary, indent=2, default=str))
     print(f"wrote {args.out / 'result.json'} ({time.perf_counter() - start:.0f} s in all)")
 

@@ -26,7 +26,7 @@ PUBLIC: dict[str, str] = {
     "ConvertOptions": "conversion.options", "TaskMetric": "conversion.tasks", "BenchRequest": "benchmark.request",
     "BenchOutcome": "benchmark.request", "Timing": "timing", "PhoneOptions": "timing", "AdbEndpoint": "timing",
     "EvalOptions": "evaluation", "PredictOptions": "visual.predict", "ProfileOptions": "profiling.host",
-    "AnyPruneOptions": "pruning.any_model", "ReportOutputs": "reporting.outputs", "Preprocess": "inputs",
+    "PruneOptions": "pruning.options", "ReportOutputs": "reporting.outputs", "Preprocess": "inputs",
     "InputSpec": "inputs", "MobileDepthError": "errors", "BenchRecord": "records", "EvalRecord": "records",
     "ConvertReport": "records", "PredictRecord": "records", "LayerProfile": "records", "load_records": "records",
 }  # fmt: skip

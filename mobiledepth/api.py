@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from .errors import MobileDepthError
+
 if TYPE_CHECKING:  # names for signatures and help(); imported lazily at call time
     import torch
 
@@ -22,9 +24,12 @@ if TYPE_CHECKING:  # names for signatures and help(); imported lazily at call ti
     from .conversion.options import ConvertOptions
     from .evaluation import EvalOptions
     from .profiling.host import ProfileOptions
-    from .pruning.any_model import AnyPruneOptions, AnyPruneResult
+    from .pruning.latency import Measurer
+    from .pruning.options import PruneOptions
+    from .pruning.runs import ModuleResult
     from .records import ConvertReport, EvalRecord, PredictRecord
     from .records.profiling import LayerProfile
+    from .records.pruning import PruneHistory
     from .reporting.outputs import ReportOutputs
     from .reporting.table import ReportRow
     from .runtime.predictors import Predictor, Preprocess
@@ -63,7 +68,7 @@ def bench(request: BenchRequest, progress: Callable[[str], None] = _quiet) -> Be
     :class:`~mobiledepth.records.BenchRecord` per timed file, the problems that fail a command and the
     warnings that do not.
     """
-    from .benchmark.request import run_bench
+    from .benchmark.run import run_bench
 
     return run_bench(request, progress)
 
@@ -83,22 +88,46 @@ def evaluate(
 
 
 def prune(
-    module: torch.nn.Module,
-    example_inputs: torch.Tensor,
-    train_step: Callable[[torch.nn.Module], Any],
-    score: Callable[[torch.nn.Module], float],
-    target: float = 0.8,
-    options: AnyPruneOptions | None = None,
+    model: PathLike | torch.nn.Module,
+    options: PruneOptions,
+    out_dir: PathLike | None = None,
+    example_inputs: torch.Tensor | None = None,
+    train_step: Callable[[torch.nn.Module], Any] | None = None,
+    score: Callable[[torch.nn.Module], float] | None = None,
+    higher_is_better: bool = False,
+    measurer: Measurer | None = None,
+    resume: bool = False,
     log: Callable[[str], None] = print,
-) -> AnyPruneResult:
-    """NetAdapt on any ``nn.Module``: prune channel groups (Torch-Pruning's dependency graph) until the
-    paired, measured latency is at most ``target`` x the starting model's. Layers that produce a model
-    output are never pruned (``options.ignored`` adds more)."""
-    from .pruning.any_model import AnyPruneOptions, prune_module
+    ray_address: str | None = None,
+) -> PruneHistory | ModuleResult:
+    """NetAdapt against measured latency, for any model, with one engine and one options type.
 
-    return prune_module(
-        module, example_inputs, train_step, score, target, options=options or AnyPruneOptions(), log=log
-    )
+    A mobiledepth checkpoint (``model`` a path) is fine-tuned on ``options.data`` and timed as its converted
+    file through ``measurer`` (default: the host, fp32 TFLite at the model's size); the run's folder is
+    ``out_dir`` and the history is returned. Any ``nn.Module`` is fine-tuned with ``train_step(model)`` and
+    scored with ``score(model)`` (lower is better unless ``higher_is_better``), timed paired on this host as
+    ONNX at ``example_inputs``' size; the layers that produce an output are never pruned (``options.freeze``
+    names more modules); the pruned module and the history are returned. ``options.workers`` > 1 scores each
+    iteration's proposals as Ray tasks (a private Ray on this computer, or the cluster at ``ray_address``).
+    """
+    import torch
+
+    from .pruning.runs import prune_checkpoint, prune_module
+
+    if isinstance(model, torch.nn.Module):
+        if example_inputs is None or train_step is None or score is None:
+            raise MobileDepthError("prune: a module needs example_inputs, train_step and score")
+        return prune_module(model, example_inputs, train_step, score, options, higher_is_better,
+                            None if out_dir is None else Path(out_dir), log, ray_address)  # fmt: skip
+    if out_dir is None:
+        raise MobileDepthError("prune: give the run's folder (out_dir) for a checkpoint")
+    if measurer is None:
+        from .model.checkpoint import load_checkpoint
+        from .pruning.latency import Measurer
+
+        h, w = load_checkpoint(model).config.input.size
+        measurer = Measurer(height=h, width=w, calib=options.data)
+    return prune_checkpoint(Path(model), Path(out_dir), options, measurer, resume, log, ray_address)
 
 
 def predict(

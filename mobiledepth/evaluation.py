@@ -22,7 +22,7 @@ from .inputs import Preprocess
 from .metrics.dense import dense_metrics
 from .metrics.whdr import DEFAULT_RESIZE, WHDRCount, whdr_for_image
 from .modelinfo import describe_model
-from .records import DenseScores, EvalDataset, EvalRecord
+from .records import DenseScores, EvalDataset, EvalRecord, PriorScore
 from .runtime.predictors import load_predictor
 
 
@@ -107,6 +107,27 @@ def evaluate_file(
         preprocess=predictor.preprocess,
         dense=_dense_block(dense),
     )
+
+
+def evaluate_real(model_path: str | os.PathLike, options: EvalOptions = EvalOptions()) -> EvalRecord:
+    """WHDR on a real photograph with real depth (:mod:`.data.real`), beside the 'higher is farther' prior on
+    the same pairs: what a model trained on procedural scenes has learned about real ones."""
+    from .data.real import PRIOR_NAME, motorcycle_pairs, prior_map
+    from .metrics.whdr import pair_errors
+
+    real = motorcycle_pairs()
+    entry = real.entry
+    info = describe_model(model_path)
+    predictor = load_predictor(model_path, options.size, options.preprocess, output=options.output)
+    h, w = predictor.input_hw
+    counts, _ = score_entries(predictor.predict, [entry], h, w, options.disparity, None, resize=options.resize)
+    prior = pair_errors(prior_map(entry.height, entry.width), entry.pairs)
+    return EvalRecord(
+        model=info, whdr=counts.whdr, wrong_pairs=counts.wrong, input_hw=(int(h), int(w)),
+        dataset=EvalDataset(csv=str(entry.path), images=1, pairs=counts.total, name=real.name, real=True),
+        disparity=options.disparity, resize=options.resize, preprocess=predictor.preprocess,
+        prior=PriorScore(PRIOR_NAME, prior.whdr),
+    )  # fmt: skip
 
 
 def _dense_block(dense: list[tuple[float, float, float]]) -> DenseScores | None:

@@ -22,7 +22,7 @@ from .fileio import sha256_file
 from .inputs import InputSpec, Preprocess
 from .records import ConvertReport, InputContract, ModelInfo
 from .records.parts import QuantParams
-from .runtime.predictors import model_format
+from .runtime.formats import model_format
 
 ONNX_INPUT_KEY = "mobiledepth.input"  # ONNX metadata_props key holding the InputSpec the converter wrote
 

@@ -14,6 +14,7 @@ parser.add_argument("--profile", choices=sorted(PROFILES), default="S21")
 parser.add_argument("--port", type=int, default=6520)
 parser.add_argument("--gpu", choices=("unsupported", "full", "partial"), default="unsupported")
 parser.add_argument("--nnapi", choices=("unsupported", "full", "partial"), default="unsupported")
+parser.add_argument("--latency-ms", type=float, default=0.0, help="every inference takes this long (an emulated chip)")
 parser.add_argument("--no-shell-v2", action="store_true", help="behave like an adbd before Android 7 (raw shell only)")
 parser.add_argument(
     "--write-binary", metavar="FILE", help="also write the emulated benchmark_model here, for --benchmark-binary"
@@ -25,7 +26,10 @@ if args.write_binary:
     with open(args.write_binary, "wb") as handle:
         handle.write(BINARY_MARKER + b"\n")
 phone = EmulatedPhone(
-    PROFILES[args.profile](gpu=args.gpu, nnapi=args.nnapi, shell_v2=not args.no_shell_v2), port=args.port
+    PROFILES[args.profile](
+        gpu=args.gpu, nnapi=args.nnapi, shell_v2=not args.no_shell_v2, fixed_latency_ms=args.latency_ms
+    ),
+    port=args.port,
 ).start()
 print(f"emulated {args.profile} listening; attach with: adb connect {phone.serial}", flush=True)
 try:

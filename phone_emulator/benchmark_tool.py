@@ -322,7 +322,10 @@ class _BenchmarkRun:
             if self.cancel.is_set():
                 raise _Failed(143)
             t0 = time.perf_counter_ns()
-            self.interp.invoke()
+            if self.phone.profile.fixed_latency_ms > 0:
+                time.sleep(self.phone.profile.fixed_latency_ms / 1000)
+            else:
+                self.interp.invoke()
             samples.append(int((time.perf_counter_ns() - t0) / 1000))
         return samples
 

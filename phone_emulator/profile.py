@@ -30,6 +30,9 @@ class PhoneProfile:
     heat_c_per_s: float = 1.5  # temperature rise per second of benchmark load
     cool_tau_s: float = 20.0  # exponential cool-down time constant towards ambient
     shell_v2: bool = True  # False: an older adbd (before Android 7) offering only the raw shell, no exit status
+    # > 0: an emulated chip whose every inference takes this long (a sleep, not this computer's cores), so many
+    # emulated phones on one computer run side by side as real phones do (device-lab scaling tests)
+    fixed_latency_ms: float = 0.0
     faults: Faults = field(default_factory=Faults)
 
 
@@ -85,6 +88,7 @@ class ThermalModel:
         self._temp = profile.start_c
         self._stamp = time.monotonic()
         self._busy = 0
+        self.peak_busy = 0  # the most benchmark runs ever in progress at once (two jobs on one phone: 2)
         self._lock = threading.Lock()
 
     def _advance(self) -> None:
@@ -111,3 +115,4 @@ class ThermalModel:
         with self._lock:
             self._advance()
             self._busy += 1 if on else -1
+            self.peak_busy = max(self.peak_busy, self._busy)

@@ -373,7 +373,7 @@ class SkipNet(torch.nn.Module):
 
 
 def test_dependency_graph_groups_and_coupled_pruning():
-    from mobiledepth.pruning.any_model import conv_groups, pruned_copy
+    from mobiledepth.pruning.channels import conv_groups, pruned_copy
 
     net, x = SkipNet().eval(), torch.zeros(1, 3, 32, 48)
     groups = dict(conv_groups(net, x))
@@ -389,8 +389,41 @@ def test_dependency_graph_groups_and_coupled_pruning():
     assert smaller(x).shape == (1, 1, 32, 48) and net.a.out_channels == 16  # the original is untouched
 
 
+class TwoHeads(torch.nn.Module):
+    """A small fully convolutional network with two outputs: a 4-class map and a 1-channel map."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.body = torch.nn.Sequential(torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.ReLU(),
+                                        torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.ReLU())  # fmt: skip
+        self.classes = torch.nn.Conv2d(32, 4, 1)
+        self.score = torch.nn.Conv2d(32, 1, 1)
+
+    def forward(self, x):
+        y = self.body(x)
+        return self.classes(y), torch.sigmoid(self.score(y))
+
+
+def test_output_layers_of_any_module_are_never_pruned():
+    """Torch-Pruning would cut a classification conv's channels like any other (4 -> 3 classes): the layers
+    that produce an output are found by trying and frozen; a typo in freeze is one line."""
+    from mobiledepth.pruning.channels import GraphChannels
+
+    net, x = TwoHeads().eval(), torch.zeros(1, 3, 32, 32)
+    source = GraphChannels(x)
+    assert {g.name for g in source.groups(net)} == {"body.0", "body.2", "classes"}
+    assert source.frozen(net, (), "TwoHeads") == {"classes"}  # score (1 channel) is never a group
+    assert source.frozen(net, ("body.0",), "TwoHeads") == {"classes", "body.0"}
+    with pytest.raises(MobileDepthError) as err:
+        source.frozen(net, ("body.9",), "TwoHeads")
+    assert str(err.value) == "freeze 'body.9': no such module in TwoHeads; prunable convs: body.0, body.2, classes"
+
+
 @pytest.mark.slow
-def test_prune_any_module_reaches_a_paired_target():
+def test_prune_any_module_reaches_a_paired_target(tmp_path):
+    """The same NetAdapt engine as `mobiledepth prune`, on a module: Torch-Pruning's groups, the caller's
+    train_step and score, ONNX Runtime timing on this host; the typed history it writes."""
     import mobiledepth as md
 
     net, x = SkipNet().eval(), torch.zeros(1, 3, 64, 96)
@@ -401,14 +434,18 @@ def test_prune_any_module_reaches_a_paired_target():
     def evaluate(model):  # distance to the unpruned output: lower is better
         return float((model(probe) - reference).abs().mean())
 
-    options = md.AnyPruneOptions(step=0.5, max_iterations=4, finetune_steps=0, candidates=3, rounds=8)
-    result = md.prune(net, x, lambda model: None, evaluate, target=0.85, options=options, log=lambda m: None)
-    assert result.iterations and all(it.ratio_to_current.high < 1.0 for it in result.iterations)
-    assert result.final_params < result.base_params and result.base_score == 0.0
-    assert result.status in ("reached", "not confirmed") or result.status.startswith("stopped:")
-    if result.status == "reached":
-        assert result.final_ratio.high <= 0.85
-    assert json.loads(json.dumps(result.to_dict()))["iterations"][0]["group"] in ("a", "b", "c")
+    options = md.PruneOptions(target_ratio=0.85, initial_ratio=0.3, max_iterations=3, short_steps=0, long_steps=0,
+                              max_proposals=3, rounds=8, confirmations=1)  # fmt: skip
+    result = md.prune(net, options, tmp_path / "run", x, lambda model: None, evaluate, log=lambda m: None)
+    history = result.history
+    assert history.iterations and all(it.verification.step.high < 1.0 for it in history.iterations)
+    assert history.base.params > history.iterations[-1].params and history.base.whdr == 0.0
+    assert history.status in ("reached", "not confirmed", "unreachable")
+    if history.status == "reached":
+        assert history.confirmation.ratio.high <= 0.85
+    saved = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert saved["iterations"][0]["group"] in ("a", "b", "c") and saved["measurer"]["runtime"] == "onnxruntime"
+    assert result.model(x).shape == (1, 1, 64, 96) and "head" not in {it.group for it in history.iterations}
 
 
 @pytest.mark.parametrize("kind", ["torchscript", "export"])
@@ -456,3 +493,48 @@ def test_tflite_with_dynamic_dims_is_sized_by_size(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "b.json").read_text())["latency_ms"]["median"] > 0
+
+
+@pytest.mark.slow
+def test_netadapt_on_two_ray_workers_gives_the_serial_history(tmp_path):
+    """--workers 2: an iteration's proposals fine-tuned and scored as Ray tasks (one thread each) give the
+    serial run's scores, so the same choices; latency verification stays serial in the driver."""
+    import mobiledepth as md
+
+    x = torch.zeros(1, 3, 64, 96)
+    probe = torch.rand(4, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+
+    def run(workers: int):
+        net = SkipNet().eval()
+        with torch.no_grad():
+            reference = net(probe)
+
+        def step(model):  # one SGD step towards the unpruned output: fine-tuning that changes the scores
+            loss = (model(probe) - reference).pow(2).mean()
+            model.zero_grad()
+            loss.backward()
+            with torch.no_grad():
+                for p in model.parameters():
+                    p -= 1e-2 * p.grad
+
+        options = md.PruneOptions(target_ratio=0.85, initial_ratio=0.3, max_iterations=1, short_steps=3,
+                                  long_steps=0, max_proposals=3, rounds=8, confirmations=1, workers=workers,
+                                  worker_threads=1)  # fmt: skip
+        evaluate = lambda model: float((model(probe) - reference).abs().mean())  # noqa: E731
+        return md.prune(net, options, tmp_path / f"w{workers}", x, step, evaluate, log=lambda m: None).history
+
+    serial, parallel = run(1), run(2)
+    assert serial.iterations and parallel.iterations
+    first, second = serial.iterations[0], parallel.iterations[0]
+    scores = lambda it: [(p.group, p.width_to, round(p.whdr, 6)) for p in it.proposals]  # noqa: E731
+    assert scores(first) == scores(second) and len(first.proposals) >= 2
+    # the same ranking, so the same choice: the best-ranked candidate the paired verification did not reject (a
+    # rejection is a latency measurement, which this shared 2-core host may swing; the scores may not differ)
+    for it in (first, second):
+        rejected = {(r.group, r.width_to) for r in it.rejected}
+        ranked = sorted(it.proposals, key=lambda p: p.score)
+        best = next(p for p in ranked if (p.group, p.width_to) not in rejected)
+        assert (it.group, it.width_to) == (best.group, best.width_to)
+    if not first.rejected and not second.rejected:
+        assert (first.group, first.width_to, first.whdr) == (second.group, second.width_to, second.whdr)
+    assert parallel.options.workers == 2

@@ -231,8 +231,8 @@ def test_paired_on_a_phone_alternates_files_and_reports_ratios(adb_port, phones,
     assert base_row.note == "untrained, emulated phone, paired baseline (3 rounds)" and base_row.paired_ratio is None
     assert (int8_row.paired_ratio, int8_row.paired_low, int8_row.paired_high) == (r["median"], r["low"], r["high"])
     assert int8_row.note == (  # the test model is untrained: the report says so first
-        f"untrained, emulated phone, paired: {r['median']:.3f}x small_64x96_fp32.tflite [{r['low']:.3f}-{r['high']:.3f}], "
-        "3 rounds"
+        f"untrained, emulated phone, paired: {r['median']:.3f}x small_64x96_fp32.tflite "
+        f"[{r['low']:.3f}-{r['high']:.3f}], 3 rounds"
     )
 
 

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from mobiledepth.cli import app
 from mobiledepth.errors import MobileDepthError
 from mobiledepth.model import MobileDepth, get_config, init_checkpoint, load_checkpoint, save_checkpoint
+from mobiledepth.pruning.channels import ConfigChannels
 from mobiledepth.pruning.groups import (
     config_from_model,
     frozen_groups,
@@ -22,8 +23,10 @@ from mobiledepth.pruning.groups import (
     with_width,
     zero_group_channels,
 )
-from mobiledepth.pruning.latency import LatencyModel, Measurer, cost_features
-from mobiledepth.pruning.netadapt import NetAdapt, PruneOptions, untried
+from mobiledepth.pruning.latency import LatencyModel, cost_features
+from mobiledepth.pruning.options import PruneOptions
+from mobiledepth.pruning.search import propose, untried
+from mobiledepth.records.pruning import MeasurerKey, Proposal, Rejected
 
 runner = CliRunner()
 
@@ -117,7 +120,7 @@ def test_latency_model_fit_and_cost_features():
     g = next(x for x in list_groups(small) if x.name == "enc_hidden[12]")
     f2 = cost_features(with_width(small, g, 8), 128, 128)
     assert f[0] > f2[0] and f[1] > f2[1] and f[3] == 1.0  # fewer dense and depthwise MACs after shrinking
-    lat = LatencyModel({"device": "t"})
+    lat = LatencyModel(MeasurerKey("t", "cpu", "fp32", "1x1", "1"))
     lat.add("a", [1.0, 0.5, 10.0, 1.0], 6.0)  # the law below: 2 + 2 + 1 + 1
     assert lat.predict([2.0, 1.0, 0.0, 1.0]) == pytest.approx(
         12.0
@@ -146,12 +149,13 @@ def test_netadapt_never_proposes_a_frozen_group(tmp_path, synth_dir):
     freezing some removes exactly those from the proposals and nothing else."""
     ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
     model = load_checkpoint(ckpt).build(with_heads=False).eval()
-    lat = LatencyModel({"device": "t"})
+    lat = LatencyModel(MeasurerKey("t", "cpu", "fp32", "256x256", "1"))
     lat.add("base", cost_features(model.config, 256, 256), 10.0)
+    source = ConfigChannels((256, 256))
 
     def proposed(freeze: tuple[str, ...]) -> set[str]:
-        options = PruneOptions(data=synth_dir, max_proposals=100, freeze=freeze)
-        return {p["group"] for p in NetAdapt(ckpt, tmp_path / "p", options, Measurer())._propose(lat, model, 10, 9.9)}
+        frozen = source.frozen(model, freeze, str(ckpt))
+        return {p.group for p in propose(source, lat, model, 10.0, 9.9, frozen, 8, 100)}
 
     free = proposed(())
     assert {"stem", "enc_hidden[12]", "enc_out[11-13]", "dec_hidden[2]"} <= free
@@ -162,21 +166,32 @@ def test_netadapt_never_proposes_a_frozen_group(tmp_path, synth_dir):
 def test_a_rejected_candidate_is_not_measured_again():
     """An escalated cut that no group can deliver is halved back to the same proposals: the one already
     measured not faster is dropped (a second measurement could pass by chance), a narrower width is new."""
-    proposals = [{"group": "stem", "to": 8}, {"group": "enc_hidden[7]", "to": 32}, {"group": "enc_hidden[7]", "to": 24}]
-    rejected = [{"group": "enc_hidden[7]", "to": 32, "verification": {}}]
+    proposals = [Proposal("stem", 16, 8), Proposal("enc_hidden[7]", 48, 32), Proposal("enc_hidden[7]", 48, 24)]
+    rejected = [Rejected("enc_hidden[7]", 32)]
     assert untried(proposals, rejected) == [proposals[0], proposals[2]]
     assert untried(proposals, []) == proposals
 
 
 def test_resume_without_freeze_keeps_the_run_frozen(tmp_path, synth_dir):
     """The groups a run started with stay frozen when it is resumed without --freeze; given ones win."""
+    from mobiledepth.pruning.latency import Measurer
+    from mobiledepth.pruning.netadapt import NetAdapt, PruneRun
+    from mobiledepth.pruning.store import RunStore
+
     ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
+    model = load_checkpoint(ckpt).build(with_heads=False).eval()
     hidden = {g.name for g in list_groups(get_config("mobiledepth-small")) if g.kind == "enc_hidden"}
-    bare = NetAdapt(ckpt, tmp_path / "p", PruneOptions(data=synth_dir), Measurer(), resume=True)
+
+    def engine(out, freeze):
+        out.mkdir()
+        parts = PruneRun(ConfigChannels((64, 64)), None, Measurer(), RunStore(out, lambda m: None), None, None)
+        return NetAdapt(model, str(ckpt), parts, PruneOptions(target_ratio=0.9, data=synth_dir, freeze=freeze), True)
+
+    bare = engine(tmp_path / "p", ())
     bare._resume_freeze(("enc_hidden",))
     assert bare.frozen == hidden and bare.options.freeze == ("enc_hidden",)
     assert "frozen as when the run started: enc_hidden" in (tmp_path / "p" / "log.txt").read_text()
-    given = NetAdapt(ckpt, tmp_path / "q", PruneOptions(data=synth_dir, freeze=("stem",)), Measurer(), resume=True)
+    given = engine(tmp_path / "q", ("stem",))
     given._resume_freeze(("enc_hidden",))
     assert given.frozen == {"stem"} and given.options.freeze == ("stem",)
 

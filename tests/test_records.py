@@ -66,14 +66,16 @@ def test_foreign_json_is_refused(tmp_path):
     assert str(err.value).startswith(f"{path}: not a mobiledepth result record (no 'record': ")
 
 
-def test_prune_history_round_trip_and_legacy_files():
+def test_prune_history_round_trip_and_legacy_files(tmp_path):
     """history.json is what --resume reads: the typed form writes the same keys ("from"/"to" included) and
-    reads back equal; a history written before paired verification (no ratios, no kept, no wall time)
-    still reads."""
-    from mobiledepth.records import PruneHistory
+    reads back equal; a history written before paired verification (no ratios, no kept, no wall time,
+    options of every name) still reads."""
+    from mobiledepth.codec import encode
+    from mobiledepth.pruning.store import RunStore
 
     legacy = {
-        "checkpoint": "m.pt", "options": {"margin": 0.03}, "measurer": {"device": "host"},
+        "checkpoint": "m.pt", "options": {"margin": 0.03, "target_ratio": 0.8, "eval_limit": 60},
+        "measurer": {"device": "host", "delegate": "cpu", "precision": "fp32", "size": "64x64", "threads": "2"},
         "base": {"checkpoint": "iter_000.pt", "tflite": "b.tflite", "measured_ms": 10.0, "whdr": 0.2, "params": 100},
         "iterations": [{
             "iteration": 1, "group": "stem", "from": 32, "to": 16, "params": 90, "predicted_ms": 9.0,
@@ -82,13 +84,20 @@ def test_prune_history_round_trip_and_legacy_files():
         }],
         "status": "running",
     }  # fmt: skip
-    history = PruneHistory.from_dict(legacy)
+    (tmp_path / "history.json").write_text(json.dumps(legacy))
+    history = RunStore(tmp_path).load()
     it = history.iterations[0]
-    assert (it.width_from, it.width_to, it.ratio_to_base, it.rejected) == (32, 16, None, [])
+    assert (it.width_from, it.width_to, it.ratio_to_base, it.rejected, it.verification) == (32, 16, None, (), None)
     assert history.last is it and history.kept == {} and history.wall_s == 0.0 and history.final is None
-    written = history.to_dict()
+    assert history.options.target_ratio == 0.8 and history.measurer.runtime == "litert"
+    written = encode(history)
     assert written["iterations"][0]["from"] == 32 and written["iterations"][0]["to"] == 16
-    assert "final" not in written and PruneHistory.from_dict(json.loads(json.dumps(written))) == history
+    RunStore(tmp_path).save(history)
+    assert RunStore(tmp_path).load() == history
+    (tmp_path / "history.json").write_text('{"checkpoint": "m.pt", "opt')  # cut short by something else
+    with pytest.raises(MobileDepthError) as err:
+        RunStore(tmp_path).load()
+    assert str(err.value).startswith(f"{tmp_path / 'history.json'}: damaged (JSONDecodeError: ")
 
 
 def test_bench_record_must_match_the_typed_schema(small_converted, tmp_path):

@@ -117,19 +117,20 @@ def test_report_figure_without_paper_has_two_panels(tmp_path):
 
 
 def history():
-    its = [
-        {"iteration": i, "measured_ms": ms, "predicted_ms": p, "whdr": w, "params": n}
+    from mobiledepth.records.pruning import MeasurerKey, PruneHistory, PruneIteration, PruneMember, PruneOptionsRecord
+
+    its = tuple(
+        PruneIteration(iteration=i, group="g", width_from=16, width_to=8, measured_ms=ms, predicted_ms=p, whdr=w,
+                       params=n)
         for i, (ms, p, w, n) in enumerate(
             [(9.1, 9.0, 0.251, 2_400_000), (8.4, 8.6, 0.253, 2_200_000), (7.9, 7.7, 0.256, 2_000_000)], start=1
         )
-    ]
-    return {
-        "base": {"measured_ms": 10.0, "whdr": 0.250, "params": 2_604_681},
-        "iterations": its,
-        "final": {"measured_ms": 7.9, "whdr": 0.2555},
-        "target_ms": 8.0,
-        "status": "reached",
-    }
+    )  # fmt: skip
+    return PruneHistory(
+        checkpoint="m.pt", options=PruneOptionsRecord(target_ms=8.0), measurer=MeasurerKey("host", "cpu", "fp32",
+        "256x256", "2"), base=PruneMember("b.pt", "b.tflite", 10.0, 0.250, 2_604_681), iterations=its,
+        final=PruneMember("f.pt", "f.tflite", 7.9, 0.2555, 2_000_000), target_ms=8.0, status="reached",
+    )  # fmt: skip
 
 
 def test_prune_plot_shows_path_target_and_prediction(tmp_path):

@@ -65,8 +65,15 @@ def test_diw_pairs_keep_their_relation_after_augmentation(synth_dir):
 def test_config_errors(tmp_path):
     with pytest.raises(MobileDepthError, match=r"stage 1: loss must be one of"):
         parse_config({"stage": [{"name": "a", "data": "diw", "train": "x", "loss": "l1"}]}, "c.toml")
-    with pytest.raises(MobileDepthError, match=r"stage 1: unknown key\(s\) learning_rate"):
+    with pytest.raises(MobileDepthError, match=r"^c\.toml: stage 1: unknown key 'learning_rate' \(known: "):
         parse_config({"stage": [{"name": "a", "data": "diw", "train": "x", "learning_rate": 1}]}, "c.toml")
+    with pytest.raises(MobileDepthError, match=r"^c\.toml: stage 1: unknown key 'epoch' \(did you mean 'epochs'\?\)$"):
+        parse_config({"stage": [{"name": "a", "data": "diw", "train": "x", "epoch": 1}]}, "c.toml")
+    # a misspelt table was silently ignored (its defaults used): now refused with the closest name
+    with pytest.raises(MobileDepthError, match=r"^c\.toml: unknown table 'modle' \(did you mean 'model'\?\)$"):
+        parse_config({"modle": {}, "stage": [{"name": "a", "data": "diw", "train": "x"}]}, "c.toml")
+    with pytest.raises(MobileDepthError, match=r"^c\.toml: stage 1: lr must be a positive finite number, got inf$"):
+        parse_config({"stage": [{"name": "a", "data": "diw", "train": "x", "lr": float("inf")}]}, "c.toml")
     with pytest.raises(MobileDepthError, match=r"rebalancing needs several loss terms"):
         parse_config({"stage": [{"name": "a", "data": "diw", "train": "x", "rebalance": {"enabled": True}}]}, "c.toml")
     bad = tmp_path / "bad.toml"

@@ -4,14 +4,13 @@
 the files, the target (``"host"`` or phones: a serial, an alias, a list or ``"all"``), the timing
 (``None`` fields: the target's defaults, :data:`~android_bench.timing.HOST_TIMING` or
 :data:`~android_bench.timing.PHONE_TIMING`), the phone options and the adb endpoint. Building it checks
-every value and every combination; :func:`run_bench` then sends it, unchanged, to the host or the phones.
+every value and every combination; :func:`~.run.run_bench` then sends it, unchanged, to the host or the phones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from android_bench.adb import AdbEndpoint
 from android_bench.errors import BenchError
@@ -27,8 +26,6 @@ from android_bench.timing import (
 
 from ..errors import MobileDepthError
 from ..records import BenchRecord
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -105,23 +102,3 @@ class BenchOutcome:
     def raise_problems(self) -> None:
         if self.problems:
             raise MobileDepthError(f"{len(self.problems)} problem(s): " + " | ".join(self.problems))
-
-
-def run_bench(request: BenchRequest, progress: Progress = lambda message: None) -> BenchOutcome:
-    """Time the request's files on its target: the one dispatch between this computer and phones."""
-    if not request.on_host:
-        from .phone import bench_phones, bench_phones_paired
-
-        return (bench_phones_paired if request.paired else bench_phones)(request, progress)
-    from .host import bench_host, bench_host_paired
-
-    timing = request.resolved_timing
-    if request.paired:
-        progress(f"paired timing of {len(request.files)} files, {timing.rounds} rounds")
-        files = list(request.files)
-        return BenchOutcome(tuple(bench_host_paired(files, timing, request.runs_per_round, request.size)))
-    records = []
-    for path in request.files:
-        progress(f"bench {path.name}")
-        records.append(bench_host(path, timing, request.size))
-    return BenchOutcome(tuple(records))

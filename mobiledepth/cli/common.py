@@ -14,7 +14,7 @@ from rich.text import Text
 
 from android_bench.errors import BenchError
 
-from ..errors import MobileDepthError
+from ..errors import MobileDepthError, one_line
 from ..fileio import write_json
 from ..inputs import MAX_INPUT_SIDE, Preprocess
 from .app import console, err_console
@@ -45,6 +45,12 @@ def missing_extra(exc: ModuleNotFoundError) -> str | None:
     )
 
 
+def print_error(message: str) -> None:
+    """``error: ...`` on one line: Text, not markup (names may hold [brackets]: "x[/]y.pt", "[[stage]]"), and
+    control characters escaped (a file name holding a newline must not forge a second line)."""
+    err_console.print(Text("error: ", style="bold red") + Text(one_line(message)), highlight=False, soft_wrap=True)
+
+
 def user_errors(fn: Callable) -> Callable:
     """Turn user-facing errors (ours and android_bench's) into one 'error: ...' line and exit status 1."""
 
@@ -53,8 +59,7 @@ def user_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except (MobileDepthError, BenchError) as exc:
-            # Text, not markup: file names and messages may contain [brackets] ("x[/]y.pt", "[[stage]]").
-            err_console.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
+            print_error(str(exc))
             raise typer.Exit(1) from None
         except OSError as exc:  # disk full, read-only folder, permission: one line naming the file
             where = exc.filename or "output"
@@ -63,15 +68,13 @@ def user_errors(fn: Callable) -> Callable:
                 errno.EROFS: "read-only file system",
                 errno.EACCES: "permission denied",
             }.get(exc.errno or 0, exc.strerror or exc.__class__.__name__)
-            err_console.print(
-                Text("error: ", style="bold red") + Text(f"{where}: {reason}"), highlight=False, soft_wrap=True
-            )
+            print_error(f"{where}: {reason}")
             raise typer.Exit(1) from None
         except ModuleNotFoundError as exc:
             advice = missing_extra(exc)
             if advice is None:
                 raise
-            err_console.print(Text("error: ", style="bold red") + Text(advice), highlight=False, soft_wrap=True)
+            print_error(advice)
             raise typer.Exit(1) from None
         except Exception as exc:  # a bug, not a user error: one line, the traceback on request
             if os.environ.get("MOBILEDEPTH_DEBUG") or type(exc).__module__.split(".")[0] in (
@@ -81,14 +84,8 @@ def user_errors(fn: Callable) -> Callable:
             ):
                 raise  # typer's own exits and usage errors pass through
             first = (str(exc).splitlines() or [""])[0][:200]
-            err_console.print(
-                Text("error: ", style="bold red")
-                + Text(
-                    f"unexpected {exc.__class__.__name__}: {first} (a bug; MOBILEDEPTH_DEBUG=1 shows the traceback)"
-                ),
-                highlight=False,
-                soft_wrap=True,
-            )
+            name = exc.__class__.__name__
+            print_error(f"unexpected {name}: {first} (a bug; MOBILEDEPTH_DEBUG=1 shows the traceback)")
             raise typer.Exit(1) from None
 
     return wrapper

@@ -29,12 +29,21 @@ def eval_command(
     output: o.Output = None,
     json_path: Optional[Path] = typer.Option(None, "--json", help="Write the result record(s) here."),
     resize: o.Resize = None,
+    real: bool = typer.Option(
+        False,
+        "--real",
+        help="Score a real photograph with real depth (Middlebury 2014 "
+        "Motorcycle, from scikit-image) beside the 'higher is farther' "
+        "prior, instead of --data.",
+    ),  # fmt: skip
 ) -> None:
-    """WHDR on DIW-format pairs (+ RMSE, delta1, SI-RMSE when dense depth exists)."""
+    """WHDR on DIW-format pairs (+ RMSE, delta1, SI-RMSE when dense depth exists), or on a real photograph."""
     from ..api import evaluate
-    from ..evaluation import EvalOptions
+    from ..evaluation import EvalOptions, evaluate_real
     from ..reporting.terminal import eval_table
 
+    if real and data is not None:
+        raise MobileDepthError("--real scores its own photograph's pairs: give --data or --real, not both")
     given = {
         "split": split,
         "size": size_flag(size),
@@ -48,7 +57,7 @@ def eval_command(
         for model in models:
             task = progress.add_task(f"eval {model.name}", total=None)
             update = lambda d, t, task=task: progress.update(task, completed=d, total=t)  # noqa: E731
-            records.append(evaluate(model, data, options, progress=update))
+            records.append(evaluate_real(model, options) if real else evaluate(model, data, options, progress=update))
     console.print(eval_table(records))
     write_records(json_path, records)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from . import bench, convert, devices, evaluate, model, see, train  # noqa: F401  (each registers its commands)
+from . import bench, convert, devices, evaluate, fleet, model, see, train  # noqa: F401  (each registers its commands)
 from .app import app
 
 

@@ -136,13 +136,14 @@ def data_synth(
     size: o.SynthSize = None,
     pairs_per_image: o.SynthPairs = None,
     seed: o.SynthSeed = None,
+    scenes: o.SynthKind = None,
 ) -> None:
     """Render procedural scenes with exact depth: images, DIW CSVs (train/val/test) and dense depth maps."""
     from ..data.synth import SynthOptions, write_synth_dataset
 
     hw = size_flag(size)
     options = SynthOptions(
-        **given_flags(n=n, pairs_per_image=pairs_per_image, seed=seed),
+        **given_flags(n=n, pairs_per_image=pairs_per_image, seed=seed, scenes=scenes),
         **({"height": hw[0], "width": hw[1]} if hw else {}),
     )
     out = write_synth_dataset(output, options)

@@ -67,8 +67,25 @@ Models = Annotated[
     typer.Argument(help=".tflite (LiteRT), .onnx (ONNX Runtime) or checkpoint (PyTorch) files; phones take .tflite."),
 ]
 Device = Annotated[str, typer.Option(help="'host' (this computer), or phones: serial, alias (S21), list or 'all'.")]
-Delegate = Annotated[str, typer.Option(help="cpu (XNNPACK), gpu or nnapi (phones); host: cpu.")]
+Delegate = Annotated[
+    str, typer.Option(help="cpu (XNNPACK), gpu or nnapi (phones); host: cpu. --fleet: a list (cpu,gpu).")
+]
 Threads = Annotated[Optional[int], typer.Option(help=f"Interpreter threads. {_host_phone('threads')}")]
+SweepThreads = Annotated[
+    Optional[str],
+    typer.Option(
+        "--threads", help=f"Interpreter threads; --fleet: a list (1,4), each its own job. {_host_phone('threads')}"
+    ),
+]
+Fleet = Annotated[
+    Optional[Path],
+    typer.Option(help="A fleet file (TOML: hosts, their adb servers and phones): run the matrix on the lab (Ray)."),
+]
+Results = Annotated[
+    Optional[Path],
+    typer.Option(help="--fleet: the results folder (one record per job; a re-run runs only what is missing)."),
+]
+FleetFile = Annotated[Path, typer.Argument(help="The fleet file (TOML).")]
 Warmup = Annotated[Optional[int], typer.Option("--warmup", help=f"Warm-up runs. {_host_phone('warmup_runs')}")]
 WarmupSeconds = Annotated[
     Optional[float], typer.Option(help=f"Also warm up for at least this long. {_host_phone('warmup_seconds')}")
@@ -142,7 +159,7 @@ PruneOutput = Annotated[
 TargetMs = Annotated[Optional[float], typer.Option(help="Latency budget in ms, on --device/--delegate/--precision.")]
 TargetRatio = Annotated[Optional[float], typer.Option(help="Budget as a share of the starting model's latency (0.7).")]
 Precision = Annotated[str, typer.Option(help="fp32, fp16 or int8: the file whose latency counts.")]
-PruneSize = Annotated[str, typer.Option(help="Input HEIGHTxWIDTH of the measured file.")]
+PruneSize = Annotated[Optional[str], typer.Option(help=f"Input HEIGHTxWIDTH of the measured file. {MODEL_SIZE}")]
 PruneData = Annotated[Path, typer.Option(help="Fine-tuning data: a synth or DIW folder (train / val / test splits).")]
 DataKind = Annotated[Optional[str], typer.Option(help=f"synth or diw. {_d(_PRUNE, 'data_kind')}")]
 PruneThreads = Annotated[Optional[int], typer.Option(help=f"Benchmark threads. \\[default: {MEASURE_THREADS}]")]
@@ -167,6 +184,23 @@ Freeze = Annotated[
 Margin = Annotated[
     Optional[float],
     typer.Option(help=f"Stop only this share below the target (timing noise). {_d(_PRUNE, 'margin')}"),
+]
+Workers = Annotated[
+    Optional[int],
+    typer.Option(
+        help=f"Fine-tune and score each iteration's proposals as this many Ray tasks. {_d(_PRUNE, 'workers')}"
+    ),
+]
+WorkerThreads = Annotated[
+    Optional[int],
+    typer.Option(help="Torch threads per worker task; default: this computer's cores / --workers."),
+]
+FleetHostName = Annotated[str, typer.Option("--host", help="This computer's [[host]] name in the fleet file.")]
+RayPort = Annotated[Optional[int], typer.Option("--port", help="Start the cluster's head here on this port.")]
+HeadAddress = Annotated[Optional[str], typer.Option("--address", help="Join the cluster whose head is HEAD:PORT.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Print the `ray start` line; start nothing.")]
+RayAddress = Annotated[
+    Optional[str], typer.Option(help="A running Ray cluster (HEAD:PORT); default: a local Ray started for the run.")
 ]
 Resume = Annotated[bool, typer.Option("--resume", help="Continue after the last finished iteration in OUTDIR.")]
 Seed = Annotated[Optional[int], typer.Option(help=f"Seed of the fine-tuning runs. {_d(_PRUNE, 'seed')}")]
@@ -278,5 +312,11 @@ SynthScenes = Annotated[Optional[int], typer.Option("--n", help=f"Number of scen
 SynthSize = Annotated[Optional[str], typer.Option(help=f"Image HEIGHTxWIDTH. {size_default(SynthOptions)}")]
 SynthPairs = Annotated[
     Optional[int], typer.Option(help=f"DIW point pairs per image. {_d(SynthOptions, 'pairs_per_image')}")
+]
+SynthKind = Annotated[
+    Optional[str],
+    typer.Option(
+        "--scenes", help=f"rooms (checkered rooms), world (randomised worlds) or mixed. {_d(SynthOptions, 'scenes')}"
+    ),  # fmt: skip
 ]
 SynthSeed = Annotated[Optional[int], typer.Option(help=f"Seed of the scenes. {_d(SynthOptions, 'seed')}")]

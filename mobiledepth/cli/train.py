@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import MobileDepthError
+from ..records import Interval
+from ..records.pruning import PruneHistory
 from . import options as o
 from .app import app, console, err_console
-from .common import given_flags, names, parse_size, user_errors
+from .common import given_flags, names, size_flag, user_errors
 
 
 @app.command()
@@ -41,7 +44,7 @@ def prune(
     device: o.Device = "host",
     delegate: o.Delegate = "cpu",
     precision: o.Precision = "fp32",
-    size: o.PruneSize = "256x256",
+    size: o.PruneSize = None,
     data_kind: o.DataKind = None,
     threads: o.PruneThreads = None,
     initial_ratio: o.InitialRatio = None,
@@ -56,45 +59,51 @@ def prune(
     resume: o.Resume = False,
     seed: o.Seed = None,
     rounds: o.PruneRounds = None,
+    workers: o.Workers = None,
+    worker_threads: o.WorkerThreads = None,
+    ray_address: o.RayAddress = None,
     adb_host: o.AdbHost = o.ADB_HOST,
     adb_port: o.AdbPort = o.ADB_PORT,
     benchmark_binary: o.Binary = None,
 ) -> None:
     """NetAdapt pruning against MEASURED latency, with short- and long-term fine-tuning."""
+    from ..model.checkpoint import load_checkpoint
     from ..pruning.latency import Measurer
-    from ..pruning.netadapt import NetAdapt, PruneOptions, parse_keep
+    from ..pruning.milestones import parse_keep
+    from ..pruning.options import PruneOptions
+    from ..pruning.runs import prune_checkpoint
 
-    if (target_ms is None) == (target_ratio is None):
-        raise MobileDepthError("give exactly one of --target-ms or --target-ratio")
-    h, w = parse_size(size)
     keeps, frozen = names(keep), names(freeze)
     parse_keep(list(keeps))
     given = {"data_kind": data_kind, "initial_ratio": initial_ratio, "decay": decay, "max_iterations": max_iterations,
              "max_proposals": max_proposals, "short_steps": short_steps, "long_steps": long_steps, "margin": margin,
-             "seed": seed, "rounds": rounds}  # fmt: skip
+             "seed": seed, "rounds": rounds, "workers": workers,
+             "worker_threads": worker_threads}  # fmt: skip
     options = PruneOptions(target_ms=target_ms, target_ratio=target_ratio, data=data, keep=keeps, freeze=frozen,
                            **given_flags(**given))  # fmt: skip
+    h, w = size_flag(size) or load_checkpoint(checkpoint).config.input.size
     measurer = Measurer(device=device, delegate=delegate, precision=precision, height=h, width=w, adb_host=adb_host,
                         adb_port=adb_port, benchmark_binary=benchmark_binary, calib=data,
-                        **({"threads": threads} if threads is not None else {}))  # fmt: skip
-    history = NetAdapt(
-        checkpoint, output, options, measurer, resume, echo=lambda line: err_console.print(line, highlight=False)
-    ).run()
-    console.print(_prune_table(history, f"{device}/{delegate}/{precision} {h}x{w}"))
+                        **given_flags(threads=threads))  # fmt: skip
+    echo = lambda line: err_console.print(Text(line), highlight=False)  # noqa: E731
+    history = prune_checkpoint(checkpoint, output, options, measurer, resume, echo, ray_address)
+    _show_prune(history, f"{device}/{delegate}/{precision} {h}x{w}", output)
+    if history.status != "reached":
+        raise MobileDepthError(f"target {history.target_ms:.3f} ms {history.status}: {history.reason}; best model "
+                               f"kept in {history.final.checkpoint}")  # fmt: skip
+
+
+def _show_prune(history: PruneHistory, where: str, output: Path) -> None:
     from ..reporting.prune_plot import plot_prune
 
-    plot_prune(history.to_dict(), output / "prune.png")
+    console.print(_prune_table(history, where))
+    plot_prune(history, output / "prune.png")
     console.print(f"history: {output / 'history.json'}; records for `mobiledepth report`: {output / 'records.json'}; "
                   f"plot: {output / 'prune.png'}")  # fmt: skip
-    if history.status != "reached":
-        raise MobileDepthError(
-            f"target {history.target_ms:.3f} ms {history.status}: {history.reason}; best model kept in "
-            f"{history.final.checkpoint}"
-        )
 
 
-def _prune_table(history: Any, where: str) -> Table:
-    """One row per NetAdapt iteration (a PruneHistory), between the base and the long-term fine-tuned final."""
+def _prune_table(history: PruneHistory, where: str) -> Table:
+    """One row per NetAdapt iteration, between the base and the long-term fine-tuned final."""
     table = Table(title=f"NetAdapt on {where}: target {history.target_ms:.3f} ms ({history.status})")
     for col in (
         "Iter",
@@ -108,17 +117,16 @@ def _prune_table(history: Any, where: str) -> Table:
     ):
         table.add_column(col)
 
-    def ratio(r: dict[str, float] | None) -> str:
-        return "unpaired" if not r else f"{r['median']:.3f} ({r['low']:.3f}-{r['high']:.3f})"
+    def ratio(r: Interval | None) -> str:
+        return "unpaired" if r is None else f"{r.median:.3f} ({r.low:.3f}-{r.high:.3f})"
 
     b = history.base
     table.add_row("0", "", "", f"{b.params:,}", "", f"{b.measured_ms:.3f}", "1", f"{b.whdr:.4f}")
     for it in history.iterations:
-        table.add_row(
-            str(it.iteration), it.group, f"{it.width_from} -> {it.width_to}", f"{it.params:,}",
-            f"{it.predicted_ms:.3f}", f"{it.measured_ms:.3f}", ratio(it.verification.get("base")), f"{it.whdr:.4f}",
-        )  # fmt: skip
+        table.add_row(str(it.iteration), it.group, f"{it.width_from} -> {it.width_to}", f"{it.params:,}",
+                      f"{it.predicted_ms:.3f}", f"{it.measured_ms:.3f}",
+                      ratio(it.verification.base if it.verification else None), f"{it.whdr:.4f}")  # fmt: skip
     f = history.final
     table.add_row("final", "long-term fine-tune", "", f"{f.params:,}", "", f"{f.measured_ms:.3f}",
-                  ratio((history.confirmation or {}).get("ratio")), f"{f.whdr:.4f}")  # fmt: skip
+                  ratio(history.confirmation.ratio if history.confirmation else None), f"{f.whdr:.4f}")  # fmt: skip
     return table

@@ -27,8 +27,11 @@ from ..errors import MobileDepthError
 from ..fileio import with_filename, write_json
 from .diw import format_pair_line
 from .images import save_rgb
+from .scene import Scene
 
 GENERATOR_VERSION = 1
+SCENE_KINDS = ("rooms", "world", "mixed")
+WORLD_SHARE = 0.75  # "mixed": this share of the scenes are worlds, the rest rooms
 SPLITS = (("train", 0.7), ("val", 0.15), ("test", 0.15))
 
 
@@ -40,12 +43,19 @@ class SynthOptions:
     pairs_per_image: int = 20
     seed: int = 0
     min_ratio: float = 1.05  # pairs whose depths differ by less than 5% are not labelled (ambiguous)
+    # "rooms": the checkered rooms of this module (the bundled sample set and the tests' data); "world": the
+    # randomised worlds of world_scenes.py, so a model learns depth it can find in real photographs; "mixed":
+    # both (WORLD_SHARE worlds), which the demo model trains on
+    scenes: str = "rooms"
 
-
-@dataclass(frozen=True)
-class Scene:
-    image: np.ndarray  # H x W x 3 float32 in [0, 1]
-    depth: np.ndarray  # H x W float32, camera-frame z
+    def __post_init__(self) -> None:
+        if self.scenes not in SCENE_KINDS:
+            raise MobileDepthError(f"--scenes {self.scenes}: choose from {', '.join(SCENE_KINDS)}")
+        if not (1 <= self.n <= 1_000_000 and 16 <= self.height <= 4096 and 16 <= self.width <= 4096):
+            raise MobileDepthError(f"synth: n {self.n} (1..1000000) or size {self.height}x{self.width} "
+                                   "(16..4096 per side) out of range")  # fmt: skip
+        if not 0 <= self.pairs_per_image <= 100_000:
+            raise MobileDepthError(f"--pairs-per-image {self.pairs_per_image}: must be 0..100000")
 
 
 def _rot_x(angle: float) -> np.ndarray:
@@ -193,10 +203,20 @@ def sample_pairs(
     return pairs
 
 
+def _world_version() -> int:
+    from .world import WORLD_VERSION
+
+    return WORLD_VERSION
+
+
+def _world_renderer():
+    from .world_scenes import render_world
+
+    return render_world
+
+
 def write_synth_dataset(out_dir: str | os.PathLike, options: SynthOptions = SynthOptions()) -> Path:
     """Render ``options.n`` scenes into ``out_dir`` (built in a temp folder, then moved into place)."""
-    if options.n < 1:
-        raise MobileDepthError(f"--n must be at least 1, got {options.n}")
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise MobileDepthError(f"{out}: folder exists and is not empty; choose another -o or remove it")
@@ -207,9 +227,11 @@ def write_synth_dataset(out_dir: str | os.PathLike, options: SynthOptions = Synt
     rows: dict[str, list[str]] = {name: [] for name, _ in SPLITS}
     bounds = np.cumsum([frac for _, frac in SPLITS]) * options.n
     try:
+        world = _world_renderer() if options.scenes != "rooms" else None
         for i in range(options.n):
             rng = np.random.default_rng([options.seed, i])
-            scene = render_scene(rng, options.height, options.width)
+            use_world = options.scenes == "world" or (options.scenes == "mixed" and rng.random() < WORLD_SHARE)
+            scene = (world if use_world else render_scene)(rng, options.height, options.width)
             stem = f"scene_{i:05d}"
             save_rgb(tmp / "images" / f"{stem}.png", scene.image)
             np.save(tmp / "depth" / f"{stem}.npy", scene.depth)
@@ -221,7 +243,8 @@ def write_synth_dataset(out_dir: str | os.PathLike, options: SynthOptions = Synt
                 ]
         for split, lines in rows.items():
             (tmp / f"DIW_{split}.csv").write_text("\n".join(lines) + ("\n" if lines else ""))
-        write_json(tmp / "synth.json", {"generator_version": GENERATOR_VERSION, **asdict(options)})
+        version = GENERATOR_VERSION if options.scenes == "rooms" else _world_version()
+        write_json(tmp / "synth.json", {"generator_version": version, **asdict(options)})
         if out.exists():
             out.rmdir()
         os.replace(tmp, out)

@@ -44,7 +44,8 @@ def profile_from_record(record: BenchRecord) -> LayerProfile:
 def profile_phone(model: Path, device: str, timing: Timing = Timing(), use_xnnpack: bool = True,
                   adb: AdbEndpoint = AdbEndpoint(), binary: Path | None = None) -> list[LayerProfile]:  # fmt: skip
     """One profiled benchmark_model run per matching phone; ``binary`` overrides the fetched tool."""
-    from ..benchmark.request import BenchRequest, run_bench
+    from ..benchmark.request import BenchRequest
+    from ..benchmark.run import run_bench
 
     phone = PhoneOptions(op_profiling=True, use_xnnpack=use_xnnpack)
     outcome = run_bench(BenchRequest((model,), device, timing=timing, phone=phone, adb=adb, binary=binary))

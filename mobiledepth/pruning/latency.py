@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,8 +29,10 @@ from android_bench.adb import SERVER_HOST, SERVER_PORT, AdbEndpoint
 from android_bench.timing import Timing
 
 from ..fileio import write_json
+from ..inputs import DEFAULT_INPUT
 from ..model.config import ModelConfig
 from ..model.network import MobileDepth
+from ..records.pruning import MeasurerKey
 from .options import MEASURE_THREADS
 
 if TYPE_CHECKING:
@@ -47,9 +49,15 @@ def _cost_features(config: ModelConfig, height: int, width: int) -> tuple[float,
     # Cached: the width search asks for the same configs many times; ModelConfig is frozen and hashable.
     with torch.device("meta"):
         model = MobileDepth(config).strip_heads().eval()
+    return tuple(conv_costs(model, torch.zeros(1, 3, height, width, device="meta")))
+
+
+def conv_costs(model: nn.Module, example: torch.Tensor) -> list[float]:
+    """[dense GMACs, depthwise GMACs, activation MB (fp32, conv outputs), 1] of one forward: the latency
+    predictor's features (see the module note), for any module."""
     dense = depthwise = act = 0
 
-    def hook(m: nn.Module, _inp, out) -> None:
+    def hook(m: nn.Conv2d, _inp, out) -> None:
         nonlocal dense, depthwise, act
         kh, kw = m.kernel_size
         macs = out.numel() * (m.in_channels // m.groups) * kh * kw
@@ -60,14 +68,16 @@ def _cost_features(config: ModelConfig, height: int, width: int) -> tuple[float,
         act += out.numel()
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, nn.Conv2d)]
-    with torch.no_grad():
-        model(torch.zeros(1, 3, height, width, device="meta"))
-    for h in handles:
-        h.remove()
-    return (dense / 1e9, depthwise / 1e9, act * 4 / 2**20, 1.0)
+    try:
+        with torch.no_grad():
+            model(example)
+    finally:
+        for h in handles:
+            h.remove()
+    return [dense / 1e9, depthwise / 1e9, act * 4 / 2**20, 1.0]
 
 
-@dataclass
+@dataclass(frozen=True)
 class LatencySample:
     label: str
     features: list[float]
@@ -76,18 +86,18 @@ class LatencySample:
 
 @dataclass
 class LatencyModel:
-    key: dict[str, str]
+    key: MeasurerKey
     samples: list[LatencySample] = field(default_factory=list)
     coef: list[float] | None = None
 
     def fit(self) -> None:
-        if len(self.samples) == 1:  # one measurement: latency proportional to MACs
-            f, ms = self.samples[0].features, self.samples[0].measured_ms
-            rate = ms / max(f[0] + f[1], 1e-12)
-            self.coef = [rate, rate, 0.0, 0.0]
-            return
         x = np.array([s.features for s in self.samples], dtype=np.float64)
         y = np.array([s.measured_ms for s in self.samples], dtype=np.float64)
+        if len(self.samples) == 1 or np.ptp(x[:, :3], axis=0).max() == 0:
+            # one measurement, or several of the same costs (a calibration copy too small to shrink): latency
+            # proportional to MACs
+            self.coef = [float(np.mean(y)) / max(float(x[0, 0] + x[0, 1]), 1e-12)] * 2 + [0.0, 0.0]
+            return
         # Costs can only add time: the three cost coefficients are kept >= 0 (active-set NNLS), the
         # intercept is free. A ridge towards zero keeps the fit sane with few samples; a noisy
         # measurement then bends the fit instead of flipping a coefficient's sign.
@@ -119,17 +129,61 @@ class LatencyModel:
         self.fit()
 
     def save(self, path: Path) -> None:
-        write_json(path, {"key": self.key, "coef": self.coef, "samples": [asdict(s) for s in self.samples]})
+        write_json(path, self)
 
     @classmethod
-    def load(cls, path: Path, key: dict[str, str]) -> "LatencyModel | None":
+    def load(cls, path: Path, key: MeasurerKey) -> "LatencyModel | None":
+        """The cache at ``path`` when it is for ``key``; None when missing, for another target, or damaged (a
+        cache is only ever a shortcut: measuring again is always possible)."""
+        from ..codec import RecordError, decode
+
         if not path.is_file():
             return None
-        data = json.loads(path.read_text())
-        if data.get("key") != key:
+        try:
+            model = decode(cls, json.loads(path.read_text()))
+        except (OSError, ValueError, RecordError):
             return None
-        model = cls(key, [LatencySample(**s) for s in data["samples"]], data.get("coef"))
-        return model
+        return model if model.key == key else None
+
+
+def cache_name(k: MeasurerKey) -> str:
+    name = f"latency_{k.device}_{k.delegate}_{k.precision}_{k.size}_t{k.threads}"
+    name += "" if k.runtime == "litert" else f"_{k.runtime}"
+    return f"{name}.json".replace("/", "_").replace(":", "_")
+
+
+@dataclass
+class OnnxTarget:
+    """Any module on this host: exported to ONNX and timed paired with ONNX Runtime (no conversion per
+    candidate: a module that is not ours may not convert, and its latency ranking is what NetAdapt needs)."""
+
+    height: int
+    width: int
+    threads: int = MEASURE_THREADS
+
+    @property
+    def key(self) -> MeasurerKey:
+        return MeasurerKey("host", "cpu", "fp32", f"{self.height}x{self.width}", str(self.threads), "onnxruntime")
+
+    @property
+    def device(self) -> str:
+        return "host"
+
+    def cache_name(self) -> str:
+        return cache_name(self.key)
+
+    def file_of(self, model, workdir: Path, label: str) -> Path:
+        from ..conversion.export_onnx import export_onnx
+
+        workdir.mkdir(parents=True, exist_ok=True)
+        return export_onnx(model, workdir / f"{label}.onnx", self.height, self.width)
+
+    def paired(self, files: list[Path], rounds: int = 20) -> list[list[float]]:
+        from ..benchmark.request import BenchRequest
+        from ..benchmark.run import run_bench
+
+        request = BenchRequest(tuple(files), paired=True, timing=Timing(threads=self.threads, rounds=rounds))
+        return [list(r.paired.round_medians_ms) for r in run_bench(request).records if r.paired is not None]
 
 
 @dataclass
@@ -139,8 +193,8 @@ class Measurer:
     device: str = "host"
     delegate: str = "cpu"
     precision: str = "fp32"
-    height: int = 256
-    width: int = 256
+    height: int = DEFAULT_INPUT.height
+    width: int = DEFAULT_INPUT.width
     threads: int = MEASURE_THREADS
     runs: int = 30  # phones: timed runs per benchmark_model process (the host times paired rounds of its own size)
     adb_host: str = SERVER_HOST
@@ -149,22 +203,13 @@ class Measurer:
     calib: Path | None = None
 
     @property
-    def key(self) -> dict[str, str]:
-        return {
-            "device": self.device,
-            "delegate": self.delegate,
-            "precision": self.precision,
-            "size": f"{self.height}x{self.width}",
-            "threads": str(self.threads),
-        }
+    def key(self) -> MeasurerKey:
+        return MeasurerKey(self.device, self.delegate, self.precision, f"{self.height}x{self.width}", str(self.threads))
 
     def cache_name(self) -> str:
-        k = self.key
-        return f"latency_{k['device']}_{k['delegate']}_{k['precision']}_{k['size']}_t{k['threads']}.json".replace(
-            "/", "_"
-        ).replace(":", "_")
+        return cache_name(self.key)
 
-    def convert(self, model: MobileDepth, workdir: Path, label: str) -> Path:
+    def file_of(self, model: MobileDepth, workdir: Path, label: str) -> Path:
         """Convert ``model`` exactly as `mobiledepth convert` does; returns the file of this precision. The
         short paired host speed check is off: the measurer times the files itself, paired."""
         from ..conversion.options import ConvertOptions
@@ -196,7 +241,7 @@ class Measurer:
         """Per-round median ms of each of ``files``, timed interleaved (host: one worker process; phones:
         alternating benchmark_model runs). A delegate that was not applied stops the run: pruning against
         CPU timings would be wrong."""
-        from ..benchmark.request import run_bench
+        from ..benchmark.run import run_bench
         from ..errors import MobileDepthError
 
         outcome = run_bench(self.request(files, rounds))

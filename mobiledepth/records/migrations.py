@@ -8,10 +8,11 @@ for any task). Each step is a function of one plain JSON object; :func:`migrate`
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
-Json = dict[str, Any]  # a record as read from disk, before decoding: the one place records are untyped
-IDENTITY_PREPROCESS = {"mean": [0.0] * 3, "std": [1.0] * 3, "pixel_scale": 1.0}
+from .migration_parts import IDENTITY_PREPROCESS, Json
+from .migration_parts import pick as _pick
+from .migration_parts import tool as _tool
 
 
 def _v0_to_v1(item: Json) -> Json:
@@ -27,16 +28,6 @@ def _v1_to_v2(item: Json) -> Json:
         item.setdefault("source", {}).setdefault("kind", "checkpoint")
         item.setdefault("input", {}).setdefault("preprocess", dict(IDENTITY_PREPROCESS))
     return item
-
-
-def _pick(block: Any, keys: tuple[str, ...]) -> Any:
-    """The known keys of a block; anything not a block (missing, mistyped) is passed on for the decoder to name."""
-    return {k: block[k] for k in keys if k in block} if isinstance(block, dict) else block
-
-
-def _tool(item: Json) -> Json:
-    tool = item.get("tool") or {}
-    return {"name": tool.get("name", "mobiledepth"), "version": str(tool.get("version") or tool.get("harness") or "")}
 
 
 LATENCY_KEYS = ("count", "median", "mean", "p90", "std", "min", "max", "p5", "p95", "samples", "central", "source")

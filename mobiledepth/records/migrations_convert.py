@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .migrations import IDENTITY_PREPROCESS, Json, _pick, _tool
+from .migration_parts import IDENTITY_PREPROCESS, Json
+from .migration_parts import pick as _pick
+from .migration_parts import tool as _tool
 
 
 def _parity(old: Json, data: str) -> Json:

@@ -1,93 +1,161 @@
-"""NetAdapt's ``history.json``: written after every iteration, read back by ``--resume``."""
+"""NetAdapt's ``history.json``: written after every iteration, read back by ``--resume``, typed all the way down.
+
+JSON keys keep their earlier names where Python's differ (``from`` / ``to`` are keywords: the codec maps
+``width_from`` / ``width_to`` onto them), so histories written before the typed records still read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
+
+from .parts import Interval
 
 
-@dataclass
+def _json(name: str):
+    return field(metadata={"json": name})
+
+
+@dataclass(frozen=True)
+class MeasurerKey:
+    """What the latencies were measured on; a resume or a latency cache must match it."""
+
+    device: str
+    delegate: str
+    precision: str
+    size: str  # HxW
+    threads: str
+    runtime: str = "litert"  # litert (converted .tflite) | onnxruntime (exported .onnx, any module on the host)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """One channel group shrunk to a narrower width: predicted latency, and once scored, its task loss."""
+
+    group: str
+    width_from: int = _json("from")
+    width_to: int = _json("to")
+    predicted_ms: float = 0.0
+    whdr: float | None = None  # the task score after short-term fine-tuning (WHDR, or the user's metric)
+    score: float | None = None  # score lost per predicted ms saved (lower is better)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A candidate timed interleaved with the current and the base file: per-round ratios with 95% intervals."""
+
+    rounds: int
+    ms: float
+    base_ms: float
+    current_ms: float
+    step: Interval  # candidate / current
+    base: Interval  # candidate / base
+    paired: bool = True
+
+
+@dataclass(frozen=True)
+class Rejected:
+    group: str
+    width_to: int = _json("to")
+    verification: Verification | None = None
+
+
+@dataclass(frozen=True)
 class PruneMember:
     """The base or the final model of a NetAdapt run: its files and measured figures."""
 
     checkpoint: str
-    tflite: str
+    tflite: str  # the measured file (a .tflite, or an .onnx for modules timed with ONNX Runtime)
     measured_ms: float
-    whdr: float  # validation WHDR (the split that steered the choices)
+    whdr: float  # validation score (the split that steered the choices)
     params: int
     test_whdr: float | None = None  # final only: the held-out split nothing was chosen on
     meets_target: bool | None = None  # final only: the paired confirmation's verdict
 
 
-@dataclass
+@dataclass(frozen=True)
 class PruneIteration:
     """One accepted NetAdapt step: which channel group shrank, predicted vs measured latency, the paired
     verification against the current and base files, and the candidates rejected before it."""
 
     iteration: int
     group: str
-    width_from: int  # JSON "from"
-    width_to: int  # JSON "to"
-    params: int
-    predicted_ms: float
-    measured_ms: float
-    predictor_error_ms: float
-    whdr: float
-    step_target_ms: float
-    widths: dict[str, int]
-    proposals: list[dict[str, Any]]
-    checkpoint: str
-    tflite: str
-    verification: dict[str, Any]  # paired: rounds, step (candidate/current) and base (candidate/base) ratios
+    width_from: int = _json("from")
+    width_to: int = _json("to")
+    params: int = 0
+    predicted_ms: float = 0.0
+    measured_ms: float = 0.0
+    predictor_error_ms: float = 0.0
+    whdr: float = 0.0
+    step_target_ms: float = 0.0
+    widths: dict[str, int] = field(default_factory=dict)
+    proposals: tuple[Proposal, ...] = ()
+    checkpoint: str = ""
+    tflite: str = ""
+    verification: Verification | None = None
     ratio_to_base: float | None = None  # None in histories written before paired verification
     target_ratio: float | None = None
-    rejected: list[dict[str, Any]] = field(default_factory=list)
-
-    JSON_NAMES = {"width_from": "from", "width_to": "to"}  # JSON keys that are Python keywords
-
-    def to_dict(self) -> dict[str, Any]:
-        return {self.JSON_NAMES.get(f.name, f.name): getattr(self, f.name) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, item: dict[str, Any]) -> "PruneIteration":
-        names = {f.name for f in fields(cls)}
-        return cls(**{n: item[cls.JSON_NAMES.get(n, n)] for n in names if cls.JSON_NAMES.get(n, n) in item})
+    rejected: tuple[Rejected, ...] = ()
+    wall_s: float = 0.0  # the iteration, start to record (0: written before it was kept)
+    scoring_s: float = 0.0  # of which fine-tuning and scoring the proposals (serial, or on --workers)
 
 
-@dataclass
+@dataclass(frozen=True)
+class Confirmation:
+    """The final file against the base, paired with twice a verification's rounds."""
+
+    rounds: int
+    final_ms: float
+    base_ms: float
+    ratio: Interval
+    target_ratio: float
+    confirmed: bool
+    paired: bool = True
+
+
+@dataclass(frozen=True)
+class Milestone:
+    iteration: int
+    params: int
+    measured_ms: float
+
+
+@dataclass(frozen=True)
+class PredictorError:
+    mean_abs: float | None
+    all: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class PruneOptionsRecord:
+    """The options a run started with, as the history keeps them (what ``--resume`` must not change)."""
+
+    target_ms: float | None = None
+    target_ratio: float | None = None
+    freeze: tuple[str, ...] = ()
+    seed: int = 0
+    short_steps: int = 0
+    long_steps: int = 0
+    margin: float = 0.0
+    workers: int = 1
+    data: str | None = None
+
+
+@dataclass(frozen=True)
 class PruneHistory:
-    """``history.json`` of a NetAdapt run: written after every iteration, read back by ``--resume``."""
-
     checkpoint: str
-    options: dict[str, Any]
-    measurer: dict[str, str]  # device / delegate / precision / size / threads
+    options: PruneOptionsRecord
+    measurer: MeasurerKey
     base: PruneMember
-    iterations: list[PruneIteration] = field(default_factory=list)
+    iterations: tuple[PruneIteration, ...] = ()
     status: str = "running"  # running | reached | not confirmed | unreachable
     target_ms: float | None = None
-    kept: dict[str, dict[str, Any]] = field(default_factory=dict)  # milestone label -> iteration, params, ms
+    kept: dict[str, Milestone] = field(default_factory=dict)  # milestone label -> where it was reached
     final: PruneMember | None = None
-    confirmation: dict[str, Any] | None = None  # the final paired check against the base
+    confirmation: Confirmation | None = None
     reason: str = ""  # why the run stopped short (empty when reached)
     wall_s: float = 0.0
-    predictor_error_ms: dict[str, Any] | None = None
+    predictor_error_ms: PredictorError | None = None
 
     @property
     def last(self) -> PruneIteration | PruneMember:
         return self.iterations[-1] if self.iterations else self.base
-
-    def to_dict(self) -> dict[str, Any]:
-        item = {f.name: getattr(self, f.name) for f in fields(self)}
-        item["base"] = asdict(self.base)
-        item["iterations"] = [it.to_dict() for it in self.iterations]
-        item["final"] = asdict(self.final) if self.final else None
-        return {k: v for k, v in item.items() if v is not None}
-
-    @classmethod
-    def from_dict(cls, item: dict[str, Any]) -> "PruneHistory":
-        names = {f.name for f in fields(cls)}
-        values = {k: v for k, v in item.items() if k in names}
-        values["base"] = PruneMember(**item["base"])
-        values["iterations"] = [PruneIteration.from_dict(it) for it in item.get("iterations", [])]
-        values["final"] = PruneMember(**item["final"]) if item.get("final") else None
-        return cls(**values)

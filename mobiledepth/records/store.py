@@ -17,18 +17,20 @@ from ..fileio import write_json
 from .bench import BenchRecord
 from .conversion import ConvertReport
 from .evaluation import EvalRecord
+from .lab import SweepJobRecord
 from .migrations import MIGRATIONS, Json
 from .parts import SCHEMA
 from .prediction import PredictRecord
 from .profiling import LayerProfile
 
-AnyRecord = Union[BenchRecord, EvalRecord, ConvertReport, LayerProfile, PredictRecord]
+AnyRecord = Union[BenchRecord, EvalRecord, ConvertReport, LayerProfile, PredictRecord, SweepJobRecord]
 KINDS: dict[str, type] = {
     "bench": BenchRecord,
     "eval": EvalRecord,
     "convert": ConvertReport,
     "profile": LayerProfile,
     "predict": PredictRecord,
+    "sweep-job": SweepJobRecord,
 }
 
 

@@ -9,23 +9,23 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from ..fileio import atomic_path
+from ..records.pruning import PruneHistory
 from ..visual.labels import freeze_layout, place_labels
 
 
-def path_points(history: dict[str, Any]) -> list[tuple[str, float, float]]:
+def path_points(history: PruneHistory) -> list[tuple[str, float, float]]:
     """(label, measured ms, WHDR) for base, every iteration and the final model (when finished)."""
-    base = history["base"]
-    points = [("base", base["measured_ms"], base["whdr"])]
-    points += [(str(it["iteration"]), it["measured_ms"], it["whdr"]) for it in history["iterations"]]
-    if history.get("final"):
-        points.append(("final", history["final"]["measured_ms"], history["final"]["whdr"]))
+    base = history.base
+    points = [("base", base.measured_ms, base.whdr)]
+    points += [(str(it.iteration), it.measured_ms, it.whdr) for it in history.iterations]
+    if history.final:
+        points.append(("final", history.final.measured_ms, history.final.whdr))
     return points
 
 
-def build_prune_figure(history: dict[str, Any]):
+def build_prune_figure(history: PruneHistory):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -33,22 +33,20 @@ def build_prune_figure(history: dict[str, Any]):
 
     fig, (ax_path, ax_pred, ax_par) = plt.subplots(1, 3, figsize=(17, 5.2), layout="constrained")
     points = path_points(history)
-    target = history.get("target_ms")
+    target = history.target_ms
     ax_path.plot([p[1] for p in points], [p[2] for p in points], "-o", color="tab:blue", ms=4, lw=1)
     if target is not None:
         ax_path.axvline(target, color="tab:red", ls="--", lw=1, label=f"target {target:.3f} ms")
         ax_path.legend(fontsize=7)
     ax_path.set_xlabel("measured latency (ms)")
     ax_path.set_ylabel("validation WHDR (lower is better)")
-    ax_path.set_title(f"NetAdapt path ({history.get('status', 'running')})")
+    ax_path.set_title(f"NetAdapt path ({history.status})")
     ax_path.grid(alpha=0.3)
 
-    its = history["iterations"]
-    x = [it["iteration"] for it in its]
-    ax_pred.plot(
-        x, [it["predicted_ms"] for it in its], "s--", color="tab:orange", ms=4, label="predicted (latency model)"
-    )
-    ax_pred.plot(x, [it["measured_ms"] for it in its], "o-", color="tab:blue", ms=4, label="measured")
+    its = history.iterations
+    x = [it.iteration for it in its]
+    ax_pred.plot(x, [it.predicted_ms for it in its], "s--", color="tab:orange", ms=4, label="predicted (latency model)")
+    ax_pred.plot(x, [it.measured_ms for it in its], "o-", color="tab:blue", ms=4, label="measured")
     if target is not None:
         ax_pred.axhline(target, color="tab:red", ls="--", lw=1, label="target")
     ax_pred.set_xlabel("iteration")
@@ -58,7 +56,7 @@ def build_prune_figure(history: dict[str, Any]):
     ax_pred.legend(fontsize=7)
     ax_pred.grid(alpha=0.3)
 
-    params = [history["base"]["params"], *[it["params"] for it in its]]
+    params = [history.base.params, *[it.params for it in its]]
     ax_par.plot(range(len(params)), [p / 1e6 for p in params], "o-", color="tab:green", ms=4)
     ax_par.set_xlabel("iteration (0 = base)")
     ax_par.xaxis.get_major_locator().set_params(integer=True)
@@ -75,7 +73,7 @@ def build_prune_figure(history: dict[str, Any]):
     return fig, labels
 
 
-def plot_prune(history: dict[str, Any], path: str | os.PathLike) -> Path:
+def plot_prune(history: PruneHistory, path: str | os.PathLike) -> Path:
     import matplotlib.pyplot as plt
 
     fig, _ = build_prune_figure(history)

@@ -16,6 +16,7 @@ from typing import Any
 from android_bench.stats import LatencyStats
 
 from ..records import BenchRecord, ConvertReport, EvalRecord, FileReport, ModelInfo
+from ..records.lab import SweepJobRecord
 from ..records.store import AnyRecord
 
 
@@ -171,7 +172,8 @@ def _bench_row(rec: BenchRecord, fields: dict) -> ReportRow:
 
 def build_rows(records: list[AnyRecord]) -> list[ReportRow]:
     """One row per bench record (joined with eval and convert records on the file's sha256), then one per
-    evaluated file that was never timed."""
+    evaluated file that was never timed. A device-lab job record stands for the bench records it holds."""
+    records = [x for r in records for x in (r.results if isinstance(r, SweepJobRecord) else (r,))]
     converted = _converted(records)
     whdr: dict[str, float] = {}
     models: dict[str, ModelInfo] = {}

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import MobileDepthError
 from ..inputs import DEFAULT_INPUT, MAX_INPUT_SIDE, Preprocess
+from .formats import model_format
 
 __all__ = ["Predictor", "Preprocess", "load_predictor", "model_format", "fixed_shape", "as_map"]
 
@@ -342,25 +343,6 @@ def _declared_preprocess(path: Path) -> Preprocess:
 
     spec = declared_input(path)
     return spec.preprocess if spec is not None else Preprocess()
-
-
-FORMATS = {
-    ".tflite": "tflite",
-    ".onnx": "onnx",
-    ".pt": "pytorch",
-    ".pth": "pytorch",
-    ".ckpt": "pytorch",
-    ".pt2": "pytorch",
-}
-
-
-def model_format(path: str | os.PathLike) -> str:
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise MobileDepthError(
-            f"{path}: unknown model type {suffix!r} (expected .tflite, .onnx, .pt2 or a .pt checkpoint)"
-        )
-    return FORMATS[suffix]
 
 
 def load_predictor(

@@ -6,15 +6,15 @@ MC -> ReDWeb -> DIW baseline is three stages. Shipped configs live in ``configs/
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from ..errors import MobileDepthError
+from ..tomlfile import check_keys, read_toml
 
 LOSSES = ("ranking", "improved_ranking", "mc")
 
@@ -137,9 +137,7 @@ def _build(cls, data: dict[str, Any], where: str):
     if not isinstance(data, dict):
         raise MobileDepthError(f"{where}: expected a table, got {data!r}")
     hints = typing.get_type_hints(cls)
-    unknown = set(data) - set(hints)
-    if unknown:
-        raise MobileDepthError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    check_keys(where, data, hints)
     for key, value in data.items():
         if not _matches(value, hints[key]):
             raise MobileDepthError(f"{where}: {key} = {value!r} is not of type {_type_name(hints[key])}")
@@ -149,13 +147,15 @@ def _build(cls, data: dict[str, Any], where: str):
         raise MobileDepthError(f"{where}: {exc}") from None
 
 
+TABLES = ("model", "run", "stage")  # a config's top-level tables
 POSITIVE = ("batch", "epochs", "lr", "lr_decay_every", "pairs_per_image", "qat_calibration_batches")
 
 
 def _check_values(stage: "StageConfig", where: str) -> None:
     for key in POSITIVE:
-        if not getattr(stage, key) > 0:
-            raise MobileDepthError(f"{where}: {key} must be positive, got {getattr(stage, key)!r}")
+        value = getattr(stage, key)
+        if not (value > 0 and math.isfinite(value)):  # lr = inf (or nan) would train to NaN and save it
+            raise MobileDepthError(f"{where}: {key} must be a positive finite number, got {value!r}")
     if any(v <= 0 for v in stage.size):
         raise MobileDepthError(f"{where}: size {list(stage.size)} must be positive")
 
@@ -168,6 +168,7 @@ def _output_stride(variant: str) -> int:
 
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
+    check_keys(source, data, TABLES, what="table")
     stages = []
     raw_stages = data.get("stage")
     if not raw_stages:
@@ -209,11 +210,4 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
 
 
 def load_config(path: str | Path) -> TrainConfig:
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise MobileDepthError(f"{path}: no such config file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MobileDepthError(f"{path}: invalid TOML ({exc})") from None
-    return parse_config(data, str(path))
+    return parse_config(read_toml(path), str(path))

@@ -1,0 +1,227 @@
+"""Device-lab scaling: the same sweep on one phone and on a fleet of P phones over 2 Ray nodes, and NetAdapt
+seconds per iteration with 1 worker (2 threads) against 2 Ray workers (1 thread each).
+
+    PYTHONPATH=. python benchmarks/fleet_scaling.py [--phones 4] [--files 3] [--rounds 3] [--skip-netadapt]
+
+Part 1 (the sweep). P emulated phones, each answering every inference in a fixed ``--latency-ms`` (an emulated
+chip: a sleep, so P phones run side by side on a 2-core host as real phones do), on two adb servers (two
+lab hosts), held by two Ray nodes of one real cluster (``ray.cluster_utils.Cluster``). The matrix is F
+files (one small model's fp32 / fp16 / int8 files) x 2 delegates (cpu, gpu). Per round, in turn: the matrix
+on ONE phone, then the same matrix on EVERY phone (P x the jobs); each into a fresh results folder. The
+fleet / one-phone wall-time ratio is the scaling (1.0 = P phones cost no more than one); the overhead per
+job is a one-phone job's wall time minus its inference time (runs x latency).
+
+Part 2 (NetAdapt). The shipped model pruned on this host's fp32 latency for 2 iterations, once serially
+(torch's 2 threads) and once with ``workers=2`` (one thread each); seconds per iteration (the whole
+iteration, and the fine-tune + score part the workers spread) and whether the two histories agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from android_bench import adb
+from android_bench.timing import Timing
+from mobiledepth.fileio import scratch_dir, write_json
+from phone_emulator import EmulatedPhone, galaxy_s10_plus, galaxy_s21
+from phone_emulator.benchmark_tool import BINARY_MARKER
+
+DELEGATES = ("cpu", "gpu")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("build/benchmarks/fleet_scaling.json"))
+    parser.add_argument("--phones", type=int, default=4)
+    parser.add_argument("--files", type=int, default=3, choices=(1, 2, 3))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latency-ms", type=float, default=25.0)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--skip-netadapt", action="store_true")
+    parser.add_argument("--checkpoint", type=Path, default=Path("models/mobiledepth-base.pt"))
+    return parser.parse_args()
+
+
+def small_files(work: Path, count: int) -> list[Path]:
+    from mobiledepth.api import convert
+    from mobiledepth.conversion.options import ConvertOptions
+    from mobiledepth.model import init_checkpoint
+
+    ckpt = init_checkpoint("mobiledepth-small", work / "small.pt", seed=0)
+    report = convert(ckpt, work / "conv", ConvertOptions(precisions=("fp32", "fp16", "int8"), size=(64, 96),
+                                                         n_parity=2, speed=False))  # fmt: skip
+    return [Path(f.path) for f in report.files if f.path.endswith(".tflite")][:count]
+
+
+def start_lab(args: argparse.Namespace, work: Path):
+    """Two adb servers, P emulated phones split between them, and the fleet file naming them."""
+    ports, phones, lines = [adb.free_local_port(), adb.free_local_port()], [], []
+    for i in range(args.phones):
+        make = galaxy_s21 if i % 2 == 0 else galaxy_s10_plus
+        phone = EmulatedPhone(make(fixed_latency_ms=args.latency_ms, heat_c_per_s=0.0)).start()
+        phones.append(phone)
+    for h, port in enumerate(ports):
+        adb.start_server(port)
+        lines += ["[[host]]", f'name = "lab-{h}"', f'adb = "127.0.0.1:{port}"']
+        for k, phone in enumerate(phones[h::2]):
+            adb.connect(adb.client(port=port, start=False), phone.serial)
+            lines += ["[[host.phone]]", f'serial = "{phone.serial}"', f'alias = "phone-{h}{k}"']
+    time.sleep(1.0)  # the servers finish their handshakes
+    fleet = work / "fleet.toml"
+    fleet.write_text("\n".join(lines) + "\n")
+    return fleet, phones, ports
+
+
+def start_cluster(fleet_path: Path):
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from mobiledepth.lab.fleet import load_fleet
+
+    started = time.monotonic()
+    fleet = load_fleet(fleet_path)
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "resources": fleet.hosts[0].resources})
+    cluster.add_node(num_cpus=1, resources=fleet.hosts[1].resources)
+    ray.init(address=cluster.address, log_to_driver=False)
+    cluster.wait_for_nodes()
+    return fleet, cluster, time.monotonic() - started
+
+
+def timed_sweep(request, console: Console) -> tuple[float, list[float]]:
+    """Wall seconds of one sweep and each job's own wall seconds."""
+    from mobiledepth.lab.progress import SweepProgress
+    from mobiledepth.lab.sweep import run_sweep
+
+    started = time.monotonic()
+    summary = run_sweep(request, SweepProgress(Console(file=open(request.results / "progress.log", "w"))))
+    wall = time.monotonic() - started
+    if summary.failures:
+        raise SystemExit(f"sweep failed: {summary.failures[0].cause}")
+    return wall, [r.wall_s for r in summary.records]
+
+
+def sweep_part(args: argparse.Namespace, work: Path, console: Console) -> dict:
+    from mobiledepth.lab.plan import SweepRequest
+
+    files = small_files(work, args.files)
+    fleet_path, phones, ports = start_lab(args, work)
+    binary = work / "benchmark_model"
+    binary.write_bytes(BINARY_MARKER + b"\n")
+    try:
+        fleet, cluster, startup = start_cluster(fleet_path)
+        timing = Timing(warmup_runs=1, warmup_seconds=0.0, runs=args.runs, min_seconds=0.0)
+        one_alias = fleet.phones()[0][1].alias
+        base = SweepRequest(tuple(files), fleet, work / "r", delegates=DELEGATES, timing=timing, binary=binary)
+        rows = []
+        for r in range(args.rounds):  # interleaved: drift on the host hits both alike
+            one = timed_sweep(replace(base, results=work / f"one{r}", device=one_alias), console)
+            every = timed_sweep(replace(base, results=work / f"all{r}"), console)
+            rows.append({"one_s": one[0], "fleet_s": every[0], "ratio": every[0] / one[0], "one_job_s": one[1],
+                         "fleet_job_s": every[1]})  # fmt: skip
+            console.print(f"round {r + 1}: one phone {one[0]:.1f} s, {args.phones} phones {every[0]:.1f} s")
+        cluster.shutdown()
+    finally:
+        import ray
+
+        ray.shutdown()
+        for phone in phones:
+            phone.stop()
+        for port in ports:
+            adb.kill_server(port)
+    return summarise_sweep(args, rows, startup)
+
+
+def summarise_sweep(args: argparse.Namespace, rows: list[dict], startup: float) -> dict:
+    jobs_one = args.files * len(DELEGATES)
+    inference_s = (args.runs + 1) * args.latency_ms / 1000  # the timed runs and the one warm-up
+    one_jobs = [s for row in rows for s in row["one_job_s"]]
+    ratios = [row["ratio"] for row in rows]
+    return {
+        "phones": args.phones, "files": args.files, "delegates": list(DELEGATES), "rounds": args.rounds,
+        "jobs_one_phone": jobs_one, "jobs_fleet": jobs_one * args.phones, "latency_ms": args.latency_ms,
+        "runs": args.runs, "ray_startup_s": startup,
+        "one_phone_s": statistics.median(r["one_s"] for r in rows),
+        "fleet_s": statistics.median(r["fleet_s"] for r in rows),
+        "ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+        "job_s_median": statistics.median(one_jobs), "inference_s_per_job": inference_s,
+        "overhead_s_per_job": statistics.median(one_jobs) - inference_s,
+        "rounds_detail": [{k: v for k, v in row.items() if not k.endswith("job_s")} for row in rows],
+    }  # fmt: skip
+
+
+def netadapt_part(args: argparse.Namespace, work: Path, console: Console) -> dict:
+    """The shipped model, 2 iterations on this host's fp32 latency: serial, then 2 Ray workers."""
+    from mobiledepth.data.synth import SynthOptions, write_synth_dataset
+    from mobiledepth.pruning.latency import Measurer
+    from mobiledepth.pruning.options import PruneOptions
+    from mobiledepth.pruning.runs import prune_checkpoint
+
+    data = write_synth_dataset(work / "data", SynthOptions(n=60, seed=5, pairs_per_image=40))
+    measurer = Measurer(height=128, width=160, calib=data, threads=2)
+    out = {}
+    for workers in (1, 2):
+        options = PruneOptions(target_ratio=0.5, data=data, max_iterations=2, max_proposals=4, short_steps=20,
+                               long_steps=0, confirmations=1, workers=workers, worker_threads=1)  # fmt: skip
+        history = prune_checkpoint(args.checkpoint, work / f"prune_w{workers}", options, measurer,
+                                   echo=lambda line: None)  # fmt: skip
+        its = history.iterations
+        out[f"workers_{workers}"] = {
+            "iteration_s": [it.wall_s for it in its], "scoring_s": [it.scoring_s for it in its],
+            "choices": [f"{it.group} {it.width_from}->{it.width_to}" for it in its],
+            "proposal_scores": [[round(p.whdr, 5) for p in it.proposals] for it in its],
+        }  # fmt: skip
+        console.print(f"NetAdapt, {workers} worker(s): {out[f'workers_{workers}']['iteration_s']}")
+    one, two = out["workers_1"], out["workers_2"]
+    out["same_history"] = one["choices"] == two["choices"] and one["proposal_scores"] == two["proposal_scores"]
+    return out
+
+
+def print_tables(console: Console, result: dict) -> None:
+    s = result.get("sweep")
+    if s:
+        t = Table(title=f"fleet sweep: {s['files']} files x {len(s['delegates'])} delegates; {s['phones']} phones on "
+                        f"2 Ray nodes vs one phone ({s['rounds']} interleaved rounds, medians)")  # fmt: skip
+        for col in ("One phone (s)", "Fleet (s)", "Fleet / one (min-max)", "Job (s)", "Overhead / job (s)",
+                    "Ray start-up (s)"):  # fmt: skip
+            t.add_column(col, justify="right")
+        t.add_row(f"{s['one_phone_s']:.1f}", f"{s['fleet_s']:.1f}",
+                  f"{s['ratio_median']:.2f} ({s['ratio_min']:.2f}-{s['ratio_max']:.2f})", f"{s['job_s_median']:.2f}",
+                  f"{s['overhead_s_per_job']:.2f}", f"{s['ray_startup_s']:.1f}")  # fmt: skip
+        console.print(t)
+    n = result.get("netadapt")
+    if n:
+        t = Table(title="NetAdapt seconds per iteration (this host)")
+        for col in ("Workers", "Iteration s", "Fine-tune + score s", "Choices"):
+            t.add_column(col)
+        for key, label in (("workers_1", "1 (2 threads)"), ("workers_2", "2 Ray tasks (1 thread each)")):
+            r = n[key]
+            t.add_row(label, ", ".join(f"{v:.1f}" for v in r["iteration_s"]),
+                      ", ".join(f"{v:.1f}" for v in r["scoring_s"]), "; ".join(r["choices"]))  # fmt: skip
+        console.print(t)
+        console.print(f"same history: {n['same_history']}")
+
+
+def main() -> int:
+    from mobiledepth.records import host_device
+
+    args, console = parse_args(), Console(width=150)
+    work = scratch_dir("fleet_scaling-")
+    result: dict = {"host": host_device().label}
+    result["sweep"] = sweep_part(args, work, console)
+    if not args.skip_netadapt:
+        result["netadapt"] = netadapt_part(args, work, console)
+    print_tables(console, result)
+    write_json(args.out, result)
+    console.print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
