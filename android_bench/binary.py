@@ -116,6 +116,29 @@ class Pushed:
     sha256: str | None = None
 
 
+SYNC_CHUNK = 64 * 1024  # the sync protocol's largest DATA block
+
+
+def send_file(device, local: Path, remote: str, mode: int) -> None:
+    """adb's sync SEND, reading adbd's reason when it refuses (adbutils' push raises a bare ``FAIL``, so a full
+    or read-only /data/local/tmp said nothing of why)."""
+    import struct
+    import time
+
+    with device.sync._prepare_sync(f"{remote},{0o100000 | mode}", "SEND") as c, open(local, "rb") as src:
+        while chunk := src.read(SYNC_CHUNK):
+            c.conn.send(b"DATA" + struct.pack("<I", len(chunk)) + chunk)
+        c.conn.send(b"DONE" + struct.pack("<I", int(time.time())))
+        status = c.read_string(4)
+        if status == "OKAY":
+            return
+        if status != "FAIL":
+            raise BenchError(f"{device.serial}: pushing {local.name}: unexpected reply {status!r} from adbd")
+        size = struct.unpack("<I", c.read(4))[0]
+        reason = c.read_string(size) if size else "no reason given"
+        raise BenchError(f"{device.serial}: cannot push {local.name} to {remote}: {reason}")
+
+
 def push_if_changed(device, local: Path, remote: str, mode: int = 0o644) -> Pushed:
     """Push unless the device already has identical content (md5), then fix the mode."""
     md5 = md5_file(local)
@@ -123,7 +146,7 @@ def push_if_changed(device, local: Path, remote: str, mode: int = 0o644) -> Push
         return Pushed(remote, md5, False)
     parent = remote.rsplit("/", 1)[0]
     shell.run(device, f"mkdir -p {shlex.quote(parent)}", timeout=30)
-    device.sync.push(str(local), remote, mode=mode)
+    send_file(device, local, remote, mode)
     if remote_md5(device, remote) != md5:
         raise BenchError(
             f"{device.serial}: pushed {local.name} but the device copy's md5 differs (storage full or link failure?)"

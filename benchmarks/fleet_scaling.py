@@ -3,13 +3,14 @@ seconds per iteration with 1 worker (2 threads) against 2 Ray workers (1 thread 
 
     PYTHONPATH=. python benchmarks/fleet_scaling.py [--phones 4] [--files 3] [--rounds 3] [--skip-netadapt]
 
-Part 1 (the sweep). P emulated phones, each answering every inference in a fixed ``--latency-ms`` (an emulated
-chip: a sleep, so P phones run side by side on a 2-core host as real phones do), on two adb servers (two
-lab hosts), held by two Ray nodes of one real cluster (``ray.cluster_utils.Cluster``). The matrix is F
-files (one small model's fp32 / fp16 / int8 files) x 2 delegates (cpu, gpu). Per round, in turn: the matrix
-on ONE phone, then the same matrix on EVERY phone (P x the jobs); each into a fresh results folder. The
-fleet / one-phone wall-time ratio is the scaling (1.0 = P phones cost no more than one); the overhead per
-job is a one-phone job's wall time minus its inference time (runs x latency).
+Part 1 (the sweep). P emulated phones, each a process of its own answering every inference in a fixed
+``--latency-ms`` (an emulated chip: a sleep, so P phones run side by side on a 2-core host as real phones
+do; they never heat, so the thermal guard never waits), on two adb servers (two lab hosts), held by two Ray
+nodes of one real cluster (``ray.cluster_utils.Cluster``). The matrix is F files (one small model's fp32 /
+fp16 / int8 files) x 2 delegates (cpu, gpu). Per round, in turn: the matrix on ONE phone, then the same
+matrix on EVERY phone (P x the jobs); each into a fresh results folder. The fleet / one-phone wall-time
+ratio is the scaling (1.0 = P phones cost no more than one); the overhead per job is a one-phone job's
+wall time minus its inference time (runs x latency).
 
 Part 2 (NetAdapt). The shipped model pruned on this host's fp32 latency for 2 iterations, once serially
 (torch's 2 threads) and once with ``workers=2`` (one thread each); seconds per iteration (the whole
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +33,6 @@ from rich.table import Table
 from android_bench import adb
 from android_bench.timing import Timing
 from mobiledepth.fileio import scratch_dir, write_json
-from phone_emulator import EmulatedPhone, galaxy_s10_plus, galaxy_s21
 from phone_emulator.benchmark_tool import BINARY_MARKER
 
 DELEGATES = ("cpu", "gpu")
@@ -60,19 +62,31 @@ def small_files(work: Path, count: int) -> list[Path]:
     return [Path(f.path) for f in report.files if f.path.endswith(".tflite")][:count]
 
 
+def start_phone(port: int, profile: str, latency_ms: float) -> subprocess.Popen:
+    """One emulated phone in a process of its own (a real phone has its own CPU: phones in one process would
+    share its interpreter lock, which no lab has)."""
+    argv = [sys.executable, "-m", "phone_emulator", "--profile", profile, "--port", str(port), "--latency-ms",
+            str(latency_ms), "--no-heat"]  # fmt: skip
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    if "listening" not in (proc.stdout.readline() if proc.stdout else ""):
+        raise SystemExit(f"emulated phone on port {port} did not start")
+    return proc
+
+
 def start_lab(args: argparse.Namespace, work: Path):
-    """Two adb servers, P emulated phones split between them, and the fleet file naming them."""
+    """Two adb servers (two lab hosts), P emulated phones split between them, and the fleet file naming them."""
     ports, phones, lines = [adb.free_local_port(), adb.free_local_port()], [], []
+    serials = []
     for i in range(args.phones):
-        make = galaxy_s21 if i % 2 == 0 else galaxy_s10_plus
-        phone = EmulatedPhone(make(fixed_latency_ms=args.latency_ms, heat_c_per_s=0.0)).start()
-        phones.append(phone)
+        port = adb.free_local_port()
+        phones.append(start_phone(port, "S21" if i % 2 == 0 else "S10+", args.latency_ms))
+        serials.append(f"127.0.0.1:{port}")
     for h, port in enumerate(ports):
         adb.start_server(port)
         lines += ["[[host]]", f'name = "lab-{h}"', f'adb = "127.0.0.1:{port}"']
-        for k, phone in enumerate(phones[h::2]):
-            adb.connect(adb.client(port=port, start=False), phone.serial)
-            lines += ["[[host.phone]]", f'serial = "{phone.serial}"', f'alias = "phone-{h}{k}"']
+        for k, serial in enumerate(serials[h::2]):
+            adb.connect(adb.client(port=port, start=False), serial)
+            lines += ["[[host.phone]]", f'serial = "{serial}"', f'alias = "phone-{h}{k}"']
     time.sleep(1.0)  # the servers finish their handshakes
     fleet = work / "fleet.toml"
     fleet.write_text("\n".join(lines) + "\n")
@@ -99,8 +113,10 @@ def timed_sweep(request, console: Console) -> tuple[float, list[float]]:
     from mobiledepth.lab.progress import SweepProgress
     from mobiledepth.lab.sweep import run_sweep
 
+    request.results.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    summary = run_sweep(request, SweepProgress(Console(file=open(request.results / "progress.log", "w"))))
+    with open(request.results / "progress.log", "w") as log:
+        summary = run_sweep(request, SweepProgress(Console(file=log, width=150)))
     wall = time.monotonic() - started
     if summary.failures:
         raise SystemExit(f"sweep failed: {summary.failures[0].cause}")
@@ -126,13 +142,15 @@ def sweep_part(args: argparse.Namespace, work: Path, console: Console) -> dict:
             rows.append({"one_s": one[0], "fleet_s": every[0], "ratio": every[0] / one[0], "one_job_s": one[1],
                          "fleet_job_s": every[1]})  # fmt: skip
             console.print(f"round {r + 1}: one phone {one[0]:.1f} s, {args.phones} phones {every[0]:.1f} s")
-        cluster.shutdown()
     finally:
         import ray
 
-        ray.shutdown()
+        ray.shutdown()  # the driver first: a cluster refuses to remove the node its driver is connected to
+        if "cluster" in locals():
+            cluster.shutdown()
         for phone in phones:
-            phone.stop()
+            phone.terminate()
+            phone.wait()
         for port in ports:
             adb.kill_server(port)
     return summarise_sweep(args, rows, startup)

@@ -29,6 +29,7 @@ PUBLIC: dict[str, str] = {
     "PruneOptions": "pruning.options", "ReportOutputs": "reporting.outputs", "Preprocess": "inputs",
     "InputSpec": "inputs", "MobileDepthError": "errors", "BenchRecord": "records", "EvalRecord": "records",
     "ConvertReport": "records", "PredictRecord": "records", "LayerProfile": "records", "load_records": "records",
+    "SweepRequest": "lab.plan", "SweepSummary": "lab.sweep", "load_fleet": "lab.fleet",
 }  # fmt: skip
 __all__ = sorted(PUBLIC)
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # names for signatures and help(); imported lazily at call ti
     from .benchmark.request import BenchOutcome, BenchRequest
     from .conversion.options import ConvertOptions
     from .evaluation import EvalOptions
+    from .lab.plan import SweepRequest
+    from .lab.sweep import SweepSummary
     from .profiling.host import ProfileOptions
     from .pruning.latency import Measurer
     from .pruning.options import PruneOptions
@@ -60,14 +62,26 @@ def convert(
     return convert_model(model, Path(out_dir), options or ConvertOptions(), progress)
 
 
-def bench(request: BenchRequest, progress: Callable[[str], None] = _quiet) -> BenchOutcome:
+def bench(
+    request: BenchRequest | SweepRequest, progress: Callable[[str], None] = _quiet
+) -> BenchOutcome | SweepSummary:
     """Time model files on this computer or on phones, alone or paired (interleaved), as ``mobiledepth bench``.
 
-    ``request`` names the files, the target (``"host"``, a phone serial or alias, a list, ``"all"``), the
-    timing, the phone options and the adb endpoint; it is validated when built. The outcome holds one
-    :class:`~mobiledepth.records.BenchRecord` per timed file, the problems that fail a command and the
-    warnings that do not.
+    A :class:`~mobiledepth.BenchRequest` names the files, the target (``"host"``, a phone serial or alias, a
+    list, ``"all"``), the timing, the phone options and the adb endpoint; it is validated when built. The
+    outcome holds one :class:`~mobiledepth.records.BenchRecord` per timed file, the problems that fail a
+    command and the warnings that do not. A :class:`~mobiledepth.SweepRequest` (``bench --fleet``) runs the
+    files x phones x delegates x threads matrix on a device lab through Ray, remembered in its results folder.
     """
+    from .lab.plan import SweepRequest
+
+    if isinstance(request, SweepRequest):
+        from rich.console import Console
+
+        from .lab.progress import SweepProgress
+        from .lab.sweep import run_sweep
+
+        return run_sweep(request, SweepProgress(Console(stderr=True)))
     from .benchmark.run import run_bench
 
     return run_bench(request, progress)

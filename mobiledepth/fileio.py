@@ -32,9 +32,27 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, target)
     except OSError as exc:
         raise with_filename(exc, target) from None
+    except RuntimeError as exc:  # torch.save reports a failed write as RuntimeError ('[enforce fail at ...]')
+        raise _write_error(exc, target) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _write_error(exc: RuntimeError, target: Path) -> Exception:
+    """A writer's RuntimeError as the OSError it stands for (a full disk, most often), naming the file."""
+    import errno
+    import shutil
+
+    text = str(exc)
+    if not any(word in text for word in ("write", "Writer", "inline_container")):
+        return exc
+    try:
+        full = shutil.disk_usage(target.parent).free < (64 << 20)
+    except OSError:
+        full = False
+    code = errno.ENOSPC if full else errno.EIO
+    return OSError(code, os.strerror(code), str(target))
 
 
 def with_filename(exc: OSError, path: str | os.PathLike) -> OSError:

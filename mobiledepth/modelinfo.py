@@ -44,11 +44,11 @@ def convert_report_of(path: Path, sha: str) -> ConvertReport | None:
 
 def _tflite_facts(path: Path) -> tuple[str, InputContract, int]:
     """(precision, input contract, parameter count) read off a TFLite file."""
-    from .runtime.tflite_interpreter import interpreter_class
+    from .runtime.tflite_interpreter import interpreter_class, model_source
 
     Interpreter, _ = interpreter_class()
     try:
-        interp = Interpreter(model_path=str(path))
+        interp = Interpreter(**model_source(path))
     except (ValueError, RuntimeError) as exc:
         raise MobileDepthError(f"{path}: not a valid TFLite model ({str(exc).splitlines()[0][:160]})") from None
     inp = interp.get_input_details()[0]

@@ -15,6 +15,7 @@ parser.add_argument("--port", type=int, default=6520)
 parser.add_argument("--gpu", choices=("unsupported", "full", "partial"), default="unsupported")
 parser.add_argument("--nnapi", choices=("unsupported", "full", "partial"), default="unsupported")
 parser.add_argument("--latency-ms", type=float, default=0.0, help="every inference takes this long (an emulated chip)")
+parser.add_argument("--no-heat", action="store_true", help="never warm up under load (the thermal guard never waits)")
 parser.add_argument("--no-shell-v2", action="store_true", help="behave like an adbd before Android 7 (raw shell only)")
 parser.add_argument(
     "--write-binary", metavar="FILE", help="also write the emulated benchmark_model here, for --benchmark-binary"
@@ -27,7 +28,11 @@ if args.write_binary:
         handle.write(BINARY_MARKER + b"\n")
 phone = EmulatedPhone(
     PROFILES[args.profile](
-        gpu=args.gpu, nnapi=args.nnapi, shell_v2=not args.no_shell_v2, fixed_latency_ms=args.latency_ms
+        gpu=args.gpu,
+        nnapi=args.nnapi,
+        shell_v2=not args.no_shell_v2,
+        fixed_latency_ms=args.latency_ms,
+        **({"heat_c_per_s": 0.0} if args.no_heat else {}),
     ),
     port=args.port,
 ).start()

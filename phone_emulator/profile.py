@@ -16,6 +16,7 @@ class Faults:
     hang_benchmark_s: float = 0.0  # benchmark_model stalls this long before its timed loop
     disconnect_during_benchmark: bool = False  # the USB/TCP link drops while benchmark_model runs
     offline: bool = False  # refuse new connections (device shows up offline / not at all)
+    storage_full: bool = False  # /data/local/tmp has no space left: pushes fail with adbd's reason
 
 
 @dataclass
@@ -105,6 +106,12 @@ class ThermalModel:
         with self._lock:
             self._advance()
             return self._temp
+
+    def text(self, scale: float, offset: float = 0.0) -> str:
+        """The reading as a sysfs file prints it (milli- or deci-degrees); a broken sensor (set to NaN) prints
+        'nan', as some do."""
+        value = (self.celsius() + offset) * scale
+        return str(round(value)) if math.isfinite(value) else "nan"
 
     def set(self, celsius: float) -> None:
         with self._lock:

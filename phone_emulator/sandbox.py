@@ -25,11 +25,9 @@ class SandboxFS:
         for i, (kind, offset) in enumerate(THERMAL_ZONES):
             self.virtual[f"/sys/class/thermal/thermal_zone{i}/type"] = lambda kind=kind: f"{kind}\n".encode()
             self.virtual[f"/sys/class/thermal/thermal_zone{i}/temp"] = lambda o=offset: (
-                f"{round((self.thermal.celsius() + o) * 1000)}\n".encode()
+                f"{self.thermal.text(1000, o)}\n".encode()
             )
-        self.virtual["/sys/class/power_supply/battery/temp"] = lambda: (
-            f"{round(self.thermal.celsius() * 10)}\n".encode()
-        )
+        self.virtual["/sys/class/power_supply/battery/temp"] = lambda: f"{self.thermal.text(10)}\n".encode()
         for d in ("/data/local/tmp", "/sdcard", "/system/bin"):
             self.host(d).mkdir(parents=True, exist_ok=True)
 

@@ -239,6 +239,9 @@ class _SyncSession:
         if not self.fs.writable(path):
             self.fail(f"couldn't create file: Read-only file system ({path})")
             return
+        if self.connection.phone.profile.faults.storage_full:
+            self.fail(f"write failed: No space left on device ({path})")
+            return
         host = self.fs.host(path)
         host.parent.mkdir(parents=True, exist_ok=True)
         host.write_bytes(bytes(data))

@@ -459,7 +459,7 @@ class MiniShell:
         if args[:1] != ["battery"]:
             io.err(b"dumpsys: only 'dumpsys battery' is emulated\n")
             return 1
-        temp = round(self.phone.thermal.celsius() * 10)
+        temp = self.phone.thermal.text(10)
         io.out(
             (
                 "Current Battery Service state:\n  AC powered: false\n  USB powered: true\n  Wireless powered: false\n"

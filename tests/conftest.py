@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -15,6 +16,31 @@ def _isolated_cache(tmp_path_factory):
     """The bundled sample set renders into a per-session cache, never the user's."""
     if "MOBILEDEPTH_CACHE" not in os.environ:
         os.environ["MOBILEDEPTH_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _every_json_written_is_strict(tmp_path_factory):
+    """After the session: every JSON file any test's commands wrote parses with NaN and infinity refused (the
+    writers' contract), except inputs a test wrote to be hostile (named ``hostile_input*``)."""
+    yield
+    offenders = []
+    for path in tmp_path_factory.getbasetemp().rglob("*.json"):
+        if path.name.startswith("hostile_input") or not path.is_file():
+            continue
+        try:
+            text = path.read_text()
+            json.loads(text)  # garbage a test wrote on purpose (truncated, not JSON) is not a writer's output
+        except (OSError, ValueError):
+            continue
+        try:
+            json.loads(text, parse_constant=_refuse)
+        except ValueError as exc:
+            offenders.append(f"{path}: {exc}")
+    assert offenders == [], offenders
+
+
+def _refuse(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
 
 
 @pytest.fixture(scope="session")

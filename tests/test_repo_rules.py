@@ -199,3 +199,24 @@ def test_no_import_circle_anywhere():
         if node not in state:
             visit(node, [node])
     assert circles == []
+
+
+def test_every_module_imports():
+    """`make test-fast` touches every module: each one of the shipped packages imports on its own (a module
+    only the slow tests reach still has its imports checked here)."""
+    import importlib
+    import pkgutil
+
+    import android_bench
+    import mobiledepth
+
+    failed = []
+    for package in (mobiledepth, android_bench):
+        for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if info.name.endswith("__main__"):
+                continue
+            try:
+                importlib.import_module(info.name)
+            except Exception as exc:  # noqa: BLE001  (the report names every module that fails, and why)
+                failed.append(f"{info.name}: {exc.__class__.__name__}: {exc}")
+    assert failed == []

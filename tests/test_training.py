@@ -270,3 +270,16 @@ def test_every_shipped_config_loads_and_the_fused_one_is_the_demo_recipe():
     fused_text = json.dumps({k: fused[k] for k in ("model", "run", "stages")})
     demo_text = json.dumps({k: demo[k] for k in ("model", "run", "stages")})
     assert fused_text.replace("build/train/synth_fused", "build/train/synth_demo") == demo_text
+
+
+def test_publish_records_synthetic_and_real_photo_whdr(tmp_path, small_ckpt, synth_dir):
+    """`make train-demo`'s last step: the published checkpoint carries its held-out figures, the real
+    photograph's WHDR beside the prior's among them (what the model card quotes)."""
+    from mobiledepth.model.checkpoint import load_checkpoint
+    from mobiledepth.train.publish import publish
+
+    metrics = publish(small_ckpt, tmp_path / "published.pt", synth_dir, [(64, 96)])
+    saved = load_checkpoint(tmp_path / "published.pt").metadata["metrics"]
+    assert saved == metrics and 0 <= metrics["test_whdr_64x96"] <= 1 and metrics["test_pairs"] > 0
+    assert 0 <= metrics["real_whdr_motorcycle_64x96"] <= 1
+    assert abs(metrics["real_prior_whdr_motorcycle"] - 0.195) < 0.005  # the prior on the same 600 pairs

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
+from ..tables import Table
 from . import options as o
 from .app import console, devices_app
 from .common import user_errors

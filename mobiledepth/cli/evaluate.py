@@ -87,10 +87,18 @@ def report(
 
     outputs = ReportOutputs(json_path, csv_path, md_path, plot, html_path, paper)
     outputs.check()
+    from ..conversion.view import convert_tables
+    from ..records import ConvertReport
+
     records = load_records(results)
     rows = build_rows(records)
+    converted = [r for r in records if isinstance(r, ConvertReport)]
+    for table in (t for r in converted if not rows for t in convert_tables(r)):  # a convert report alone: its tables
+        console.print(table)
     if not rows:
-        raise MobileDepthError("no bench or eval records among the given files")
+        if converted:
+            return
+        raise MobileDepthError("no bench, eval or convert records among the given files")
     console.print(rows_table(rows))
     for p in write_report(rows, records, outputs, tuple(str(r) for r in results)):
         console.print(f"wrote {p}", highlight=False)

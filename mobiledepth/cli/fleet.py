@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
-from rich.table import Table
 from rich.text import Text
 
 from ..errors import MobileDepthError
+from ..tables import Table
 from . import options as o
 from .app import console, err_console, fleet_app
 from .common import user_errors

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import MobileDepthError
+from ..tables import Table
 from . import options as o
 from .app import app, console, data_app
 from .common import given_flags, size_flag, user_errors

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.table import Table
 
 from ..errors import MobileDepthError
 from ..fileio import write_json
+from ..tables import Table
 from . import options as o
 from .app import app, console, err_console
 from .common import given_flags, preprocess_flags, size_flag, user_errors

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from ..errors import MobileDepthError
 from ..records import Interval
 from ..records.pruning import PruneHistory
+from ..tables import Table
 from . import options as o
 from .app import app, console, err_console
 from .common import given_flags, names, size_flag, user_errors

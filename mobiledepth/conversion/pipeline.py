@@ -23,6 +23,7 @@ import torch
 
 from .. import __version__
 from ..fileio import atomic_path
+from ..locks import FolderLock
 from ..records import ConvertReport
 from ..records.conversion import Calibration, FileReport, TaskSetup, Tools
 from ..records.store import write_record
@@ -63,21 +64,21 @@ def convert_model(
     selected = select_outputs(source, options.outputs)
     outputs = check_outputs(source, selected, options.task)  # before anything is written
     data = select_data(options)
-    metric = options.task_metric
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / REPORT_NAME).unlink(missing_ok=True)
     stem = f"{stem}_{source.spec.height}x{source.spec.width}"
-    written: list[Path] = []
-    try:
-        progress("exporting ONNX")
-        exported = export_stage(source, out_dir / f"{stem}.onnx", selected, outputs, options.fold_preprocess)
-        written.append(exported.onnx)
-        files, report = _convert_and_check(source, exported, data, metric, options, out_dir, stem, progress, written)
-    except BaseException:  # an error, Ctrl-C or SIGTERM: the files this run wrote go with it
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise
-    write_record(out_dir / REPORT_NAME, report)
+    with FolderLock(out_dir, "convert"):  # one converter per folder: two would mix their files under one report
+        (out_dir / REPORT_NAME).unlink(missing_ok=True)  # gone before any file it describes is replaced
+        written: list[Path] = []
+        try:
+            progress("exporting ONNX")
+            exported = export_stage(source, out_dir / f"{stem}.onnx", selected, outputs, options.fold_preprocess)
+            written.append(exported.onnx)
+            _, report = _convert_and_check(source, exported, data, options.task_metric, options, out_dir, stem,
+                                           progress, written)  # fmt: skip
+        except BaseException:  # an error, Ctrl-C or SIGTERM: the files this run wrote go with it
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        write_record(out_dir / REPORT_NAME, report)
     return report
 
 

@@ -81,6 +81,7 @@ def from_module(
     except NotImplementedError:  # torch.export's unlifted modules are inference-only already
         pass
     spec = DEFAULT_INPUT.with_overrides(size, preprocess or Preprocess())
+    check_finite(path or name, module.state_dict().items())
     params = count_parameters(module, exclude_heads=False)
     info = SourceInfo(
         path=str(path) if path else None,
@@ -105,6 +106,23 @@ def from_module(
     return SourceModel(info, spec, reference, names, write)
 
 
+def _initializer(tensor) -> np.ndarray:
+    from onnx import numpy_helper
+
+    return numpy_helper.to_array(tensor)
+
+
+def check_finite(where: object, tensors) -> None:
+    """A model whose weights hold NaN or infinity predicts NaN: say so before converting (it used to fail
+    later, blamed on the conversion)."""
+    for name, value in tensors:
+        array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            bad = int((~np.isfinite(array)).sum())
+            raise MobileDepthError(f"{where}: weights not finite: {name} holds {bad} NaN or infinite value(s) of "
+                                   f"{array.size}; the model cannot predict (retrain it, or load others)")  # fmt: skip
+
+
 def _from_checkpoint(path: Path, size: tuple[int, int] | None) -> SourceModel:
     from ..model.checkpoint import load_checkpoint
 
@@ -119,6 +137,7 @@ def _from_checkpoint(path: Path, size: tuple[int, int] | None) -> SourceModel:
             "ConvertOptions(size=(H, W))), or save it as TorchScript, torch.export (.pt2) or ONNX"
         ) from None
     model = ckpt.build(with_heads=False).eval()
+    check_finite(path, model.state_dict().items())
     spec = ckpt.config.input.with_overrides(size)
     stride = ckpt.config.output_stride
     if spec.height % stride or spec.width % stride:
@@ -144,7 +163,9 @@ def _from_onnx(path: Path, size: tuple[int, int] | None, preprocess: Preprocess 
     from ..modelinfo import onnx_input_spec
     from ..runtime.predictors import OnnxPredictor
 
-    declared = onnx_input_spec(onnx.load(str(path), load_external_data=False))
+    graph = onnx.load(str(path), load_external_data=False)
+    declared = onnx_input_spec(graph)
+    check_finite(path, ((t.name, _initializer(t)) for t in graph.graph.initializer if not t.external_data))
     predictor = OnnxPredictor(
         path,
         size or (declared.size if declared else None),

@@ -23,10 +23,10 @@ SPEED_THREADS = 2  # the threads every host figure in this tool is quoted at (HO
 def undelegated_ops(path: Path) -> tuple[str, ...]:
     """Op types of ``path`` that XNNPACK's partitions did not take, from LiteRT's node list: a node belongs to
     a delegate partition when it lies downstream of the partition's inputs and upstream of its outputs."""
-    from ..runtime.tflite_interpreter import interpreter_class
+    from ..runtime.tflite_interpreter import interpreter_class, model_source
 
     Interpreter, _ = interpreter_class()
-    interp = Interpreter(model_path=str(path), num_threads=1)
+    interp = Interpreter(**model_source(path), num_threads=1)
     interp.allocate_tensors()
     ops = interp._get_ops_details()
     originals = [op for op in ops if op["op_name"] != "DELEGATE"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 
 from ..records import ConvertReport
 from ..records.conversion import FileReport, HostSpeed, OutputParity, TaskScore
+from ..tables import Table
 
 STATUS_STYLE = {"ok": "green", "failed": "red", "unverified": "yellow"}
 DIAGNOSIS_ROWS = 8

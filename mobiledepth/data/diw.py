@@ -50,7 +50,7 @@ def read_diw_csv(
     """Parse a DIW CSV. Malformed lines, missing images and out-of-range points raise with the line number."""
     csv_path = Path(csv_path)
     try:
-        raw = csv_path.read_text().splitlines()
+        raw = csv_path.read_text(encoding="utf-8-sig").splitlines()  # a BOM is not part of the first image path
     except (OSError, UnicodeDecodeError) as exc:
         raise MobileDepthError(f"{csv_path}: cannot read DIW CSV ({exc.__class__.__name__})") from None
     root = Path(image_root) if image_root is not None else csv_path.parent
@@ -96,8 +96,21 @@ def read_diw_csv(
                 )
             pairs.append(pair)
         else:
+            if check_images:
+                _check_size(csv_path, ann_line, image_path, width, height)
             grouped[image_path] = (width, height, [pair])
     return [DIWImage(path, w, h, tuple(pairs)) for path, (w, h, pairs) in grouped.items()]
+
+
+def _check_size(csv_path: Path, line: int, image: Path, width: int, height: int) -> None:
+    """The CSV's coordinates are in the image's pixels: a file of another size would be scored on pairs that
+    point elsewhere (a resized or rotated copy), silently."""
+    from .images import image_size
+
+    actual = image_size(image)
+    if actual != (width, height):
+        raise _fail(csv_path, line, f"declares {width}x{height} for {image.name}, but the image is "
+                                    f"{actual[0]}x{actual[1]} (EXIF rotation applied)")  # fmt: skip
 
 
 def format_pair_line(ya: int, xa: int, yb: int, xb: int, relation: int, width: int, height: int) -> str:

@@ -6,18 +6,58 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import MobileDepthError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".thumb", ".webp")
+MAX_PIXELS = 64_000_000  # a decompression bomb (a tiny file declaring a huge image) is refused before decoding
+_ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+
+
+def _as_rgb(img: Image.Image) -> np.ndarray:
+    """Float RGB in [0, 1] whatever the mode: 16- and 32-bit grayscale scaled by their own range (PIL's
+    ``convert("RGB")`` clips them, so a 16-bit PNG read all white), palettes and alpha through RGBA."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        gray = np.asarray(img, dtype=np.float32) / 65535.0
+    elif img.mode == "I":  # 32-bit integer: PNG 16-bit grayscale often arrives so
+        gray = np.asarray(img, dtype=np.float32) / (65535.0 if np.asarray(img).max() <= 65535 else 2.0**31 - 1)
+    elif img.mode == "F":
+        gray = np.clip(np.nan_to_num(np.asarray(img, dtype=np.float32)), 0.0, 1.0)
+    else:
+        if img.mode in ("P", "PA", "LA", "La"):
+            img = img.convert("RGBA")
+        return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    return np.repeat(np.clip(gray, 0.0, 1.0)[..., None], 3, axis=2)
+
+
+def _open(path: str | os.PathLike) -> Image.Image:
+    img = Image.open(path)
+    if img.width * img.height > MAX_PIXELS:
+        img.close()
+        raise MobileDepthError(f"{path}: image of {img.width}x{img.height} pixels exceeds {MAX_PIXELS:,} (refused "
+                               "before decoding: a decompression bomb, or far larger than any input)")  # fmt: skip
+    return img
 
 
 def load_rgb(path: str | os.PathLike) -> np.ndarray:
+    """The image as the camera saw it: EXIF orientation applied (a phone's JPEG is stored sideways)."""
+    try:
+        with _open(path) as img:
+            return _as_rgb(ImageOps.exif_transpose(img))
+    except Image.DecompressionBombError:
+        raise MobileDepthError(f"{path}: image refused as a decompression bomb (over {MAX_PIXELS:,} pixels)") from None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        raise MobileDepthError(f"{path}: cannot read image ({exc.__class__.__name__})") from None
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(width, height) as :func:`load_rgb` returns the image (EXIF rotation applied), from the header only."""
     try:
         with Image.open(path) as img:
-            return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-    except (OSError, UnidentifiedImageError) as exc:
+            w, h = img.size
+            return (h, w) if img.getexif().get(0x0112) in _ROTATED else (w, h)
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise MobileDepthError(f"{path}: cannot read image ({exc.__class__.__name__})") from None
 
 

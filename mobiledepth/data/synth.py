@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from .scene import Scene
 
 GENERATOR_VERSION = 1
 SCENE_KINDS = ("rooms", "world", "mixed")
-WORLD_SHARE = 0.75  # "mixed": this share of the scenes are worlds, the rest rooms
+WORLD_SHARE = 0.5  # "mixed": this share of the scenes are worlds, the rest rooms
 SPLITS = (("train", 0.7), ("val", 0.15), ("test", 0.15))
 
 
@@ -220,9 +221,10 @@ def write_synth_dataset(out_dir: str | os.PathLike, options: SynthOptions = Synt
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise MobileDepthError(f"{out}: folder exists and is not empty; choose another -o or remove it")
-    tmp = out.parent / f".{out.name}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    (tmp / "images").mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # a folder of its own: two renders of one target never share (or delete) each other's scratch
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    (tmp / "images").mkdir()
     (tmp / "depth").mkdir()
     rows: dict[str, list[str]] = {name: [] for name, _ in SPLITS}
     bounds = np.cumsum([frac for _, frac in SPLITS]) * options.n
@@ -245,8 +247,10 @@ def write_synth_dataset(out_dir: str | os.PathLike, options: SynthOptions = Synt
             (tmp / f"DIW_{split}.csv").write_text("\n".join(lines) + ("\n" if lines else ""))
         version = GENERATOR_VERSION if options.scenes == "rooms" else _world_version()
         write_json(tmp / "synth.json", {"generator_version": version, **asdict(options)})
-        if out.exists():
+        if out.exists() and not any(out.iterdir()):
             out.rmdir()
+        if out.exists():
+            raise MobileDepthError(f"{out}: another process wrote this folder while this one rendered it")
         os.replace(tmp, out)
     except OSError as exc:
         raise with_filename(exc, out) from None

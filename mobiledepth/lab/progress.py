@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 from rich.text import Text
 
 from ..records.lab import SweepJobRecord
+from ..tables import Table
 
 
 @dataclass

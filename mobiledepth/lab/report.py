@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from rich.table import Table
 from rich.text import Text
 
 from ..modelinfo import convert_report_of
 from ..records.lab import SweepJobRecord
 from ..reporting.table import ReportRow, build_rows, format_cell
+from ..tables import Table
 
 
 def _whdr_of(path: str, sha: str) -> float | None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from rich.table import Table
-
 from ..records.profiling import LayerProfile
+from ..tables import Table
 
 
 def layer_table(profile: LayerProfile, top: int = 20) -> Table:

@@ -25,7 +25,6 @@ from typing import Callable
 import numpy as np
 from torch import nn
 
-from ..errors import MobileDepthError
 from ..model.network import count_parameters
 from ..pause import pause_point
 from ..records.pruning import (
@@ -184,9 +183,11 @@ class NetAdapt:
             self.log("no history to resume: starting over (the latency cache is kept)")
             return self._start()
         latency = store.latency(target.cache_name(), target.key)
-        if latency is None:
-            raise MobileDepthError(f"{store.out / target.cache_name()}: latency cache missing or for another "
-                                   "device/delegate/precision; cannot resume")  # fmt: skip
+        if latency is None:  # lost, damaged or another target's: measured again, never a dead end
+            self.log(f"{target.cache_name()}: missing or damaged; measuring the latency calibration again")
+            latency = LatencyModel(target.key)
+            self._calibrate(self.base_model.eval(), latency)
+            store.keep_latency(target.cache_name(), latency)
         latency = store.forget_unrecorded(latency, history)
         last = history.last
         current = self.run_parts.load(Path(last.checkpoint)).eval()

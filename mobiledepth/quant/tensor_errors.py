@@ -20,8 +20,10 @@ from ..records.conversion import TensorError
 def _interpreter(path: Path):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+    from ..runtime.tflite_interpreter import model_source
+
     interp = Interpreter(
-        model_path=str(path),
+        **model_source(path),
         experimental_preserve_all_tensors=True,
         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
     )

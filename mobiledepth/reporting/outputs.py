@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.table import Table
-
 from ..errors import MobileDepthError
 from ..fileio import write_json, write_text
 from ..records.store import AnyRecord
+from ..tables import Table
 from .table import COLUMNS, ReportRow, format_cell, to_csv, to_markdown
 
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.table import Table
-
 from ..records import BenchRecord, EvalRecord, Interval
+from ..tables import Table
 
 BENCH_COLUMNS = (
     "Model",

@@ -282,11 +282,11 @@ class TFLitePredictor(_Base):
         threads: int | None = None,
         output: str | int | None = None,
     ) -> None:
-        from .tflite_interpreter import interpreter_class
+        from .tflite_interpreter import interpreter_class, model_source
 
         Interpreter, self.runtime = interpreter_class()
         try:
-            self.interpreter = Interpreter(model_path=str(path), num_threads=threads or None)
+            self.interpreter = Interpreter(**model_source(path), num_threads=threads or None)
             inputs = self.interpreter.get_input_details()
             if len(inputs) != 1:
                 raise MobileDepthError(f"{path}: expected exactly one image input, found {len(inputs)}")

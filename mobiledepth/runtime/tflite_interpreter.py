@@ -6,6 +6,7 @@ All three share the ``Interpreter`` API; small ARM boards often have only ``tfli
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 
@@ -22,3 +23,15 @@ def interpreter_class() -> tuple[Any, str]:
         except ImportError:
             continue
     raise ImportError("no TFLite interpreter found: pip install ai-edge-litert")
+
+
+def model_source(path: str | os.PathLike) -> dict[str, Any]:
+    """``model_path`` for an interpreter, or the file's bytes as ``model_content`` when the name is not valid
+    UTF-8 (the interpreters take only UTF-8 paths: a Latin-1 name ended in a TypeError)."""
+    name = os.fspath(path)
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        with open(path, "rb") as handle:
+            return {"model_content": handle.read()}
+    return {"model_path": name}

@@ -4,10 +4,14 @@ foreign kinds as an inference-only ``nn.Module``; used by convert, bench, eval a
 from __future__ import annotations
 
 import io
+import pickle
 import types
 import warnings
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
+from unittest.mock import patch
 
 import torch
 from torch import nn
@@ -70,6 +74,27 @@ def check_pickles(path: Path) -> None:
                 ) from None
 
 
+@contextmanager
+def safe_unpickling() -> Iterator[None]:
+    """While a torch.export program loads, no unpickler that can run code exists: ``torch.load`` is safe
+    whatever its caller asks (torch.export's loader asks ``weights_only=False`` for pickled weights and
+    constants, and falls back to it for sample inputs), and the plain and TorchScript object unpicklers it
+    uses for opaque and custom constants refuse. A program that needs them is not one we run."""
+    from torch.export.pt2_archive import _package
+
+    real_load = torch.load
+
+    def load(*args: Any, **kwargs: Any) -> Any:
+        return real_load(*args, **{**kwargs, "weights_only": True})
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise pickle.UnpicklingError("arbitrary Python objects are not loaded from model files")
+
+    with patch.object(torch, "load", load), patch.object(_package, "pickle", types.SimpleNamespace(loads=refuse)), \
+            patch.object(torch._C, "_pickle_load_obj", refuse):  # fmt: skip
+        yield
+
+
 def load_foreign_module(path: Path, kind: str) -> nn.Module:
     """A TorchScript archive or a torch.export program as a module in inference mode, loaded safely:
     TorchScript through its own restricted unpickler, a program only after :func:`check_pickles`."""
@@ -78,7 +103,9 @@ def load_foreign_module(path: Path, kind: str) -> nn.Module:
     try:
         if kind == "torchscript":
             return torch.jit.load(str(path), map_location="cpu").eval()
-        return inference_only(torch.export.load(str(path)).module())
+        with safe_unpickling():
+            program = torch.export.load(str(path))
+        return inference_only(program.module())
     except Exception as exc:
         raise MobileDepthError(f"{path}: not a readable {kind} file ({str(exc).splitlines()[0][:120]})") from None
 

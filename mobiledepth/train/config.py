@@ -160,6 +160,20 @@ def _check_values(stage: "StageConfig", where: str) -> None:
         raise MobileDepthError(f"{where}: size {list(stage.size)} must be positive")
 
 
+def _check_run(run: RunSection, where: str) -> RunSection:
+    """Ranges of the [run] table: log_every 0 divided by zero, threads -1 and workers -1 crashed in torch."""
+    import os
+
+    cores = os.cpu_count() or 1
+    if run.log_every < 1:
+        raise MobileDepthError(f"{where}: log_every must be at least 1, got {run.log_every}")
+    if run.threads is not None and not 1 <= run.threads <= cores:
+        raise MobileDepthError(f"{where}: threads must be in 1..{cores} (this computer's cores), got {run.threads}")
+    if not 0 <= run.workers <= 64:
+        raise MobileDepthError(f"{where}: workers (data loader processes) must be between 0 and 64, got {run.workers}")
+    return run
+
+
 def _output_stride(variant: str) -> int:
     """The named variant's encoder stride; a config file given as the variant is checked when it is built."""
     from ..model.config import OUTPUT_STRIDE, VARIANTS
@@ -203,7 +217,7 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
         stages.append(stage)
     return TrainConfig(
         model=model,
-        run=_build(RunSection, data.get("run", {}), f"{source}: [run]"),
+        run=_check_run(_build(RunSection, data.get("run", {}), f"{source}: [run]"), f"{source}: [run]"),
         stages=stages,
         source=source,
     )

@@ -299,6 +299,15 @@ class Trainer:
         return SummaryWriter(str(self.out / "tensorboard"))
 
     def run(self) -> Path:
+        """The stages in order; the output folder held for this run (a second run into it is refused)."""
+        from ..locks import FolderLock
+
+        if not self.dist.main:
+            return self._run()
+        with FolderLock(self.out, "train"):
+            return self._run()
+
+    def _run(self) -> Path:
         self._tb = self._tensorboard()
         state = self._load_state()
         model = self._build_model()
@@ -469,6 +478,10 @@ class Trainer:
         values = self.dist.mean(torch.stack([terms[n].detach().float() for n in run.names]))
         weights = run.rebalancer.weights if run.rebalancer else {n: 1.0 for n in run.names}
         loss = sum(weights[n] * terms[n].float() for n in run.names)
+        if not torch.isfinite(loss.detach()):  # stop before the update spreads it into every weight
+            raise MobileDepthError(f"{self.out}: stage {stage.name}: the loss became {float(loss.detach())} (lr "
+                                   f"{run.scheduler.get_last_lr()[0]:g}); nothing after the last epoch is saved: "
+                                   "lower the lr or check the data")  # fmt: skip
         optimizer_step(loss, run.optimizer, run.scaler)
         return {n: float(v) for n, v in zip(run.names, values)}, loss
 
@@ -485,6 +498,10 @@ class Trainer:
                      loss=float(loss.detach()), **{f"loss_{k}": v for k, v in term_values.items()})  # fmt: skip
 
     def _end_epoch(self, run: "_StageRun", si, stage, model, epoch: int, global_step: int, sums, history, progress):
+        bad = [name for name, p in model.named_parameters() if not torch.isfinite(p.detach()).all()]
+        if bad:  # never checkpoint a model that cannot predict
+            raise MobileDepthError(f"{self.out}: stage {stage.name} epoch {epoch + 1}: {len(bad)} weight tensor(s) "
+                                   f"are not finite (first: {bad[0]}); nothing of this epoch is saved")  # fmt: skip
         run.scheduler.step()
         self.dist.sync_buffers(model)
         val = self.validate(model, stage, run.val_entries) if self.dist.main else None
