@@ -319,8 +319,9 @@ def test_absurd_options_are_refused_before_any_work(args, message, tmp_path, sma
 
 
 def test_phone_that_lies_markup_model_nan_sensor_full_storage(tmp_path, small_converted):
-    """A model string holding markup is printed as it is; a battery sensor printing 'nan' is no reading (no wait for the thermal timeout, no NaN in the record);
-    a full /data/local/tmp fails the push with adbd's own reason."""
+    """A model string holding markup is printed as it is; a battery sensor printing 'nan' is no reading (no
+    wait for the thermal timeout, no NaN in the record); a full /data/local/tmp fails the push with adbd's own
+    reason."""
     import shutil
 
     from android_bench import adb
