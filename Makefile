@@ -35,14 +35,14 @@ demo: setup models/mobiledepth-base.pt
 	cd models && sha256sum -c MANIFEST
 	$(PY) -m mobiledepth.demo --out $(DEMO) --model models/mobiledepth-base.pt
 
-# The demo checkpoint: trained on synthetic scenes on the CPU (about 8.5 minutes on 2 cores). It is
-# committed, so `make demo` trains it only when it is missing.
+# The demo checkpoint: trained on procedural scenes (three quarters randomised worlds, a quarter rooms) on the
+# CPU (about 15 minutes on 2 cores). It is committed, so `make demo` trains it only when it is missing.
 models/mobiledepth-base.pt: | setup
 	$(MAKE) train-demo
 
 train-demo: setup
 	rm -rf build/synth_train build/train/synth_demo
-	$(PY) -m mobiledepth data synth -o build/synth_train --n 600 --seed 11
+	$(PY) -m mobiledepth data synth -o build/synth_train --n 600 --seed 11 --scenes mixed
 	$(PY) -m mobiledepth train --config configs/synth_demo.toml
 	$(PY) -m mobiledepth.train.publish build/train/synth_demo/final.pt models/mobiledepth-base.pt
 	cd models && sha256sum mobiledepth-base.pt > MANIFEST
@@ -50,7 +50,8 @@ train-demo: setup
 # The int8-friendly variant (models/README.md: mobiledepth-fused), trained by train-demo's recipe on the same
 # scenes, so the two differ in layout only. Not committed: it is an alternative, not the shipped model.
 train-fused: setup
-	test -f build/synth_train/DIW_train.csv || $(PY) -m mobiledepth data synth -o build/synth_train --n 600 --seed 11
+	test -f build/synth_train/DIW_train.csv || $(PY) -m mobiledepth data synth -o build/synth_train --n 600 --seed 11 \
+		--scenes mixed
 	rm -rf build/train/synth_fused
 	$(PY) -m mobiledepth train --config configs/synth_fused.toml
 	$(PY) -m mobiledepth.train.publish build/train/synth_fused/final.pt build/models/mobiledepth-fused.pt
@@ -68,11 +69,16 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(PY) tools/check_large_files.py
 
+# Two pytest workers (pytest-xdist), one test file per worker at a time (module fixtures such as a file's adb
+# server stay in one process): on 2 cores the phones, Ray and subprocess waits of one file overlap the other's
+# CPU work. Every test runs alone as well (`pytest tests/test_x.py`); the session fixtures build per worker.
+PYTEST_WORKERS ?= 2
+
 test: setup test-tools
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=20
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile
 
 # PYTHONPATH: harness_overhead.py drives the emulated phone, a dev package that is not installed (not in the wheel).
 # int8_op_speed.py times the network beside its operators when `make demo` has converted it
@@ -83,6 +89,7 @@ bench: setup
 	PYTHONPATH=$(CURDIR) $(PY) benchmarks/harness_overhead.py --out build/benchmarks/harness_overhead.json
 	PYTHONPATH=$(CURDIR) $(PY) benchmarks/train_throughput.py --out build/benchmarks/train_throughput.json
 	PYTHONPATH=$(CURDIR) $(PY) benchmarks/int8_op_speed.py --out build/benchmarks/int8_op_speed.json $(DEMO_FILES)
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/fleet_scaling.py --out build/benchmarks/fleet_scaling.json
 
 clean:
 	rm -rf build .cache $(VENV)

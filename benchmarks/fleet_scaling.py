@@ -231,7 +231,7 @@ def main() -> int:
 
     args, console = parse_args(), Console(width=150)
     work = scratch_dir("fleet_scaling-")
-    result: dict = {"host": host_device().label}
+    result: dict = {"host": f"{host_device().model} ({host_device().cores} cores)"}
     result["sweep"] = sweep_part(args, work, console)
     if not args.skip_netadapt:
         result["netadapt"] = netadapt_part(args, work, console)

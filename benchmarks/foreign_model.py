@@ -106,7 +106,8 @@ def main() -> int:
              "mask_iou": f.task.value if f.task else None, "iou_interval": list(f.task.interval) if f.task else None,
              "speed_vs_fp32": f.speed.ratio.speedup().median if f.speed and f.speed.ratio else None,
              "verdict": f.speed.verdict(f.precision) if f.speed else ""} for f in report.files]  # fmt: skip
-    result = {"host": host_device().label, "model": DET_MODEL, "size": args.size, "rows": rows,
+    host = host_device()
+    result = {"host": f"{host.model} ({host.cores} cores)", "model": DET_MODEL, "size": args.size, "rows": rows,
               "wall_s": time.time() - started}  # fmt: skip
     write_json(args.out, result)
     console.print(f"wrote {args.out}")

@@ -155,7 +155,7 @@ class Int8Slower(nn.Module):
 
 
 def test_int8_slower_than_fp32_is_said_with_the_op_xnnpack_did_not_take(tmp_path):
-    options = ConvertOptions(size=(256, 256), precisions=("fp32", "int8"), task="generic", n_calib=8, n_parity=2)
+    options = ConvertOptions(size=(128, 128), precisions=("fp32", "int8"), task="generic", n_calib=8, n_parity=2)
     report = md.convert(Int8Slower(), tmp_path / "out", options)
     int8 = _file(report, "int8")
     assert int8.speed.ratio.low > 1.0 and "SQRT" in int8.speed.undelegated_ops

@@ -255,3 +255,9 @@ def test_two_sweeps_sharing_a_phone_never_overlap_on_it(lab, cluster, binary, sm
     assert all(p.returncode == 0 for p in procs), outputs
     assert all("2 job(s) run now" in o for o in outputs)
     assert phone.thermal.peak_busy == 1  # four jobs from two sweeps, never two at once on the phone
+    status = runner.invoke(
+        app, ["fleet", "status", str(lab[0]), "--ray-address", ray.get_runtime_context().gcs_address]
+    )
+    assert status.exit_code == 0, status.output
+    rows = [line for line in status.output.splitlines() if "127.0.0.1:" in line]
+    assert len(rows) == 4 and all("device" in r and "idle" in r and "(no cluster)" not in r for r in rows)

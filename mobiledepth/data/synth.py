@@ -32,7 +32,7 @@ from .scene import Scene
 
 GENERATOR_VERSION = 1
 SCENE_KINDS = ("rooms", "world", "mixed")
-WORLD_SHARE = 0.5  # "mixed": this share of the scenes are worlds, the rest rooms
+WORLD_SHARE = 0.75  # "mixed": this share of the scenes are worlds, the rest rooms
 SPLITS = (("train", 0.7), ("val", 0.15), ("test", 0.15))
 
 
