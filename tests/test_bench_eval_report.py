@@ -162,7 +162,7 @@ def test_host_paired_table_names_its_threads(small_converted):
     records = bench(BenchRequest(files, paired=True, timing=Timing(threads=1, rounds=3, runs=2))).records
     assert [r.threads for r in records] == [1, 1]
     assert len(records[1].paired.round_medians_ms) == 3
-    assert paired_table(records).title == (
+    assert str(paired_table(records).title) == (
         "Paired benchmark: 3 interleaved rounds x 2 runs, 1 thread(s); ratio = file / small_64x96_fp32.tflite, "
         "per-round, 95% bootstrap interval"
     )

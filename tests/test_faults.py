@@ -185,7 +185,7 @@ def test_sigterm_during_convert_leaves_no_scratch_and_no_child(tmp_path, small_c
     "line,message",
     [
         ('epochs = "two"', "epochs = 'two' is not of type int"),
-        ("batch = 0", "batch must be positive, got 0"),
+        ("batch = 0", "batch must be a positive finite number, got 0"),
         ('lr = "fast"', "lr = 'fast' is not of type float"),
         ('size = "64x64"', "size = '64x64' is not of type tuple[int, int]"),
     ],

@@ -141,7 +141,7 @@ def test_make_bench_commands_start():
 
     planned = subprocess.run(["make", "-n", "bench"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     commands = [line for line in planned.splitlines() if "benchmarks/" in line]
-    assert len(commands) == 4
+    assert len(commands) == 5  # host_latency, harness_overhead, train_throughput, int8_op_speed, fleet_scaling
     for command in commands:
         done = subprocess.run(re.sub(r"--out \S+", "--help", command), shell=True, cwd=ROOT, capture_output=True,
                               text=True, timeout=120)  # fmt: skip
