@@ -69,16 +69,16 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(PY) tools/check_large_files.py
 
-# Two pytest workers (pytest-xdist), one test file per worker at a time (module fixtures such as a file's adb
-# server stay in one process): on 2 cores the phones, Ray and subprocess waits of one file overlap the other's
-# CPU work. Every test runs alone as well (`pytest tests/test_x.py`); the session fixtures build per worker.
+# Two pytest workers (pytest-xdist) sharing the tests as they free up: on 2 cores one test's phone, Ray and
+# subprocess waits overlap another's CPU work, and the three long NetAdapt runs land on different workers.
+# Every test runs alone as well (`pytest tests/test_x.py`); session and module fixtures build per worker.
 PYTEST_WORKERS ?= 2
 
 test: setup test-tools
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=20
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist load --durations=20
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist load
 
 # PYTHONPATH: harness_overhead.py drives the emulated phone, a dev package that is not installed (not in the wheel).
 # int8_op_speed.py times the network beside its operators when `make demo` has converted it

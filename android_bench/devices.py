@@ -105,11 +105,16 @@ def describe(device, state: str = "device", registry: dict | None = None) -> Dev
     return info
 
 
-def connected(client, registry: dict | None = None) -> list[DeviceInfo]:
-    """Every device the adb server knows, with its state; details for the usable ones."""
+def connected(client, registry: dict | None = None, only: str | None = None) -> list[DeviceInfo]:
+    """Every device the adb server knows, with its state; details for the usable ones. ``only``: a serial the
+    server lists is the only one described (a lab job names its phone exactly; describing every phone on
+    the host for each job cost a dozen shell round trips per phone)."""
     registry = registry or load_registry()
+    entries = client.list()
+    if only is not None and any(e.serial == only for e in entries):
+        entries = [e for e in entries if e.serial == only]
     out = []
-    for entry in client.list():
+    for entry in entries:
         if entry.state != "device":
             out.append(DeviceInfo(entry.serial, entry.state))
             continue

@@ -77,7 +77,8 @@ def _phones(request: BenchRequest) -> tuple[object, list[DeviceInfo], dict[str, 
     try:
         registry = load_registry(request.devices_file)
         client = request.adb.client()
-        chosen = resolve(request.device, connected(client, registry), registry)
+        exact = request.device if "," not in request.device and request.device != "all" else None
+        chosen = resolve(request.device, connected(client, registry, only=exact), registry)
         binaries = {info.serial: local_binary(request.binary, info.abi) for info in chosen}
     except BenchError as exc:
         raise MobileDepthError(str(exc)) from None
