@@ -10,7 +10,7 @@ nodes of one real cluster (``ray.cluster_utils.Cluster``). The matrix is F files
 fp16 / int8 files) x 2 delegates (cpu, gpu). Per round, in turn: the matrix on ONE phone, then the same
 matrix on EVERY phone (P x the jobs); each into a fresh results folder. The fleet / one-phone wall-time
 ratio is the scaling (1.0 = P phones cost no more than one); the overhead per job is a one-phone job's
-wall time minus its inference time (runs x latency).
+wall time minus its inference time (its warm-up and timed runs x latency; the phone defaults unless --runs).
 
 Part 2 (NetAdapt). The shipped model pruned on this host's fp32 latency for 2 iterations, once serially
 (torch's 2 threads) and once with ``workers=2`` (one thread each); seconds per iteration (the whole
@@ -24,14 +24,14 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from android_bench import adb
-from android_bench.timing import Timing
+from android_bench.timing import PHONE_TIMING, Timing
 from mobiledepth.fileio import scratch_dir, write_json
 from phone_emulator.benchmark_tool import BINARY_MARKER
 
@@ -45,7 +45,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--files", type=int, default=3, choices=(1, 2, 3))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=25.0)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=None, help="timed runs per job (default: the phone default)")
     parser.add_argument("--skip-netadapt", action="store_true")
     parser.add_argument("--checkpoint", type=Path, default=Path("models/mobiledepth-base.pt"))
     return parser.parse_args()
@@ -123,6 +123,21 @@ def timed_sweep(request, console: Console) -> tuple[float, list[float]]:
     return wall, [r.wall_s for r in summary.records]
 
 
+def job_timing(args: argparse.Namespace) -> Timing:
+    """The phone's default timing (what a user's sweep runs), or ``--runs`` timed runs after one warm-up."""
+    if args.runs is None:
+        return Timing()
+    return Timing(warmup_runs=1, warmup_seconds=0.0, runs=args.runs, min_seconds=0.0)
+
+
+def inference_seconds(args: argparse.Namespace) -> float:
+    """Seconds one job spends in inference on a phone answering in ``--latency-ms``: benchmark_model runs each
+    phase for at least its runs and at least its seconds."""
+    t = job_timing(args).over(PHONE_TIMING)
+    each = args.latency_ms / 1000
+    return max(t.warmup_runs * each, t.warmup_seconds) + max(t.runs * each, t.min_seconds)
+
+
 def sweep_part(args: argparse.Namespace, work: Path, console: Console) -> dict:
     from mobiledepth.lab.plan import SweepRequest
 
@@ -132,7 +147,7 @@ def sweep_part(args: argparse.Namespace, work: Path, console: Console) -> dict:
     binary.write_bytes(BINARY_MARKER + b"\n")
     try:
         fleet, cluster, startup = start_cluster(fleet_path)
-        timing = Timing(warmup_runs=1, warmup_seconds=0.0, runs=args.runs, min_seconds=0.0)
+        timing = job_timing(args)
         one_alias = fleet.phones()[0][1].alias
         base = SweepRequest(tuple(files), fleet, work / "r", delegates=DELEGATES, timing=timing, binary=binary)
         rows = []
@@ -158,13 +173,13 @@ def sweep_part(args: argparse.Namespace, work: Path, console: Console) -> dict:
 
 def summarise_sweep(args: argparse.Namespace, rows: list[dict], startup: float) -> dict:
     jobs_one = args.files * len(DELEGATES)
-    inference_s = (args.runs + 1) * args.latency_ms / 1000  # the timed runs and the one warm-up
+    inference_s = inference_seconds(args)
     one_jobs = [s for row in rows for s in row["one_job_s"]]
     ratios = [row["ratio"] for row in rows]
     return {
         "phones": args.phones, "files": args.files, "delegates": list(DELEGATES), "rounds": args.rounds,
         "jobs_one_phone": jobs_one, "jobs_fleet": jobs_one * args.phones, "latency_ms": args.latency_ms,
-        "runs": args.runs, "ray_startup_s": startup,
+        "timing": asdict(job_timing(args).over(PHONE_TIMING)), "ray_startup_s": startup,
         "one_phone_s": statistics.median(r["one_s"] for r in rows),
         "fleet_s": statistics.median(r["fleet_s"] for r in rows),
         "ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),

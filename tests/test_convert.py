@@ -193,6 +193,32 @@ def test_base_model_square_fp32_fp16(tmp_path, synth_dir):
     assert not list((tmp_path / "out").glob("*int8*"))
 
 
+def test_onnxsim_passes_run_once_in_a_child_and_fold_constants(tmp_path, small_converted):
+    """onnx2tf is run with --not_use_onnxsim after our three passes in one child process: they must simplify
+    (a constant Mul folds into the Add's operand) and leave a line in the conversion's log."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from mobiledepth.conversion.onnx_simplify import simplify_in_place
+
+    c1 = numpy_helper.from_array(np.full((1, 3), 2.0, np.float32), "c1")
+    c2 = numpy_helper.from_array(np.full((1, 3), 3.0, np.float32), "c2")
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["c1", "c2"], ["k"]), helper.make_node("Add", ["x", "k"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])], [c1, c2],
+    )  # fmt: skip
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    assert simplify_in_place(path) == "onnxsim: 3 passes"
+    folded = onnx.load(str(path)).graph
+    assert [n.op_type for n in folded.node] == ["Add"]
+    assert np.array_equal(numpy_helper.to_array(folded.initializer[0]), np.full((1, 3), 6.0, np.float32))
+    assert not list(tmp_path.glob("*.simplified"))
+    out, _ = small_converted
+    assert "onnxsim: 3 passes" in (out / "onnx2tf.log").read_text()
+
+
 def test_corrupt_tflite_and_wrong_shapes(small_converted, tmp_path):
     out, _ = small_converted
     bad = tmp_path / "corrupt.tflite"

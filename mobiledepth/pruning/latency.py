@@ -47,9 +47,12 @@ def cost_features(config: ModelConfig, height: int, width: int) -> list[float]:
 @functools.lru_cache(maxsize=8192)
 def _cost_features(config: ModelConfig, height: int, width: int) -> tuple[float, ...]:
     # Cached: the width search asks for the same configs many times; ModelConfig is frozen and hashable.
-    with torch.device("meta"):
+    # A real CPU forward, not meta tensors: meta ops run torch's Python reference code, 1.4-7x slower than
+    # our few-MB models computing (same costs; the search asks for ~100 configs per iteration). The weights'
+    # initialisation draws from torch's generator: fork_rng leaves the caller's random stream untouched.
+    with torch.random.fork_rng(devices=[]):
         model = MobileDepth(config).strip_heads().eval()
-    return tuple(conv_costs(model, torch.zeros(1, 3, height, width, device="meta")))
+        return tuple(conv_costs(model, torch.zeros(1, 3, height, width)))
 
 
 def conv_costs(model: nn.Module, example: torch.Tensor) -> list[float]:
