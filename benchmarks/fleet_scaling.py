@@ -12,9 +12,13 @@ matrix on EVERY phone (P x the jobs); each into a fresh results folder. The flee
 ratio is the scaling (1.0 = P phones cost no more than one); the overhead per job is a one-phone job's
 wall time minus its inference time (its warm-up and timed runs x latency; the phone defaults unless --runs).
 
-Part 2 (NetAdapt). The shipped model pruned on this host's fp32 latency for 2 iterations, once serially
-(torch's 2 threads) and once with ``workers=2`` (one thread each); seconds per iteration (the whole
-iteration, and the fine-tune + score part the workers spread) and whether the two histories agree.
+Part 2 (NetAdapt). The shipped model pruned on this host's fp32 latency for 2 iterations: serially (torch's
+2 threads), serially with 1 thread per fine-tune, and with ``workers=2`` (one thread each), the last two
+resumed from the first run's measured start (a second calibration would measure other latencies and propose
+other widths: host noise, not the workers). Seconds per iteration (the whole iteration, and the fine-tune +
+score part the workers spread), and whether the 2 workers' proposals, scores and choices are the serial
+run's at the same thread count (oneDNN sums in a thread-count-dependent order, so 2 threads score a little
+differently from 1).
 """
 
 from __future__ import annotations
@@ -189,8 +193,17 @@ def summarise_sweep(args: argparse.Namespace, rows: list[dict], startup: float) 
     }  # fmt: skip
 
 
+RUNS = (  # label, workers, threads per fine-tune (None: torch's own, this host's cores), from the first's start
+    ("serial", 1, None),  # the speed baseline: 1 worker, 2 threads
+    ("serial_t1", 1, 1),  # the history reference: scores depend on the thread count, not on where they run
+    ("workers_2", 2, 1),
+)
+
+
 def netadapt_part(args: argparse.Namespace, work: Path, console: Console) -> dict:
-    """The shipped model, 2 iterations on this host's fp32 latency: serial, then 2 Ray workers."""
+    """The shipped model, 2 iterations on this host's fp32 latency. The first run starts afresh; the others
+    resume from its measured start (its base and latency calibration, through the engine's own --resume): a
+    second calibration would measure other latencies and propose other widths (host noise, not the workers)."""
     from mobiledepth.data.synth import SynthOptions, write_synth_dataset
     from mobiledepth.pruning.latency import Measurer
     from mobiledepth.pruning.options import PruneOptions
@@ -199,21 +212,45 @@ def netadapt_part(args: argparse.Namespace, work: Path, console: Console) -> dic
     data = write_synth_dataset(work / "data", SynthOptions(n=60, seed=5, pairs_per_image=40))
     measurer = Measurer(height=128, width=160, calib=data, threads=2)
     out = {}
-    for workers in (1, 2):
+    for label, workers, threads in RUNS:
         options = PruneOptions(target_ratio=0.5, data=data, max_iterations=2, max_proposals=4, short_steps=20,
-                               long_steps=0, confirmations=1, workers=workers, worker_threads=1)  # fmt: skip
-        history = prune_checkpoint(args.checkpoint, work / f"prune_w{workers}", options, measurer,
-                                   echo=lambda line: None)  # fmt: skip
-        its = history.iterations
-        out[f"workers_{workers}"] = {
-            "iteration_s": [it.wall_s for it in its], "scoring_s": [it.scoring_s for it in its],
-            "choices": [f"{it.group} {it.width_from}->{it.width_to}" for it in its],
-            "proposal_scores": [[round(p.whdr, 5) for p in it.proposals] for it in its],
-        }  # fmt: skip
-        console.print(f"NetAdapt, {workers} worker(s): {out[f'workers_{workers}']['iteration_s']}")
-    one, two = out["workers_1"], out["workers_2"]
-    out["same_history"] = one["choices"] == two["choices"] and one["proposal_scores"] == two["proposal_scores"]
+                               long_steps=0, confirmations=1, workers=workers, worker_threads=threads)  # fmt: skip
+        folder, resume = work / f"prune_{label}", bool(out)
+        if resume:
+            same_start(work / f"prune_{RUNS[0][0]}", folder, measurer)
+        started = time.monotonic()
+        history = prune_checkpoint(args.checkpoint, folder, options, measurer, resume=resume, echo=lambda line: None)
+        out[label] = history_summary(history, time.monotonic() - started)
+        console.print(f"NetAdapt, {label}: {out[label]['iteration_s']}")
+    reference, ray = out["serial_t1"], out["workers_2"]
+    out["same_proposals"] = reference["proposals"] == ray["proposals"]
+    out["same_history"] = reference["choices"] == ray["choices"] and out["same_proposals"]
     return out
+
+
+def same_start(serial: Path, folder: Path, measurer) -> None:
+    """``folder`` as the serial run stood after measuring its base: the history without iterations and the
+    latency cache (a resumed run drops the samples of iterations its history lacks)."""
+    import shutil
+
+    from mobiledepth.pruning.store import RunStore
+    from mobiledepth.records.pruning import PruneHistory
+
+    folder.mkdir(parents=True)
+    done = RunStore(serial, echo=lambda line: None).load()
+    RunStore(folder).save(PruneHistory(checkpoint=done.checkpoint, options=done.options, measurer=done.measurer,
+                                       base=done.base))  # fmt: skip
+    shutil.copy(serial / measurer.cache_name(), folder / measurer.cache_name())
+
+
+def history_summary(history, run_s: float) -> dict:
+    its = history.iterations
+    return {
+        "run_s": run_s, "iteration_s": [it.wall_s for it in its], "scoring_s": [it.scoring_s for it in its],
+        "rejected": [len(it.rejected) for it in its],
+        "choices": [f"{it.group} {it.width_from}->{it.width_to}" for it in its],
+        "proposals": [[[p.group, p.width_to, round(p.whdr, 5)] for p in it.proposals] for it in its],
+    }  # fmt: skip
 
 
 def print_tables(console: Console, result: dict) -> None:
@@ -231,14 +268,20 @@ def print_tables(console: Console, result: dict) -> None:
     n = result.get("netadapt")
     if n:
         t = Table(title="NetAdapt seconds per iteration (this host)")
-        for col in ("Workers", "Iteration s", "Fine-tune + score s", "Choices"):
+        for col in ("Run", "Iteration s", "Fine-tune + score s", "Rejected", "Choices"):
             t.add_column(col)
-        for key, label in (("workers_1", "1 (2 threads)"), ("workers_2", "2 Ray tasks (1 thread each)")):
+        labels = {"serial": "1 worker (torch's 2 threads)", "serial_t1": "1 worker (1 thread)",
+                  "workers_2": "2 Ray tasks (1 thread each)"}  # fmt: skip
+        for key, label in labels.items():
             r = n[key]
             t.add_row(label, ", ".join(f"{v:.1f}" for v in r["iteration_s"]),
-                      ", ".join(f"{v:.1f}" for v in r["scoring_s"]), "; ".join(r["choices"]))  # fmt: skip
+                      ", ".join(f"{v:.1f}" for v in r["scoring_s"]), ", ".join(map(str, r["rejected"])),
+                      "; ".join(r["choices"]))  # fmt: skip
         console.print(t)
-        console.print(f"same history: {n['same_history']}")
+        console.print(
+            f"2 Ray tasks vs 1 worker at 1 thread: same proposals and scores {n['same_proposals']}, same "
+            f"history {n['same_history']}"
+        )
 
 
 def main() -> int:

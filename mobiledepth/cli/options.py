@@ -193,7 +193,10 @@ Workers = Annotated[
 ]
 WorkerThreads = Annotated[
     Optional[int],
-    typer.Option(help="Torch threads per worker task; default: this computer's cores / --workers."),
+    typer.Option(
+        help="Torch threads per proposal's fine-tune, in each worker task or the serial run (scores "
+        "reproduce across runs of one count); default: cores / --workers (serial: torch's)."
+    ),
 ]
 FleetHostName = Annotated[str, typer.Option("--host", help="This computer's [[host]] name in the fleet file.")]
 RayPort = Annotated[Optional[int], typer.Option("--port", help="Start the cluster's head here on this port.")]

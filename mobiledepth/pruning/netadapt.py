@@ -120,7 +120,7 @@ class NetAdapt:
         self.frozen = run.source.frozen(base, options.freeze, checkpoint)  # a typo fails before any work
         self.judge = Judge(run.target, options.rounds, run.store.log)
         self.final_model: nn.Module | None = None
-        self.score = run.scorer or serial_scorer(run.source, run.tuner)
+        self.score = run.scorer or serial_scorer(run.source, run.tuner, options.worker_threads)
 
     @property
     def log(self):

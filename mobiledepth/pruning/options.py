@@ -46,7 +46,7 @@ class PruneOptions:
     escalations: int = 2  # when no candidate measures faster, ask for a cut twice as large (this many times)
     channel_step: int = 8  # widths stay multiples of this (phone kernels prefer them)
     workers: int = 1  # fine-tune and score an iteration's proposals as this many parallel tasks (Ray)
-    worker_threads: int | None = None  # torch threads per task; None: this computer's cores / workers
+    worker_threads: int | None = None  # torch threads per fine-tune (Ray task or serial); None: cores / workers
 
     def __post_init__(self) -> None:
         if (self.target_ms is None) == (self.target_ratio is None):

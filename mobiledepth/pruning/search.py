@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Protocol, Sequence
 
+import torch
 from torch import nn
 
 from ..records.pruning import Proposal, Rejected
@@ -80,8 +81,21 @@ def score_one(source: ChannelSource, tuner: Tuner, model: nn.Module, job: ScoreJ
     return tuner.score(candidate), candidate
 
 
-def serial_scorer(source: ChannelSource, tuner: Tuner) -> Scorer:
-    return lambda model, jobs: [score_one(source, tuner, model, job) for job in jobs]
+def serial_scorer(source: ChannelSource, tuner: Tuner, threads: int | None = None) -> Scorer:
+    """Proposals scored one after another here; ``threads`` (``--worker-threads``) sets torch's thread count
+    while they are, as each Ray task does: oneDNN sums in a thread-count-dependent order, so fine-tuned scores
+    are reproducible across serial and Ray runs of the same per-task thread count, not across counts."""
+
+    def score(model: nn.Module, jobs: list[ScoreJob]) -> list[tuple[float, nn.Module]]:
+        before = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            return [score_one(source, tuner, model, job) for job in jobs]
+        finally:
+            torch.set_num_threads(before)
+
+    return score
 
 
 def rank(proposals: list[Proposal], results: list[tuple[float, nn.Module]], current_loss: float, current_ms: float,
