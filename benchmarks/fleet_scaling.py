@@ -13,12 +13,12 @@ ratio is the scaling (1.0 = P phones cost no more than one); the overhead per jo
 wall time minus its inference time (its warm-up and timed runs x latency; the phone defaults unless --runs).
 
 Part 2 (NetAdapt). The shipped model pruned on this host's fp32 latency for 2 iterations: serially (torch's
-2 threads), serially with 1 thread per fine-tune, and with ``workers=2`` (one thread each), the last two
-resumed from the first run's measured start (a second calibration would measure other latencies and propose
-other widths: host noise, not the workers). Seconds per iteration (the whole iteration, and the fine-tune +
-score part the workers spread), and whether the 2 workers' proposals, scores and choices are the serial
-run's at the same thread count (oneDNN sums in a thread-count-dependent order, so 2 threads score a little
-differently from 1).
+2 threads), serially with 1 thread per fine-tune from the first run's measured start, and each iteration on
+``workers=2`` (one thread each) from the state the 1-thread serial run stood in before it (an iteration's
+proposals depend on the latencies measured before it: host noise, not the workers). Seconds per iteration
+(the whole iteration, and the fine-tune + score part the workers spread), and whether the 2 workers'
+proposals, scores and choices are the serial run's at the same thread count (oneDNN sums in a
+thread-count-dependent order, so 2 threads score a little differently from 1).
 """
 
 from __future__ import annotations
@@ -193,54 +193,62 @@ def summarise_sweep(args: argparse.Namespace, rows: list[dict], startup: float) 
     }  # fmt: skip
 
 
-RUNS = (  # label, workers, threads per fine-tune (None: torch's own, this host's cores), from the first's start
-    ("serial", 1, None),  # the speed baseline: 1 worker, 2 threads
-    ("serial_t1", 1, 1),  # the history reference: scores depend on the thread count, not on where they run
-    ("workers_2", 2, 1),
-)
-
-
 def netadapt_part(args: argparse.Namespace, work: Path, console: Console) -> dict:
-    """The shipped model, 2 iterations on this host's fp32 latency. The first run starts afresh; the others
-    resume from its measured start (its base and latency calibration, through the engine's own --resume): a
-    second calibration would measure other latencies and propose other widths (host noise, not the workers)."""
+    """The shipped model, 2 iterations on this host's fp32 latency. ``serial`` starts afresh (torch's threads);
+    ``serial_t1`` resumes from its measured start (base and latency calibration, through the engine's own
+    --resume) with 1 thread per fine-tune; ``workers_2`` runs each iteration k on 2 Ray tasks from the state
+    ``serial_t1`` stood in before its iteration k. An iteration's proposals depend on the latencies measured
+    before it (host noise, not the workers), so only a shared state compares the workers with serial work."""
     from mobiledepth.data.synth import SynthOptions, write_synth_dataset
     from mobiledepth.pruning.latency import Measurer
-    from mobiledepth.pruning.options import PruneOptions
-    from mobiledepth.pruning.runs import prune_checkpoint
 
     data = write_synth_dataset(work / "data", SynthOptions(n=60, seed=5, pairs_per_image=40))
     measurer = Measurer(height=128, width=160, calib=data, threads=2)
-    out = {}
-    for label, workers, threads in RUNS:
-        options = PruneOptions(target_ratio=0.5, data=data, max_iterations=2, max_proposals=4, short_steps=20,
-                               long_steps=0, confirmations=1, workers=workers, worker_threads=threads)  # fmt: skip
-        folder, resume = work / f"prune_{label}", bool(out)
-        if resume:
-            same_start(work / f"prune_{RUNS[0][0]}", folder, measurer)
-        started = time.monotonic()
-        history = prune_checkpoint(args.checkpoint, folder, options, measurer, resume=resume, echo=lambda line: None)
-        out[label] = history_summary(history, time.monotonic() - started)
-        console.print(f"NetAdapt, {label}: {out[label]['iteration_s']}")
+    run = lambda label, workers, threads, iterations, start: prune_run(  # noqa: E731
+        args, work, data, measurer, label, workers, threads, iterations, start)  # fmt: skip
+    out = {"serial": run("serial", 1, None, 2, None)}
+    out["serial_t1"] = run("serial_t1", 1, 1, 2, (work / "prune_serial", 0))
+    steps = [run(f"workers_2_it{k}", 2, 1, k, (work / "prune_serial_t1", k - 1)) for k in (1, 2)]
+    out["workers_2"] = {key: [step[key][-1] for step in steps] for key in steps[0] if isinstance(steps[0][key], list)}
     reference, ray = out["serial_t1"], out["workers_2"]
     out["same_proposals"] = reference["proposals"] == ray["proposals"]
     out["same_history"] = reference["choices"] == ray["choices"] and out["same_proposals"]
+    for label in ("serial", "serial_t1", "workers_2"):
+        console.print(f"NetAdapt, {label}: {out[label]['iteration_s']}")
     return out
 
 
-def same_start(serial: Path, folder: Path, measurer) -> None:
-    """``folder`` as the serial run stood after measuring its base: the history without iterations and the
-    latency cache (a resumed run drops the samples of iterations its history lacks)."""
+def prune_run(args, work: Path, data: Path, measurer, label: str, workers: int, threads: int | None,
+              iterations: int, start: tuple[Path, int] | None) -> dict:  # fmt: skip
+    """One NetAdapt run into ``work/prune_LABEL``; ``start``: (a run's folder, iterations of it to resume after)."""
+    from mobiledepth.pruning.options import PruneOptions
+    from mobiledepth.pruning.runs import prune_checkpoint
+
+    options = PruneOptions(target_ratio=0.5, data=data, max_iterations=iterations, max_proposals=4, short_steps=20,
+                           long_steps=0, confirmations=1, workers=workers, worker_threads=threads)  # fmt: skip
+    folder = work / f"prune_{label}"
+    if start is not None:
+        same_start(start[0], folder, measurer, start[1])
+    started = time.monotonic()
+    history = prune_checkpoint(args.checkpoint, folder, options, measurer, resume=start is not None,
+                               echo=lambda line: None)  # fmt: skip
+    return history_summary(history, time.monotonic() - started)
+
+
+def same_start(done_run: Path, folder: Path, measurer, iterations: int) -> None:
+    """``folder`` as ``done_run`` stood after its first ``iterations`` iterations: the history cut there and
+    the latency cache (a resumed run drops the samples of iterations its history lacks)."""
     import shutil
 
     from mobiledepth.pruning.store import RunStore
     from mobiledepth.records.pruning import PruneHistory
 
     folder.mkdir(parents=True)
-    done = RunStore(serial, echo=lambda line: None).load()
+    done = RunStore(done_run, echo=lambda line: None).load()
     RunStore(folder).save(PruneHistory(checkpoint=done.checkpoint, options=done.options, measurer=done.measurer,
-                                       base=done.base))  # fmt: skip
-    shutil.copy(serial / measurer.cache_name(), folder / measurer.cache_name())
+                                       base=done.base, iterations=done.iterations[:iterations],
+                                       target_ms=done.target_ms))  # fmt: skip
+    shutil.copy(done_run / measurer.cache_name(), folder / measurer.cache_name())
 
 
 def history_summary(history, run_s: float) -> dict:
