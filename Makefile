@@ -71,7 +71,8 @@ lint: setup
 
 # Two pytest workers (pytest-xdist) sharing the tests as they free up: on 2 cores one test's phone, Ray and
 # subprocess waits overlap another's CPU work, and the three long NetAdapt runs land on different workers.
-# Every test runs alone as well (`pytest tests/test_x.py`); session and module fixtures build per worker.
+# The shared session fixtures build once for both workers (tests/conftest.py). Every test runs alone as well
+# (`pytest tests/test_x.py`).
 PYTEST_WORKERS ?= 2
 
 test: setup test-tools

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pickle
+import shutil
 from pathlib import Path
 
 import pytest
@@ -24,7 +27,8 @@ def _every_json_written_is_strict(tmp_path_factory):
     writers' contract), except inputs a test wrote to be hostile (named ``hostile_input*``)."""
     yield
     offenders = []
-    for path in tmp_path_factory.getbasetemp().rglob("*.json"):
+    shared = list(_shared_root(tmp_path_factory).glob("shared-*/**/*.json"))
+    for path in [*tmp_path_factory.getbasetemp().rglob("*.json"), *shared]:
         if path.name.startswith("hostile_input") or not path.is_file():
             continue
         try:
@@ -43,20 +47,41 @@ def _refuse(name: str) -> float:
     raise ValueError(f"{name} is not JSON")
 
 
+def _shared_root(tmp_path_factory) -> Path:
+    """The folder every pytest-xdist worker of this run sees (each worker's own base folder lies in it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _built_once(tmp_path_factory, name: str, build):
+    """A session fixture built once for all pytest-xdist workers, not once per worker (each has a session of
+    its own): the first to arrive builds ``build(folder)`` under a lock, the others wait and reuse its folder
+    and its value (kept pickled beside it). The builds are seeded, so which worker builds does not matter."""
+    root = _shared_root(tmp_path_factory)
+    folder, value = root / f"shared-{name}", root / f"shared-{name}.pickle"
+    with open(root / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not value.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            value.write_bytes(pickle.dumps(build(folder)))
+        return pickle.loads(value.read_bytes())
+
+
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:
     from mobiledepth.data.synth import SynthOptions, write_synth_dataset
 
-    return write_synth_dataset(
-        tmp_path_factory.mktemp("data") / "synth", SynthOptions(n=20, height=96, width=128, pairs_per_image=15, seed=3)
-    )
+    options = SynthOptions(n=20, height=96, width=128, pairs_per_image=15, seed=3)
+    return _built_once(tmp_path_factory, "data", lambda folder: write_synth_dataset(folder / "synth", options))
 
 
 @pytest.fixture(scope="session")
 def small_ckpt(tmp_path_factory) -> Path:
     from mobiledepth.model import init_checkpoint
 
-    return init_checkpoint("mobiledepth-small", tmp_path_factory.mktemp("ckpt") / "small.pt", seed=1)
+    build = lambda folder: init_checkpoint("mobiledepth-small", folder / "small.pt", seed=1)  # noqa: E731
+    return _built_once(tmp_path_factory, "ckpt", build)
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +102,7 @@ def small_convert_options(synth_dir):
 @pytest.fixture(scope="session")
 def small_converted(small_ckpt, small_convert_options, tmp_path_factory):
     """mobiledepth-small (non-default widths) converted with ``small_convert_options``."""
-    out = tmp_path_factory.mktemp("conv_small")
     from mobiledepth.api import convert
 
-    report = convert(small_ckpt, out, small_convert_options)
-    return out, report
+    return _built_once(tmp_path_factory, "conv_small",
+                       lambda folder: (folder, convert(small_ckpt, folder, small_convert_options)))  # fmt: skip

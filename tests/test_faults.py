@@ -117,6 +117,7 @@ def test_disk_full_and_read_only_folder(tmp_path):
         subprocess.run(["umount", str(ro)])
 
 
+@pytest.mark.slow
 def test_convert_bench_train_on_a_full_or_read_only_disk(tmp_path, small_ckpt, small_converted, synth_dir):
     """convert onto a full disk, bench --json and train into a read-only folder: one line naming the file,
     exit 1, and nothing left under a final name."""

@@ -30,6 +30,7 @@ def run_until_paused(cmd: list[str], point: str, pause_file: Path, skip: int = 0
     proc.wait()
 
 
+@pytest.mark.slow
 def test_kill_after_last_epoch_checkpoint_of_a_teacher_stage_resumes(tmp_path, synth_dir):
     """Stage b distils from stage a's last epoch checkpoint; kill -9 after that checkpoint is written but
     before the training state: --resume redoes that epoch and goes on (it used to fail for good)."""

@@ -144,6 +144,7 @@ def test_frozen_groups_by_name_and_kind():
     assert str(err.value) == f"--freeze 'enc_out[4-5]': no such channel group in s.pt; groups: {names}"
 
 
+@pytest.mark.slow
 def test_netadapt_never_proposes_a_frozen_group(tmp_path, synth_dir):
     """With latency proportional to MACs (one calibration sample), a 1% cut can come from almost any group:
     freezing some removes exactly those from the proposals and nothing else."""

@@ -134,6 +134,7 @@ def test_scripts_start(script):
     assert done.stdout.startswith("usage: ")
 
 
+@pytest.mark.slow
 def test_make_bench_commands_start():
     """The commands `make bench` runs, with their environment, each start (``--help`` for ``--out FILE``): a
     script that needs a package the editable install does not map (the emulated phone) fails here."""

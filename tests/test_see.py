@@ -313,6 +313,7 @@ def test_profile_of_tflite_on_host_says_why_not(tmp_path):
 # --- HTML report -------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_report_html_is_self_contained_and_renders_in_chromium(small_ckpt, tmp_path):
     from mobiledepth.api import predict
     from mobiledepth.reporting.html import write_html

@@ -141,6 +141,7 @@ def test_short_run_learns(tmp_path, synth_dir):
     assert (tmp_path / "run" / "s_epoch6.pt").is_file()
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted(tmp_path, synth_dir):
     straight = tmp_path / "straight"
     straight.mkdir()
@@ -193,6 +194,7 @@ def test_distillation_with_teacher_and_rebalancing(tmp_path, synth_dir):
     assert out.depth.flatten(1).median(1).values.abs().max() < 1e-5  # standardised
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes_end_identical(tmp_path, synth_dir):
     cfg = _config(tmp_path, synth_dir, epochs=1)
     env = dict(os.environ, OMP_NUM_THREADS="1")
