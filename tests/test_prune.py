@@ -223,7 +223,9 @@ def _check_first_iteration(h1: dict, out: Path) -> None:
     else it would have been rejected; its checkpoint rebuilds without the training heads."""
     assert h1["status"] == "unreachable" and len(h1["iterations"]) == 1 and (out / "final.pt").is_file()
     it1 = h1["iterations"][0]
-    assert it1["measured_ms"] < h1["base"]["measured_ms"] * 1.05 and it1["to"] % 8 == 0
+    # faster is judged paired (the verification below); the base's and the step's absolute ms were measured at
+    # different times on a shared host, so they are not compared
+    assert it1["measured_ms"] > 0 and it1["to"] % 8 == 0
     assert it1["params"] < h1["base"]["params"]
     assert it1["whdr"] is not None and len(it1["proposals"]) >= 1 and "predictor_error_ms" in it1
     check = it1["verification"]
