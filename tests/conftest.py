@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import pickle
@@ -57,10 +56,11 @@ def _built_once(tmp_path_factory, name: str, build):
     """A session fixture built once for all pytest-xdist workers, not once per worker (each has a session of
     its own): the first to arrive builds ``build(folder)`` under a lock, the others wait and reuse its folder
     and its value (kept pickled beside it). The builds are seeded, so which worker builds does not matter."""
+    from mobiledepth.locks import FolderLock
+
     root = _shared_root(tmp_path_factory)
     folder, value = root / f"shared-{name}", root / f"shared-{name}.pickle"
-    with open(root / f"shared-{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FolderLock(root, f"test fixture {name}", wait=True):  # fixtures never nest here: pytest built their inputs
         if not value.is_file():
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()

@@ -36,10 +36,6 @@ class ResultsStore:
             return None
         return record if isinstance(record, SweepJobRecord) and record.key == key else None
 
-    def done(self, key: JobKey) -> bool:
-        record = self.read(key)
-        return record is not None and record.status == "done"
-
     def write(self, record: SweepJobRecord) -> Path:
         return write_record(self.path(record.key), record)
 

@@ -51,10 +51,11 @@ def run_sweep(request: SweepRequest, progress: SweepProgress) -> SweepSummary:
     files = describe_files(request.files)
     jobs = plan_jobs(request, files)
     store = ResultsStore(request.results)
-    todo = [j for j in jobs if not store.done(j.key)]
+    earlier = {j.key: r for j in jobs if (r := store.read(j.key)) is not None and r.status == "done"}
+    todo = [j for j in jobs if j.key not in earlier]
     for job in jobs:
-        progress.add(job.phone.serial, job.host.name, job.phone.label, earlier=job not in todo)
-    progress.start(f"sweep: {len(jobs)} jobs, {len(jobs) - len(todo)} done earlier")
+        progress.add(job.phone.serial, job.host.name, job.phone.label, earlier=job.key in earlier)
+    progress.start(f"sweep: {len(jobs)} jobs, {len(earlier)} done earlier")
     ended: list[SweepJobRecord] = []
     try:
         if todo:
@@ -62,8 +63,9 @@ def run_sweep(request: SweepRequest, progress: SweepProgress) -> SweepSummary:
                 ended = _submit_and_watch(ray, request, todo, files, store, progress)
     finally:
         progress.stop()
-    done = tuple(r for j in jobs if (r := store.read(j.key)) is not None and r.status == "done")
-    return SweepSummary(len(jobs), len(jobs) - len(todo), sum(r.status == "done" for r in ended),
+    # the store, not this run's list, for the jobs run now: a second sweep sharing the folder may have done one
+    done = tuple(r for j in jobs if (r := earlier.get(j.key) or store.read(j.key)) is not None and r.status == "done")
+    return SweepSummary(len(jobs), len(earlier), sum(r.status == "done" for r in ended),
                         tuple(r for r in ended if r.status != "done"), done)  # fmt: skip
 
 

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..lab.cluster import import_ray
 from .channels import ChannelSource
-from .search import ScoreJob, Scorer, score_one
+from .search import ScoreJob, Scorer, serial_scorer
 from .tuning import Tuner
 
 
@@ -66,11 +66,8 @@ def _warm_task() -> None:
 
 def _score_task(shared: tuple[ChannelSource, Tuner], model: nn.Module, job: ScoreJob,
                 threads: int) -> tuple[float, nn.Module]:  # fmt: skip
-    import torch
-
-    torch.set_num_threads(threads)
     source, tuner = shared
-    return score_one(source, tuner, model, job)
+    return serial_scorer(source, tuner, threads)(model, [job])[0]  # the serial run's thread rule, in the task
 
 
 def ray_scorer(source: ChannelSource, tuner: Tuner, workers: int, threads: int | None,
