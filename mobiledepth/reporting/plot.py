@@ -89,6 +89,10 @@ def _latency_panel(ax, rows: list[ReportRow]) -> tuple[list, list[str], list[str
     if any(not r.delegate_applied for r in timed):
         ax.scatter([], [], marker="x", c="red", label="delegate NOT applied: CPU timings")
     _pad(ax, points)
+    reach = [r.high_ms for r in timed if r.high_ms is not None]
+    if reach:  # the p90 bars end inside the panel: a slow file's bar was cut at the edge
+        lo, hi = ax.get_xlim()
+        ax.set_xlim(lo, max(hi, max(reach) * 1.03))
     ax.set_xlabel("median latency (ms); bars: p10-p90")
     ax.set_ylabel("WHDR (lower is better)")
     models = sorted({r.model for r in timed})
