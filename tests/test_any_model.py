@@ -139,6 +139,7 @@ def _fresh_venv(wheel: Path, fresh: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.long(33)
 def test_wheel_installs_and_runs_outside_the_repo(tmp_path):
     """The built wheel, in a fresh venv, run from an unrelated folder: devices (the registry ships in the
     wheel), init, convert and bench. Dependencies come from the project's .venv through a path entry,
@@ -496,6 +497,7 @@ def test_tflite_with_dynamic_dims_is_sized_by_size(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.long(37)
 def test_netadapt_on_two_ray_workers_gives_the_serial_history(tmp_path):
     """--workers 2: an iteration's proposals fine-tuned and scored as Ray tasks (one thread each) give the
     serial run's scores, so the same choices; latency verification stays serial in the driver."""

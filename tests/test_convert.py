@@ -1,6 +1,7 @@
 """Real conversions: PyTorch -> ONNX -> onnx2tf -> LiteRT, on small inputs. These take ~30 s each."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -217,6 +218,44 @@ def test_onnxsim_passes_run_once_in_a_child_and_fold_constants(tmp_path, small_c
     assert not list(tmp_path.glob("*.simplified"))
     out, _ = small_converted
     assert "onnxsim: 3 passes" in (out / "onnx2tf.log").read_text()
+
+
+def test_tools_fork_from_one_zygote_replaced_when_killed_and_ended_on_timeout(small_converted, tmp_path, monkeypatch):
+    """The conversions of one process share one zygote (onnx2tf imported once) and write the same bytes; a
+    zygote killed between conversions is replaced; a conversion past its deadline ends its child and the
+    zygote, says so in one line, and leaves no scratch folder."""
+    import os
+    import shutil
+    import signal
+    import tempfile
+
+    import onnx
+
+    from mobiledepth.conversion import onnx2tf_process
+    from mobiledepth.conversion.onnx2tf_runner import run_onnx2tf
+
+    out, _ = small_converted
+    path = out / "small_64x96.onnx"
+    name = onnx.load(str(path)).graph.input[0].name
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def fp32_bytes() -> bytes:
+        result = run_onnx2tf(path, None, name)
+        data = result.files["fp32"].read_bytes()
+        shutil.rmtree(result.workdir)
+        return data
+
+    first = fp32_bytes()
+    zygote = onnx2tf_process._zygote.pid
+    assert fp32_bytes() == first and onnx2tf_process._zygote.pid == zygote
+    os.kill(zygote, signal.SIGKILL)
+    onnx2tf_process._zygote.wait()
+    assert fp32_bytes() == first and onnx2tf_process._zygote.pid != zygote
+    replaced = onnx2tf_process._zygote.pid
+    with pytest.raises(MobileDepthError, match=rf"^{re.escape(str(path))}: onnx2tf did not finish within 1 s$"):
+        run_onnx2tf(path, None, name, timeout=1)
+    assert onnx2tf_process._zygote is None and not Path(f"/proc/{replaced}").exists()
+    assert not list(tmp_path.glob("mobiledepth-onnx2tf-*"))
 
 
 def test_corrupt_tflite_and_wrong_shapes(small_converted, tmp_path):

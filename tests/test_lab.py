@@ -195,6 +195,7 @@ def cluster(lab):
 
 
 @pytest.mark.slow
+@pytest.mark.long(27)
 def test_node_killed_mid_sweep_then_rerun_completes_exactly_the_rest(lab, cluster, binary, small_converted, tmp_path):
     from rich.console import Console
 

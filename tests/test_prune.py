@@ -208,9 +208,9 @@ def test_prune_cli_unknown_frozen_group_is_one_line(tmp_path, small_ckpt, synth_
     assert not out.exists()  # checked before the output folder is made
 
 
-# 256x256 keeps the small model's latency (~5 ms) well above this VM's timing noise; steps of 20% of the
-# starting latency are larger than that noise, so a measured cut is a real cut.
-PRUNE = "--size 256x256 --max-proposals 3 --short-steps 3 --long-steps 4 --initial-ratio 0.2 --threads 1".split()
+# The emulated phone times real LiteRT runs; 128x128 and two proposals keep a run to a minute or two. Whether a
+# step passes the paired check on this loaded host varies, and the test takes either outcome as long as it is said.
+PRUNE = "--size 128x128 --max-proposals 2 --short-steps 2 --long-steps 2 --initial-ratio 0.2 --threads 1".split()
 
 
 def prune_cli(ckpt: Path, out: Path, data: Path, flags: str, *more: str):
@@ -218,58 +218,8 @@ def prune_cli(ckpt: Path, out: Path, data: Path, flags: str, *more: str):
     return runner.invoke(app, ["prune", str(ckpt), "-o", str(out), "--data", str(data), *flags.split(), *more, *PRUNE])
 
 
-def _check_first_iteration(h1: dict, out: Path) -> None:
-    """One accepted step, verified paired against the current (= base) file: faster with 95% confidence,
-    else it would have been rejected; its checkpoint rebuilds without the training heads."""
-    assert h1["status"] == "unreachable" and len(h1["iterations"]) == 1 and (out / "final.pt").is_file()
-    it1 = h1["iterations"][0]
-    # faster is judged paired (the verification below); the base's and the step's absolute ms were measured at
-    # different times on a shared host, so they are not compared
-    assert it1["measured_ms"] > 0 and it1["to"] % 8 == 0
-    assert it1["params"] < h1["base"]["params"]
-    assert it1["whdr"] is not None and len(it1["proposals"]) >= 1 and "predictor_error_ms" in it1
-    check = it1["verification"]
-    assert check["paired"] and check["rounds"] == 20 and check["step"]["high"] < 1.0
-    assert check["step"]["low"] <= check["step"]["median"] <= check["step"]["high"]
-    assert h1["confirmation"]["paired"] and h1["confirmation"]["rounds"] == 40
-    assert (out / "keep_0.549M.pt").is_file() and list(out.glob("latency_host_cpu_fp32_256x256_t1.json"))
-    rebuilt = load_checkpoint(out / "iter_001.pt")
-    assert rebuilt.config.name == "mobiledepth-small" and not rebuilt.build().has_heads
-
-
 @pytest.mark.slow
-def test_netadapt_host_unreachable_then_resume(tmp_path, synth_dir):
-    ckpt = init_checkpoint("mobiledepth-small", tmp_path / "s.pt", seed=0)
-    out = tmp_path / "prune"
-    first = prune_cli(ckpt, out, synth_dir, "--target-ms 0.0001 --max-iterations 1 --keep 0.549M")
-    assert first.exit_code == 1, first.output
-    assert "target 0.000 ms unreachable: stopped after --max-iterations 1" in first.output
-    h1 = json.loads((out / "history.json").read_text())
-    _check_first_iteration(h1, out)
-    # Resume with more iterations. Whether a latency target is met depends on this VM's timing noise
-    # (the small model is overhead-bound), so this checks the continuation itself; reaching a target is
-    # shown by the acceptance run on the base model (closing note), not by a flaky assertion here.
-    second = prune_cli(ckpt, out, synth_dir, "--target-ms 0.0001 --max-iterations 2 --resume")
-    assert second.exit_code == 1, second.output
-    h2 = json.loads((out / "history.json").read_text())
-    assert h2["iterations"][0] == h1["iterations"][0]  # iteration 1 was not redone
-    assert "resuming after iteration 1" in (out / "log.txt").read_text()
-    # Iteration 2 exists unless every candidate failed the paired check (then the reason says so).
-    iterations = [it["iteration"] for it in h2["iterations"]]
-    assert iterations[0] == 1 and (
-        iterations[1:2] == [2] or "faster than the current model with 95% confidence" in h2["reason"]
-    )
-    assert h2["status"] == "unreachable" and h2["reason"]
-    assert all(b["params"] < a["params"] for a, b in zip(h2["iterations"], h2["iterations"][1:]))
-    records = json.loads((out / "records.json").read_text())
-    rep = runner.invoke(app, ["report", str(out / "records.json"), "--json", str(tmp_path / "rows.json")])
-    assert rep.exit_code == 0, rep.output
-    rows = json.loads((tmp_path / "rows.json").read_text())
-    assert len(rows) == len(h2["iterations"]) + 2 and all(r["whdr"] is not None and r["median_ms"] for r in rows)
-    assert {r["record"] for r in records} == {"bench", "eval", "convert"}
-
-
-@pytest.mark.slow
+@pytest.mark.long(80)
 def test_netadapt_through_emulated_phone(tmp_path, synth_dir):
     from android_bench import adb
     from phone_emulator import EmulatedPhone, galaxy_s21

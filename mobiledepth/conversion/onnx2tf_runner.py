@@ -4,15 +4,16 @@ onnx2tf downloads a sample calibration file when every input is an NHWC image un
 name is in its working directory; we put one there, made from our own images, so no step touches the
 network. onnx2tf's own simplification (three ``onnxsim`` commands, each importing onnx-simplifier afresh)
 is replaced by the same three passes in one child process (:mod:`.onnx_simplify`) and ``--not_use_onnxsim``:
-the same files, half the conversion time on our model. The interpreter's bin folder goes first on PATH for
-any tool onnx2tf runs by name.
+the same files, half the conversion time on our model. Both children are forked from a process that imported
+onnx2tf and onnx-simplifier once (:mod:`.onnx2tf_process`): their 7 s of imports are paid once per mobiledepth
+process, not per conversion. The interpreter's bin folder goes first on PATH for any tool onnx2tf runs by
+name.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,7 @@ import numpy as np
 
 from ..data.images import resize_rgb
 from ..errors import MobileDepthError
+from . import onnx2tf_process
 from .onnx_rewrites import RewriteResult, write_for_tflite
 from .precisions import PRECISIONS
 
@@ -51,20 +53,20 @@ def onnx2tf_version() -> str:
         return "not installed"
 
 
-def _onnx2tf_command() -> list[str]:
-    exe = Path(sys.executable).parent / "onnx2tf"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "onnx2tf"]
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    return env
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGKILL it when the parent dies (Linux), so a kill -9 of mobiledepth
-    does not leave onnx2tf running."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+def _onnx2tf_args(calibration: np.ndarray | None, input_name: str, mean: tuple, std: tuple) -> list[str]:
+    args = ["-i", "model.onnx", "-o", "out", "-n", "--not_use_onnxsim"]
+    if calibration is not None:
+        # The model normalises internally, so onnx2tf must feed [0, 1] images unchanged (mean 0, std 1).
+        args += ["-oiqt", "-cind", input_name, "calibration.npy", _nested(mean), _nested(std)]
+    return args
 
 
 def _run_in(
@@ -76,34 +78,25 @@ def _run_in(
     mean: tuple[float, ...] = (0.0, 0.0, 0.0),
     std: tuple[float, ...] = (1.0, 1.0, 1.0),
 ) -> tuple[subprocess.CompletedProcess, RewriteResult]:
+    env = _child_env()
+    started = time.monotonic()
+    onnx2tf_process.warm(env)  # its imports run beside the rewrite
     sample = calibration if calibration is not None else np.zeros((1, 128, 128, 3), np.float32)
     sample20 = np.stack([resize_rgb(sample[i % len(sample)], 128, 128) for i in range(20)]).astype(np.float32)
     np.save(workdir / SAMPLE_NAME, sample20)
     rewrites = write_for_tflite(onnx_path, workdir / "model.onnx")
-    cmd = _onnx2tf_command() + ["-i", "model.onnx", "-o", "out", "-n", "--not_use_onnxsim"]
     if calibration is not None:
         np.save(workdir / "calibration.npy", calibration.astype(np.float32))
-        # The model normalises internally, so onnx2tf must feed [0, 1] images unchanged (mean 0, std 1).
-        cmd += ["-oiqt", "-cind", input_name, "calibration.npy", _nested(mean), _nested(std)]
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    env["CUDA_VISIBLE_DEVICES"] = ""
-    simplify = [sys.executable, str(Path(__file__).with_name("onnx_simplify.py")), "model.onnx"]  # needs no install
-    started = time.monotonic()
     try:
-        first = subprocess.run(simplify, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout,
-                               preexec_fn=_die_with_parent)  # fmt: skip
+        first = onnx2tf_process.run("simplify", workdir, ["model.onnx"], env, timeout)
         left = max(1.0, timeout - (time.monotonic() - started))
-        proc = subprocess.run(
-            cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=left, preexec_fn=_die_with_parent
-        )
-        if first.returncode != 0:  # a native crash in onnx-simplifier: onnx2tf converted the model as it was
-            proc.stdout = f"onnxsim exited {first.returncode}; converted unsimplified\n" + proc.stdout
-        proc.stdout = first.stdout + first.stderr[-2000:] + proc.stdout
-        return proc, rewrites
-    except subprocess.TimeoutExpired:
+        proc = onnx2tf_process.run("onnx2tf", workdir, _onnx2tf_args(calibration, input_name, mean, std), env, left)
+    except TimeoutError:
         raise MobileDepthError(f"{onnx_path}: onnx2tf did not finish within {timeout:.0f} s") from None
+    if first.returncode != 0:  # a native crash in onnx-simplifier: onnx2tf converted the model as it was
+        proc.stdout = f"onnxsim exited {first.returncode}; converted unsimplified\n" + proc.stdout
+    proc.stdout = first.stdout + first.stderr[-2000:] + proc.stdout
+    return proc, rewrites
 
 
 def _nested(values: tuple[float, ...]) -> str:
