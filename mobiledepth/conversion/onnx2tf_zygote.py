@@ -67,12 +67,15 @@ def _onnx2tf(argv: list[str]) -> int:
     return 0
 
 
-def _answer(message: dict) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
+def _answer(channel: int, message: dict) -> None:
+    os.write(channel, (json.dumps(message) + "\n").encode())
 
 
 def main() -> int:
+    # The replies get a descriptor of their own and standard output goes nowhere: a line an import or a tool
+    # prints can never be taken for a reply.
+    channel = os.dup(1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     import onnx2tf  # noqa: F401  the slow imports, once
     import onnx_simplify
     import onnxsim  # noqa: F401
@@ -82,10 +85,11 @@ def main() -> int:
         job = json.loads(line)
         pid = os.fork()
         if pid == 0:
+            os.close(channel)  # the parent sees the end of the replies when this process dies, child or not
             os._exit(_run_tool(job, tools))
-        _answer({"pid": pid})
+        _answer(channel, {"pid": pid})
         _, status = os.waitpid(pid, 0)
-        _answer({"code": os.waitstatus_to_exitcode(status)})
+        _answer(channel, {"code": os.waitstatus_to_exitcode(status)})
     return 0
 
 
