@@ -183,6 +183,35 @@ def test_sigterm_during_convert_leaves_no_scratch_and_no_child(tmp_path, small_c
     ]
 
 
+@pytest.mark.slow
+def test_scratch_of_a_conversion_killed_9_is_swept_by_the_next(tmp_path, small_ckpt):
+    """kill -9 leaves a conversion's scratch folder (nothing runs to remove it): the next conversion removes it,
+    and one of a live process is left alone."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    cmd = [sys.executable, "-m", "mobiledepth", "convert", str(small_ckpt), "--size", "64x96", "--precision", "fp32"]
+    proc = subprocess.Popen([*cmd, "-o", str(tmp_path / "a")], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(scratch.glob("mobiledepth-onnx2tf-*/model.onnx")):
+        time.sleep(0.1)
+    proc.kill()
+    proc.wait()
+    [orphan] = scratch.glob("mobiledepth-onnx2tf-*")
+    assert orphan.name.startswith(f"mobiledepth-onnx2tf-{proc.pid}-")
+    live = subprocess.Popen(["sleep", "60"])
+    try:
+        running = scratch / f"mobiledepth-onnx2tf-{live.pid}-x"
+        running.mkdir()
+        done = subprocess.run([*cmd, "-o", str(tmp_path / "b")], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert list(scratch.glob("mobiledepth-onnx2tf-*")) == [running]
+    finally:
+        live.kill()
+        live.wait()
+
+
 @pytest.mark.parametrize(
     "line,message",
     [

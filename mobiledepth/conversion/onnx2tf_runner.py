@@ -30,6 +30,7 @@ from .onnx_rewrites import RewriteResult, write_for_tflite
 from .precisions import PRECISIONS
 
 SAMPLE_NAME = "calibration_image_sample_data_20x128x128x3_float32.npy"
+SCRATCH_PREFIX = "mobiledepth-onnx2tf-"  # then the converting process's id
 
 # onnx2tf also writes two int16-activation variants; they are not kept: XNNPACK does not accelerate
 # them (hundreds of ms on a desktop CPU), so they are no choice for a phone.
@@ -104,6 +105,33 @@ def _nested(values: tuple[float, ...]) -> str:
     return "[[[[" + ",".join(f"{float(v)!r}" for v in values) + "]]]]"
 
 
+def sweep_orphaned_scratch(root: Path) -> list[Path]:
+    """Remove the scratch folders in ``root`` of conversions whose process is gone: a kill -9 leaves its folder
+    (nothing runs to remove it) and each holds the model and the calibration images. A folder names its
+    process; one of a live process, another user's, or one without a process id is left alone."""
+    removed = []
+    for folder in root.glob(f"{SCRATCH_PREFIX}*"):
+        pid = folder.name[len(SCRATCH_PREFIX) :].split("-", 1)[0]
+        try:
+            mine = folder.is_dir() and folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not _process_exists(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def run_onnx2tf(
     onnx_path: Path,
     calibration: np.ndarray | None,
@@ -114,7 +142,8 @@ def run_onnx2tf(
 ) -> Onnx2TfResult:
     """Convert; ``calibration`` (N x H x W x 3 float32, pixels * pixel_scale) turns on integer quantisation,
     and onnx2tf normalises it with ``mean``/``std`` as the model's own input would be."""
-    workdir = Path(tempfile.mkdtemp(prefix="mobiledepth-onnx2tf-"))
+    sweep_orphaned_scratch(Path(tempfile.gettempdir()))
+    workdir = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
     try:
         proc, rewrites = _run_in(workdir, onnx_path, calibration, input_name, timeout, mean, std)
     except BaseException:  # Ctrl-C, SIGTERM (raised as SystemExit by the CLI), timeout: no scratch left behind
