@@ -176,7 +176,7 @@ def test_sigterm_during_convert_leaves_no_scratch_and_no_child(tmp_path, small_c
     assert proc.returncode != 0
     time.sleep(1.0)
     assert not list(scratch.glob("mobiledepth-onnx2tf-*"))
-    # onnx2tf runs in `python .../onnx2tf_job.py` started in the scratch folder (the `onnx2tf` command before)
+    # the tools run in children forked from `python .../onnx2tf_zygote.py`, in the scratch folder (the cwd checked)
     leftover = subprocess.run(["pgrep", "-f", "onnx2tf"], capture_output=True, text=True).stdout.split()
     assert not [
         pid for pid in leftover if Path(f"/proc/{pid}/cwd").exists() and str(scratch) in os.readlink(f"/proc/{pid}/cwd")
