@@ -15,6 +15,7 @@ from mobiledepth.train.losses import (
     ranking_loss,
     sample_relative_pairs,
     scale_invariant_mse,
+    ssi_loss,
     with_intermediate,
 )
 from mobiledepth.train.rebalance import LossRebalancer, RebalanceConfig
@@ -82,6 +83,17 @@ def test_mc_terms_hand_values():
     edge = torch.zeros(1, 3, 2, 2)
     edge[..., 1] = 10.0  # a strong image edge exactly where depth jumps: smoothness is barely charged
     assert edge_aware_smoothness(ramp, edge, scales=1).item() < 1e-3
+
+
+def test_ssi_loss_hand_values_keeps_the_sign():
+    depth = torch.tensor([[[[1.0, 2.0, 4.0]]]])  # disparity 1, 0.5, 0.25: median 0.5, mean |dev| 0.25 -> 2, 0, -1
+    mask = torch.ones_like(depth)
+    z = torch.tensor([[[[0.0, 1.0, 2.0]]]])  # nearness -z: median -1, mean |dev| 2/3 -> 1.5, 0, -1.5
+    # data: mean |(-0.5, 0, -0.5)| = 1/3; gradients at full scale: (0.5 + 0.5) / 2, coarser scales flat
+    assert ssi_loss(z, depth, mask).item() == pytest.approx(1 / 3 + 0.5 * 0.5, rel=1e-6)
+    assert ssi_loss(3 * z + 7, depth, mask).item() == pytest.approx(ssi_loss(z, depth, mask).item(), rel=1e-6)
+    assert ssi_loss(-5 / depth + 1, depth, mask).item() == pytest.approx(0, abs=1e-6)  # exact up to scale, shift
+    assert ssi_loss(5 / depth, depth, mask).item() > 1  # the inverted map (near read as far) is charged
 
 
 def test_distillation_terms():

@@ -74,6 +74,10 @@ def test_config_errors(tmp_path):
         parse_config({"modle": {}, "stage": [{"name": "a", "data": "diw", "train": "x"}]}, "c.toml")
     with pytest.raises(MobileDepthError, match=r"^c\.toml: stage 1: lr must be a positive finite number, got inf$"):
         parse_config({"stage": [{"name": "a", "data": "diw", "train": "x", "lr": float("inf")}]}, "c.toml")
+    with pytest.raises(MobileDepthError, match=r"^c\.toml: stage 1: dense_weight needs dense depth \(data = synth, "):
+        parse_config({"stage": [{"name": "a", "data": "diw", "train": "x", "dense_weight": 1.0}]}, "c.toml")
+    with pytest.raises(MobileDepthError, match=r"^c\.toml: stage 1: dense_weight must be a finite number >= 0, got -1"):
+        parse_config({"stage": [{"name": "a", "data": "synth", "train": "x", "dense_weight": -1}]}, "c.toml")
     with pytest.raises(MobileDepthError, match=r"rebalancing needs several loss terms"):
         parse_config({"stage": [{"name": "a", "data": "diw", "train": "x", "rebalance": {"enabled": True}}]}, "c.toml")
     bad = tmp_path / "bad.toml"

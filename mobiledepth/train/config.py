@@ -57,6 +57,9 @@ class StageConfig:
     disparity: bool = False
     mc_a1: float = 0.5
     mc_a2: float = 0.1
+    # Weight of a dense term beside the ranking loss (losses.ssi_loss: MiDaS's scale- and shift-invariant
+    # disparity loss with gradient matching); needs dense depth (data = synth, dense or relative). 0 = off.
+    dense_weight: float = 0.0
     teacher: TeacherConfig | None = None
     rebalance: RebalanceSettings = field(default_factory=RebalanceSettings)
     max_steps_per_epoch: int | None = None
@@ -205,6 +208,11 @@ def parse_config(data: dict[str, Any], source: str = "<config>") -> TrainConfig:
         _check_values(stage, where)
         if stage.loss not in LOSSES:
             raise MobileDepthError(f"{where}: loss must be one of {', '.join(LOSSES)}, got {stage.loss!r}")
+        if not (0 <= stage.dense_weight < math.inf):
+            raise MobileDepthError(f"{where}: dense_weight must be a finite number >= 0, got {stage.dense_weight!r}")
+        if stage.dense_weight > 0 and stage.data == "diw":
+            raise MobileDepthError(f"{where}: dense_weight needs dense depth (data = synth, dense or relative), "
+                                   "not DIW pairs")  # fmt: skip
         if stage.rebalance.enabled and stage.teacher is None:
             raise MobileDepthError(f"{where}: rebalancing needs several loss terms; add a [stage.teacher]")
         if stage.size[0] % stride or stage.size[1] % stride:

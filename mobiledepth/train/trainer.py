@@ -43,6 +43,7 @@ from .losses import (
     pairwise_feature_loss,
     pixelwise_rmse,
     ranking_loss,
+    ssi_loss,
     with_intermediate,
 )
 from .rebalance import LossRebalancer, RebalanceConfig
@@ -272,6 +273,10 @@ class Trainer:
                     mc_loss, preds, target["depth"], target["depth_mask"], images, a1=stage.mc_a1, a2=stage.mc_a2
                 )
             }
+        if stage.dense_weight > 0:
+            terms["dense"] = stage.dense_weight * with_intermediate(
+                ssi_loss, preds, target["depth"], target["depth_mask"]
+            )
         if self._qat is not None and stage.qat_consistency > 0:
             with torch.no_grad(), self._qat.float_mode():
                 reference = self._qat.model.forward_all(images).depth
@@ -412,6 +417,8 @@ class Trainer:
     @staticmethod
     def _loss_names(stage: StageConfig) -> list[str]:
         names = ["rank" if stage.loss != "mc" else "mc"]
+        if stage.dense_weight > 0:
+            names.append("dense")
         if stage.teacher:
             names += [n for n, on in (("pixel", stage.teacher.pixel), ("pair", stage.teacher.pair)) if on]
         if stage.qat and stage.qat_consistency > 0:
