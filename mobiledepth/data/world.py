@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
-WORLD_VERSION = 1
+WORLD_VERSION = 2  # 2: indoor layouts without haze, ceilings rare, shelves along back walls, pitch looks down
 SKY_DEPTH = 400.0  # metres: beyond everything a scene places, so the sky is always farthest
 TEXTURES = ("brick.png", "grass.png", "gravel.png")  # scikit-image's texture images (not its photographs)
 
@@ -38,6 +38,9 @@ class Rays:
 
     @classmethod
     def camera(cls, rng: np.random.Generator, h: int, w: int, height: float, pitch: float) -> "Rays":
+        """Rays of a camera ``height`` metres up, turned ``pitch`` radians about its x axis (negative looks
+        down, as a photographer looks at the ground and at things on a table), with a random roll and field
+        of view."""
         f = w * rng.uniform(0.55, 1.3)  # field of view about 42-85 degrees across
         roll = rng.normal(0.0, 0.06)
         v, u = np.mgrid[0:h, 0:w].astype(np.float64)
@@ -45,7 +48,7 @@ class Rays:
         c, s = np.cos(roll), np.sin(roll)
         d = d @ np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]]).T
         c, s = np.cos(pitch), np.sin(pitch)
-        d = d @ np.array([[1, 0, 0], [0, c, -s], [0, s, c]]).T
+        d = d @ np.array([[1, 0, 0], [0, c, s], [0, -s, c]]).T  # y' = c y + s z: a negative pitch looks down
         shape = (h, w)
         return cls(
             d, np.array([0.0, height, 0.0]), np.full(shape, np.inf), np.zeros((*shape, 3)), np.zeros((*shape, 3))

@@ -1,9 +1,10 @@
 """The layouts of :mod:`.world`, their lighting and the camera's picture: one random world per call.
 
 Layouts, drawn with these odds: outdoors (ground to a horizon, sky, buildings, trees, poles, people,
-rocks and walls from a metre to a hundred away), a room (floor, walls, ceiling, furniture, people), a
-corridor (two long walls vanishing into the distance), and a table top (objects on a surface in front of
-a back wall a few metres away: the close-up of most photographs of things).
+rocks and walls from a metre to a hundred away), a room (floor, walls, furniture, people, shelves of
+things along the back wall; a ceiling in 30% of them), a corridor (two long walls vanishing into the
+distance), and a table top (objects on a surface in front of a back wall a few metres away: the close-up
+of most photographs of things). Haze only outdoors: indoors a far wall keeps its contrast.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from .scene import Scene
 from .world import SKY_DEPTH, Rays, box, cylinder, material, person, plane, sphere
 
 LAYOUTS = ("outdoor", "room", "corridor", "table")
-LAYOUT_ODDS = (0.35, 0.3, 0.15, 0.2)
+LAYOUT_ODDS = (0.35, 0.3, 0.1, 0.25)
+CEILING_ODDS = 0.3  # a room or corridor with its ceiling in view
+# Indoors there is no aerial perspective: a visibility this long leaves a far wall at full contrast, as in a
+# real room. (Haze indoors made low contrast mean 'far', so a photograph's busy back wall read as near.)
+INDOORS = 1e5
 
 
 def _ground_things(r: Rays, rng: np.random.Generator, count: int, near: float, far: float, spread: float) -> None:
@@ -51,38 +56,53 @@ def outdoor(r: Rays, rng: np.random.Generator) -> float:
         half = np.array([rng.uniform(3, 15), rng.uniform(4, 30), rng.uniform(3, 10)])
         box(r, rng, np.array([rng.uniform(-1.2, 1.2) * z, half[1], z]), half, rng.uniform(-0.5, 0.5))
     _ground_things(r, rng, int(rng.integers(3, 12)), 1.5, 60.0, 0.7)
-    return rng.uniform(40, 250)  # visibility: aerial perspective
+    return rng.uniform(80, 600)  # visibility: aerial perspective, a landscape's (haze is seen at tens of metres)
 
 
 def room(r: Rays, rng: np.random.Generator) -> float:
-    width, depth, height = rng.uniform(2.5, 8.0), rng.uniform(3.0, 12.0), rng.uniform(2.3, 3.5)
+    """Floor, back and side walls, furniture, people and things stacked against the back wall. The ceiling is
+    rare (CEILING_ODDS): in photographs it seldom fills the top of the frame, and a near ceiling over every
+    room taught the opposite of what most photographs show (the top of the frame nearer than its middle)."""
+    width, depth, height = rng.uniform(2.5, 10.0), rng.uniform(3.0, 14.0), rng.uniform(2.3, 5.0)
     x0 = rng.uniform(-0.4, 0.4) * width
     plane(r, 1, 0.0, 1.0, rng, (0, 2))
-    plane(r, 1, height, -1.0, rng, (0, 2))
+    if rng.random() < CEILING_ODDS:
+        plane(r, 1, height, -1.0, rng, (0, 2))
     plane(r, 2, depth, -1.0, rng, (0, 1))
     plane(r, 0, x0 - width / 2, 1.0, rng, (2, 1))
     plane(r, 0, x0 + width / 2, -1.0, rng, (2, 1))
-    for _ in range(rng.integers(1, 6)):  # furniture and people
+    for _ in range(rng.integers(2, 10)):  # furniture and people
         z, x = rng.uniform(1.0, depth - 0.5), x0 + rng.uniform(-0.45, 0.45) * width
         if rng.random() < 0.25:
             person(r, rng, x, z, 0.0)
         else:
             half = np.array([rng.uniform(0.2, 1.0), rng.uniform(0.2, 1.0), rng.uniform(0.2, 0.8)])
             box(r, rng, np.array([x, half[1], z]), half, rng.uniform(0, np.pi))
-    return rng.uniform(30, 200)
+    _against_wall(r, rng, x0, width, depth)
+    return INDOORS
+
+
+def _against_wall(r: Rays, rng: np.random.Generator, x0: float, width: float, depth: float) -> None:
+    """Shelves of things along the back wall: clutter at one depth behind whatever stands in the room."""
+    for _ in range(rng.integers(0, 14)):
+        half = rng.uniform(0.1, 0.5, 3)
+        y = half[1] + rng.choice([0.0, rng.uniform(0.3, 2.0)])
+        centre = np.array([x0 + rng.uniform(-0.5, 0.5) * width, y, depth - half[2] - rng.uniform(0, 0.3)])
+        box(r, rng, centre, half, rng.uniform(-0.3, 0.3))
 
 
 def corridor(r: Rays, rng: np.random.Generator) -> float:
     width, height, length = rng.uniform(1.5, 4.0), rng.uniform(2.3, 4.0), rng.uniform(15, 80)
     plane(r, 1, 0.0, 1.0, rng, (0, 2))
-    plane(r, 1, height, -1.0, rng, (0, 2))
+    if rng.random() < CEILING_ODDS:
+        plane(r, 1, height, -1.0, rng, (0, 2))
     plane(r, 0, -width / 2, 1.0, rng, (2, 1))
     plane(r, 0, width / 2, -1.0, rng, (2, 1))
     plane(r, 2, length, -1.0, rng, (0, 1))
     for _ in range(rng.integers(0, 4)):
         z = rng.uniform(2, length * 0.6)
         (person if rng.random() < 0.5 else _door)(r, rng, rng.uniform(-0.3, 0.3) * width, z, 0.0)
-    return rng.uniform(20, 120)
+    return INDOORS
 
 
 def _door(r: Rays, rng: np.random.Generator, x: float, z: float, ground: float) -> None:
@@ -108,7 +128,7 @@ def table(r: Rays, rng: np.random.Generator) -> float:
             sphere(r, rng, np.array([x, top + size, z]), size)
         else:
             cylinder(r, rng, np.array([x, top, z]), size * 0.5, size * rng.uniform(1, 4))
-    return rng.uniform(50, 300)
+    return INDOORS
 
 
 def _shade(r: Rays, rng: np.random.Generator, visibility: float, sky: bool) -> tuple[np.ndarray, np.ndarray]:
