@@ -88,12 +88,13 @@ def _stop(zygote: subprocess.Popen, pid: int | None) -> None:
     zygote.wait()
     _zygote = None
     end = time.monotonic() + 5.0
-    while pid is not None and _running(pid) and time.monotonic() < end:
+    while pid is not None and process_running(pid) and time.monotonic() < end:
         time.sleep(0.02)
 
 
-def _running(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie (after its parent died it is reaped by init)."""
+def process_running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie: a zombie has ended and only waits for its parent to
+    reap it (after its parent died, init does). Anyone's process: /proc/PID/stat is readable by all."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):

@@ -116,20 +116,10 @@ def sweep_orphaned_scratch(root: Path) -> list[Path]:
             mine = folder.is_dir() and folder.stat().st_uid == os.getuid()
         except OSError:
             continue
-        if mine and pid.isdigit() and not _process_exists(int(pid)):
+        if mine and pid.isdigit() and not onnx2tf_process.process_running(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def run_onnx2tf(

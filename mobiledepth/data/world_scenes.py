@@ -66,8 +66,7 @@ def room(r: Rays, rng: np.random.Generator) -> float:
     width, depth, height = rng.uniform(2.5, 10.0), rng.uniform(3.0, 14.0), rng.uniform(2.3, 5.0)
     x0 = rng.uniform(-0.4, 0.4) * width
     plane(r, 1, 0.0, 1.0, rng, (0, 2))
-    if rng.random() < CEILING_ODDS:
-        plane(r, 1, height, -1.0, rng, (0, 2))
+    _maybe_ceiling(r, rng, height)
     plane(r, 2, depth, -1.0, rng, (0, 1))
     plane(r, 0, x0 - width / 2, 1.0, rng, (2, 1))
     plane(r, 0, x0 + width / 2, -1.0, rng, (2, 1))
@@ -82,6 +81,12 @@ def room(r: Rays, rng: np.random.Generator) -> float:
     return INDOORS
 
 
+def _maybe_ceiling(r: Rays, rng: np.random.Generator, height: float) -> None:
+    """A ceiling ``height`` metres up in CEILING_ODDS of the rooms and corridors."""
+    if rng.random() < CEILING_ODDS:
+        plane(r, 1, height, -1.0, rng, (0, 2))
+
+
 def _against_wall(r: Rays, rng: np.random.Generator, x0: float, width: float, depth: float) -> None:
     """Shelves of things along the back wall: clutter at one depth behind whatever stands in the room."""
     for _ in range(rng.integers(0, 14)):
@@ -94,8 +99,7 @@ def _against_wall(r: Rays, rng: np.random.Generator, x0: float, width: float, de
 def corridor(r: Rays, rng: np.random.Generator) -> float:
     width, height, length = rng.uniform(1.5, 4.0), rng.uniform(2.3, 4.0), rng.uniform(15, 80)
     plane(r, 1, 0.0, 1.0, rng, (0, 2))
-    if rng.random() < CEILING_ODDS:
-        plane(r, 1, height, -1.0, rng, (0, 2))
+    _maybe_ceiling(r, rng, height)
     plane(r, 0, -width / 2, 1.0, rng, (2, 1))
     plane(r, 0, width / 2, -1.0, rng, (2, 1))
     plane(r, 2, length, -1.0, rng, (0, 1))
