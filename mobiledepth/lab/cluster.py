@@ -77,7 +77,8 @@ def ray_session(fleet: Fleet, ray_address: str | None) -> Iterator[Any]:
             ray.init(address=address, **quiet)
         else:
             resources = {k: v for h in fleet.hosts for k, v in h.resources.items()}
-            ray.init(num_cpus=os.cpu_count() or 1, resources=resources, **quiet)
+            # "local": a private instance even when another Ray runs here (None would attach to the latest one)
+            ray.init(address="local", num_cpus=os.cpu_count() or 1, resources=resources, **quiet)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise MobileDepthError(f"Ray cluster {address or '(local)'}: {str(exc).splitlines()[0]}") from None
     try:

@@ -41,7 +41,9 @@ class RayScorer:
             # script's folder rather than an installed package
             path = {"env_vars": {"PYTHONPATH": os.pathsep.join(os.path.abspath(p) for p in sys.path if p)}}
             local = {"num_cpus": workers * self.threads, "runtime_env": path} if ray_address is None else {}
-            self.ray.init(address=ray_address, include_dashboard=False, log_to_driver=False,
+            # "local": a private instance even when another Ray runs on this computer (ray.init(None) attaches
+            # to the latest one started, and then refuses num_cpus)
+            self.ray.init(address=ray_address or "local", include_dashboard=False, log_to_driver=False,
                           configure_logging=False, **local)  # fmt: skip
         self.shared = self.ray.put((source, tuner))  # the data loads once, not once per task
         self.task = self.ray.remote(num_cpus=self.threads, max_retries=0)(_score_task)
